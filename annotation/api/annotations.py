@@ -1,0 +1,107 @@
+"""The editor's annotation endpoints. Saves carry the revision they started from (optimistic concurrency)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.api.pagination import IdCursorPagination
+from annotation.api.serializers import AnnotationOutput
+from annotation.models import AnnotationSource
+from annotation.permissions import Capability
+from annotation.selectors import (
+    annotation_list_for_image,
+    audit_list_for_project,
+    image_get_for_user,
+    project_get_for_user,
+)
+from annotation.services.annotations import annotation_create, annotation_delete, annotation_save
+
+
+class GeometryField(serializers.JSONField):
+    """{"polygons": [{"exterior": [[x, y], ...], "holes": [[[x, y], ...]]}]}; checked by annotation.geometry."""
+
+
+class AnnotationListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        defect_class_id = serializers.IntegerField(min_value=1)
+        severity_id = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+        geometry = GeometryField()
+        source = serializers.ChoiceField(
+            choices=[AnnotationSource.MANUAL, AnnotationSource.ASSISTED, AnnotationSource.MODEL],
+            default=AnnotationSource.MANUAL,
+        )
+
+    @extend_schema(responses=AnnotationOutput(many=True))
+    def get(self, request: Request, image_id: int) -> Response:
+        image, role = image_get_for_user(user=request.user, image_id=image_id)
+        annotations = annotation_list_for_image(user=request.user, role=role, image=image)
+        return Response(AnnotationOutput(annotations, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: AnnotationOutput})
+    def post(self, request: Request, image_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        annotation = annotation_create(
+            user=request.user,
+            image_id=image_id,
+            defect_class_id=values["defect_class_id"],
+            severity_id=values["severity_id"],
+            geometry_data=values["geometry"],
+            source=values["source"],
+        )
+        return Response(AnnotationOutput(annotation).data, status=201)
+
+
+class AnnotationDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        expected_revision = serializers.IntegerField(min_value=1)
+        geometry = GeometryField(required=False)
+        defect_class_id = serializers.IntegerField(min_value=1, required=False)
+        severity_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+    class DeleteSerializer(serializers.Serializer):
+        expected_revision = serializers.IntegerField(min_value=1)
+
+    @extend_schema(request=InputSerializer, responses=AnnotationOutput)
+    def put(self, request: Request, annotation_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if "geometry" in values:
+            values["geometry_data"] = values.pop("geometry")
+        annotation = annotation_save(user=request.user, annotation_id=annotation_id, **values)
+        return Response(AnnotationOutput(annotation).data)
+
+    @extend_schema(parameters=[DeleteSerializer], responses={204: None})
+    def delete(self, request: Request, annotation_id: int) -> Response:
+        data = self.DeleteSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        annotation_delete(
+            user=request.user, annotation_id=annotation_id, expected_revision=data.validated_data["expected_revision"]
+        )
+        return Response(status=204)
+
+
+class AuditListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+        action = serializers.CharField()
+        object_type = serializers.CharField()
+        object_id = serializers.IntegerField()
+        before = serializers.JSONField()
+        after = serializers.JSONField()
+        created_at = serializers.DateTimeField()
+
+    class Pagination(IdCursorPagination):
+        ordering = "-id"
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.VIEW_AUDIT)
+        paginator = self.Pagination()
+        page = paginator.paginate_queryset(audit_list_for_project(project=project), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

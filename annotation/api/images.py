@@ -1,0 +1,129 @@
+"""Images, their files, assignments and the annotator's queue."""
+
+import mimetypes
+
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.api.pagination import IdCursorPagination
+from annotation.api.serializers import ImageDetailOutput, ImageOutput
+from annotation.errors import NotFound, ValidationFailed
+from annotation.models import ImageStatus
+from annotation.permissions import Capability
+from annotation.selectors import (
+    assignment_list_for_annotator,
+    image_get_for_user,
+    image_list_for_project,
+    project_get_for_user,
+)
+from annotation.services.images import assignment_submit, assignments_create
+
+FILE_KINDS = {"original": "file", "display": "display_file", "thumbnail": "thumbnail_file"}
+
+
+class ImageListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=ImageStatus.choices, required=False)
+        defect_class = serializers.IntegerField(required=False, min_value=1)
+        is_defect_free = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    @extend_schema(parameters=[FilterSerializer], responses=ImageOutput(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        project, role = project_get_for_user(user=request.user, project_id=project_id)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        images = image_list_for_project(
+            user=request.user,
+            role=role,
+            project=project,
+            status=filters.validated_data.get("status"),
+            defect_class_id=filters.validated_data.get("defect_class"),
+            is_defect_free=filters.validated_data.get("is_defect_free"),
+        )
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(images, request, view=self)
+        return paginator.get_paginated_response(ImageOutput(page, many=True).data)
+
+
+class ImageDetailApi(APIView):
+    @extend_schema(responses=ImageDetailOutput)
+    def get(self, request: Request, image_id: int) -> Response:
+        image, _ = image_get_for_user(user=request.user, image_id=image_id)
+        return Response(ImageDetailOutput(image).data)
+
+
+class ImageFileApi(APIView):
+    """The image bytes, behind the same permission checks as the rest: media is never public."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(FILE_KINDS))],
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    def get(self, request: Request, image_id: int, kind: str) -> FileResponse:
+        if kind not in FILE_KINDS:
+            raise NotFound(f"No such file kind; choose one of {', '.join(FILE_KINDS)}.")
+        image, _ = image_get_for_user(user=request.user, image_id=image_id)
+        key = getattr(image, FILE_KINDS[kind])
+        response = FileResponse(default_storage.open(key, "rb"), content_type=mimetypes.guess_type(key)[0])
+        # Keys are content-addressed: the bytes behind this URL never change.
+        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        response["ETag"] = f'"{image.sha256}-{kind}"'
+        if kind == "original":
+            response["Content-Disposition"] = f'attachment; filename="{image.sha256[:12]}.{key.rsplit(".", 1)[-1]}"'
+        return response
+
+
+class AssignmentCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        annotator = serializers.CharField(help_text="username")
+        image_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+
+    @extend_schema(request=InputSerializer, responses={201: serializers.DictField()})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.ASSIGN)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotator = get_user_model().objects.filter(username=data.validated_data["annotator"]).first()
+        if annotator is None:
+            raise ValidationFailed("No such annotator.")
+        created = assignments_create(
+            project=project, image_ids=data.validated_data["image_ids"], annotator=annotator, assigned_by=request.user
+        )
+        return Response({"assigned": len(created)}, status=201)
+
+
+class QueueApi(APIView):
+    """My queue: the images assigned to me, across my projects (or one, with ?project=)."""
+
+    class OutputSerializer(serializers.Serializer):
+        assignment_id = serializers.IntegerField(source="id")
+        status = serializers.CharField()
+        image = ImageOutput()
+
+    @extend_schema(parameters=[OpenApiParameter("project", int, required=False)], responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        project = None
+        if "project" in request.query_params:
+            try:
+                project_id = int(request.query_params["project"])
+            except ValueError:
+                raise ValidationFailed("project must be a project id.") from None
+            project, _ = project_get_for_user(user=request.user, project_id=project_id)
+        assignments = assignment_list_for_annotator(user=request.user, project=project)
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(assignments, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class ImageSubmitApi(APIView):
+    @extend_schema(request=None, responses=serializers.DictField())
+    def post(self, request: Request, image_id: int) -> Response:
+        image, _ = image_get_for_user(user=request.user, image_id=image_id, capability=Capability.LABEL)
+        assignment = assignment_submit(image=image, annotator=request.user)
+        return Response({"assignment_id": assignment.pk, "status": assignment.status})

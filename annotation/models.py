@@ -1,0 +1,229 @@
+"""Projects, their defect taxonomy, images as work items, annotations and the audit trail."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    INSPECTOR = "inspector", "Inspector"
+    SENIOR = "senior", "Senior annotator"
+    ML_ENGINEER = "ml_engineer", "ML engineer"
+    ADMIN = "admin", "Admin"
+
+
+class Project(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    px_per_mm = models.FloatField(
+        null=True, blank=True, help_text="Camera calibration: image pixels per millimetre on the part surface."
+    )
+    taxonomy_revision = models.PositiveIntegerField(default=1, help_text="Bumped on every taxonomy change.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=models.Q(px_per_mm__gt=0), name="project_px_per_mm_positive")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_one_role_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} on {self.project}"
+
+
+class GeometryKind(models.TextChoices):
+    AREA = "area", "Area (pores, stains, chips)"
+    LINEAR = "linear", "Linear (cracks, scratches)"
+
+
+class DefectClass(models.Model):
+    """A kind of defect. Minimum sizes in px apply always; in mm only when the project is calibrated."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="defect_classes")
+    name = models.CharField(max_length=80)
+    color = models.CharField(max_length=7, default="#e6194b", help_text="#rrggbb")
+    description = models.TextField(blank=True)
+    geometry_kind = models.CharField(max_length=10, choices=GeometryKind.choices, default=GeometryKind.AREA)
+    position = models.PositiveIntegerField(default=0, help_text="Order in pickers; keys 1-9 follow it.")
+    min_length_px = models.FloatField(null=True, blank=True, help_text="Linear defects: shortest length kept.")
+    min_width_px = models.FloatField(null=True, blank=True, help_text="Area defects: smallest width kept.")
+    min_height_px = models.FloatField(null=True, blank=True, help_text="Area defects: smallest height kept.")
+    min_area_px = models.FloatField(null=True, blank=True, help_text="Area defects: smallest area kept, px².")
+    min_length_mm = models.FloatField(null=True, blank=True)
+    min_width_mm = models.FloatField(null=True, blank=True)
+    min_height_mm = models.FloatField(null=True, blank=True)
+    min_area_mm2 = models.FloatField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "defect classes"
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="defect_class_name_unique_in_project")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeverityLevel(models.Model):
+    """Ordered grades of one defect class; rank 1 is the mildest."""
+
+    defect_class = models.ForeignKey(DefectClass, on_delete=models.CASCADE, related_name="severity_levels")
+    name = models.CharField(max_length=80)
+    criterion = models.TextField(blank=True, help_text="What an inspector checks to pick this level.")
+    rank = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["defect_class", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["defect_class", "rank"], name="severity_rank_unique_in_class"),
+            models.UniqueConstraint(fields=["defect_class", "name"], name="severity_name_unique_in_class"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.defect_class.name}: {self.name}"
+
+
+class ImageStatus(models.TextChoices):
+    NEW = "new", "New"
+    ASSIGNED = "assigned", "Assigned"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    FINAL = "final", "Final"
+
+
+class Image(models.Model):
+    """One part image: a work item. Files are content-addressed by the sha256 of the uploaded bytes."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    sha256 = models.CharField(max_length=64)
+    original_filename = models.CharField(max_length=500)
+    file = models.CharField(max_length=300, help_text="Storage key of the original bytes, as uploaded.")
+    display_file = models.CharField(max_length=300, help_text="Storage key of the 8-bit, upright rendition.")
+    thumbnail_file = models.CharField(max_length=300)
+    file_size_bytes = models.BigIntegerField()
+    format = models.CharField(max_length=10)
+    width = models.PositiveIntegerField(help_text="Pixels, after EXIF orientation.")
+    height = models.PositiveIntegerField(help_text="Pixels, after EXIF orientation.")
+    bit_depth = models.PositiveSmallIntegerField()
+    channels = models.PositiveSmallIntegerField()
+    source_type = models.CharField(max_length=20, help_text="Pillow mode of the original: L, I;16, RGB, CMYK...")
+    metadata = models.JSONField(default=dict, help_text="EXIF, colour space, acquisition time, camera.")
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=ImageStatus.choices, default=ImageStatus.NEW)
+    is_defect_free = models.BooleanField(
+        default=False, help_text="An explicit judgement that the image shows no defect (not an absence of labels)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["project", "sha256"], name="image_unique_content_in_project")]
+        indexes = [models.Index(fields=["project", "status", "id"], name="image_project_status")]
+
+    def __str__(self) -> str:
+        return self.original_filename
+
+
+class AssignmentStatus(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUBMITTED = "submitted", "Submitted"
+    RETURNED = "returned", "Returned with a comment"
+
+
+class Assignment(models.Model):
+    """An image given to one annotator. Dual annotation gives one image two assignments."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.ASSIGNED)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="assignments_given"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["image", "annotator"], name="assignment_once_per_annotator")]
+        indexes = [models.Index(fields=["annotator", "status", "id"], name="assignment_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.image} -> {self.annotator}"
+
+
+class AnnotationSource(models.TextChoices):
+    MANUAL = "manual", "Drawn by hand"
+    IMPORTED = "imported", "Imported"
+    ASSISTED = "assisted", "SAM-assisted"
+    MODEL = "model", "Model pre-label"
+
+
+class Annotation(models.Model):
+    """One defect instance. Geometry: polygons with holes in image pixel coordinates (see annotation/geometry.py).
+
+    `is_final` marks the image's accepted answer (what dataset versions take); an annotator's own work in a dual
+    annotation stays non-final and is never overwritten by adjudication.
+    """
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations")
+    defect_class = models.ForeignKey(DefectClass, on_delete=models.PROTECT, related_name="annotations")
+    severity = models.ForeignKey(SeverityLevel, on_delete=models.PROTECT, null=True, blank=True)
+    geometry = models.JSONField()
+    area_px = models.FloatField()
+    bbox_x = models.FloatField()
+    bbox_y = models.FloatField()
+    bbox_width = models.FloatField()
+    bbox_height = models.FloatField()
+    rle = models.JSONField(help_text="COCO compressed RLE of the rasterised geometry: {size: [h, w], counts}.")
+    source = models.CharField(max_length=20, choices=AnnotationSource.choices, default=AnnotationSource.MANUAL)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    is_final = models.BooleanField(default=False)
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["image", "author"], name="annotation_image_author")]
+
+    def __str__(self) -> str:
+        return f"{self.defect_class.name} on {self.image_id}"
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    DELETE = "delete", "Delete"
+
+
+class AuditEntry(models.Model):
+    """Who changed which annotation or taxonomy row, when, from what to what. Append-only."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=40)
+    object_id = models.BigIntegerField()
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id}"

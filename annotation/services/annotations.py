@@ -1,0 +1,279 @@
+"""Annotations: create, save with optimistic concurrency, delete, bulk import. Every change is audited."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from annotation import geometry
+from annotation.errors import AnnotationConflict, DefectTooSmall, PermissionDenied, ValidationFailed
+from annotation.models import (
+    Annotation,
+    AnnotationSource,
+    Assignment,
+    AssignmentStatus,
+    AuditAction,
+    AuditEntry,
+    DefectClass,
+    GeometryKind,
+    Image,
+    ImageStatus,
+    SeverityLevel,
+)
+from annotation.permissions import Capability
+from annotation.rules import MinSizeRule, min_size_violations
+from annotation.selectors import annotation_get_for_edit, image_get_for_user
+from annotation.services.audit import annotation_snapshot, audit_record
+
+
+def min_size_rule_of(defect_class: DefectClass) -> MinSizeRule:
+    return MinSizeRule(
+        is_linear=defect_class.geometry_kind == GeometryKind.LINEAR,
+        min_length_px=defect_class.min_length_px,
+        min_width_px=defect_class.min_width_px,
+        min_height_px=defect_class.min_height_px,
+        min_area_px=defect_class.min_area_px,
+        min_length_mm=defect_class.min_length_mm,
+        min_width_mm=defect_class.min_width_mm,
+        min_height_mm=defect_class.min_height_mm,
+        min_area_mm2=defect_class.min_area_mm2,
+    )
+
+
+@dataclass(frozen=True)
+class DerivedShape:
+    """Everything stored beside the geometry, computed once at save."""
+
+    geometry: dict
+    area_px: float
+    bbox: geometry.Box
+    rle: dict
+    measurement: geometry.Measurement
+
+    def fields(self) -> dict:
+        return {
+            "geometry": self.geometry,
+            "area_px": self.area_px,
+            "bbox_x": self.bbox.x,
+            "bbox_y": self.bbox.y,
+            "bbox_width": self.bbox.width,
+            "bbox_height": self.bbox.height,
+            "rle": self.rle,
+        }
+
+
+def shape_derive(*, polygons: list[geometry.Polygon], image: Image) -> DerivedShape:
+    box = geometry.polygons_bbox(polygons)
+    crop = geometry.rasterize_crop(polygons, box)
+    measurement = geometry.measure(polygons, crop=crop)
+    rle = geometry.rle_from_crop(crop, x=int(box.x), y=int(box.y), width=image.width, height=image.height)
+    return DerivedShape(
+        geometry=geometry.polygons_to_json(polygons),
+        area_px=measurement.area_px,
+        bbox=box,
+        rle=rle,
+        measurement=measurement,
+    )
+
+
+def _parse(raw_geometry: object, image: Image) -> list[geometry.Polygon]:
+    try:
+        return geometry.polygons_from_json(raw_geometry, width=image.width, height=image.height)
+    except geometry.GeometryError as error:
+        raise ValidationFailed(f"Invalid geometry: {error}") from None
+
+
+def _check_min_size(*, shape: DerivedShape, defect_class: DefectClass, image: Image) -> None:
+    reasons = min_size_violations(min_size_rule_of(defect_class), shape.measurement, px_per_mm=image.project.px_per_mm)
+    if reasons:
+        raise DefectTooSmall(
+            f"Too small for {defect_class.name}: {'; '.join(reasons)}.",
+            defect_class=defect_class.name,
+            reasons=reasons,
+        )
+
+
+def _class_and_severity(*, image: Image, defect_class_id: int, severity_id: int | None) -> tuple:
+    defect_class = DefectClass.objects.filter(pk=defect_class_id, project_id=image.project_id).first()
+    if defect_class is None:
+        raise ValidationFailed("No such defect class in this project.")
+    if not defect_class.is_active:
+        raise ValidationFailed(f"The defect class {defect_class.name!r} is retired; pick another.")
+    severity = None
+    if severity_id is not None:
+        severity = SeverityLevel.objects.filter(pk=severity_id, defect_class=defect_class).first()
+        if severity is None:
+            raise ValidationFailed(f"That severity level does not belong to {defect_class.name!r}.")
+    return defect_class, severity
+
+
+def _mark_in_progress(*, image: Image, user: AbstractBaseUser) -> None:
+    Assignment.objects.filter(image=image, annotator=user, status=AssignmentStatus.ASSIGNED).update(
+        status=AssignmentStatus.IN_PROGRESS
+    )
+    Image.objects.filter(pk=image.pk, status__in=[ImageStatus.NEW, ImageStatus.ASSIGNED]).update(
+        status=ImageStatus.IN_PROGRESS
+    )
+
+
+@transaction.atomic
+def annotation_create(
+    *,
+    user: AbstractBaseUser,
+    image_id: int,
+    defect_class_id: int,
+    geometry_data: object,
+    severity_id: int | None = None,
+    source: str = AnnotationSource.MANUAL,
+) -> Annotation:
+    image, role = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
+    defect_class, severity = _class_and_severity(image=image, defect_class_id=defect_class_id, severity_id=severity_id)
+    shape = shape_derive(polygons=_parse(geometry_data, image), image=image)
+    _check_min_size(shape=shape, defect_class=defect_class, image=image)
+    annotation = Annotation.objects.create(
+        image=image,
+        defect_class=defect_class,
+        severity=severity,
+        source=source,
+        author=user,
+        is_final=False,
+        **shape.fields(),
+    )
+    audit_record(
+        project=image.project,
+        actor=user,
+        action=AuditAction.CREATE,
+        object_type="annotation",
+        object_id=annotation.pk,
+        before=None,
+        after=annotation_snapshot(annotation),
+    )
+    _mark_in_progress(image=image, user=user)
+    return annotation
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def annotation_save(
+    *,
+    user: AbstractBaseUser,
+    annotation_id: int,
+    expected_revision: int,
+    geometry_data: object = _UNSET,
+    defect_class_id: int | None = None,
+    severity_id: object = _UNSET,
+) -> Annotation:
+    """Save an edit. Raises AnnotationConflict (with the current version) if someone saved after
+    `expected_revision`: nothing is silently overwritten."""
+    annotation = annotation_get_for_edit(user=user, annotation_id=annotation_id, lock=True)
+    if annotation.revision != expected_revision:
+        raise AnnotationConflict(
+            f"Someone saved this annotation after revision {expected_revision}; it is now at "
+            f"revision {annotation.revision}.",
+            current_revision=annotation.revision,
+            current=annotation_snapshot(annotation),
+        )
+    before = annotation_snapshot(annotation)
+    image = annotation.image
+    class_id = defect_class_id if defect_class_id is not None else annotation.defect_class_id
+    if severity_id is _UNSET:
+        severity_id = annotation.severity_id if class_id == annotation.defect_class_id else None
+    defect_class, severity = _class_and_severity(image=image, defect_class_id=class_id, severity_id=severity_id)
+    raw = annotation.geometry if geometry_data is _UNSET else geometry_data
+    shape = shape_derive(polygons=_parse(raw, image), image=image)
+    _check_min_size(shape=shape, defect_class=defect_class, image=image)
+    annotation.defect_class, annotation.severity = defect_class, severity
+    for field, value in shape.fields().items():
+        setattr(annotation, field, value)
+    annotation.revision += 1
+    annotation.save()
+    audit_record(
+        project=image.project,
+        actor=user,
+        action=AuditAction.UPDATE,
+        object_type="annotation",
+        object_id=annotation.pk,
+        before=before,
+        after=annotation_snapshot(annotation),
+    )
+    return annotation
+
+
+@transaction.atomic
+def annotation_delete(*, user: AbstractBaseUser, annotation_id: int, expected_revision: int) -> None:
+    annotation = annotation_get_for_edit(user=user, annotation_id=annotation_id, lock=True)
+    if annotation.revision != expected_revision:
+        raise AnnotationConflict(
+            f"Someone changed this annotation (now revision {annotation.revision}) before your delete.",
+            current_revision=annotation.revision,
+            current=annotation_snapshot(annotation),
+        )
+    audit_record(
+        project=annotation.image.project,
+        actor=user,
+        action=AuditAction.DELETE,
+        object_type="annotation",
+        object_id=annotation.pk,
+        before=annotation_snapshot(annotation),
+        after=None,
+    )
+    annotation.delete()
+
+
+@dataclass(frozen=True)
+class ImportedDefect:
+    defect_class: DefectClass
+    polygons: list[geometry.Polygon]
+    severity: SeverityLevel | None = None
+
+
+@transaction.atomic
+def annotations_import(
+    *,
+    image: Image,
+    defects: list[ImportedDefect],
+    author: AbstractBaseUser | None,
+    source: str = AnnotationSource.IMPORTED,
+    is_final: bool = True,
+) -> list[Annotation]:
+    """Record existing labels (masks, COCO) as annotations, in bulk. Minimum sizes are not enforced: imported
+    ground truth is kept as it was drawn, and review decides."""
+    for defect in defects:
+        if defect.defect_class.project_id != image.project_id:
+            raise PermissionDenied("A defect class of another project cannot be used here.")
+    annotations = Annotation.objects.bulk_create(
+        [
+            Annotation(
+                image=image,
+                defect_class=defect.defect_class,
+                severity=defect.severity,
+                source=source,
+                author=author,
+                is_final=is_final,
+                **shape_derive(polygons=defect.polygons, image=image).fields(),
+            )
+            for defect in defects
+        ]
+    )
+    now = timezone.now()
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                project_id=image.project_id,
+                actor=author,
+                action=AuditAction.CREATE,
+                object_type="annotation",
+                object_id=annotation.pk,
+                before=None,
+                after=annotation_snapshot(annotation),
+                created_at=now,
+            )
+            for annotation in annotations
+        ]
+    )
+    if is_final and annotations:
+        Image.objects.filter(pk=image.pk).update(status=ImageStatus.FINAL)
+    return annotations

@@ -1,0 +1,62 @@
+from django.contrib.auth.models import AbstractBaseUser
+
+from annotation.models import Annotation, AuditAction, AuditEntry, DefectClass, Project
+
+
+def annotation_snapshot(annotation: Annotation) -> dict:
+    return {
+        "image_id": annotation.image_id,
+        "defect_class_id": annotation.defect_class_id,
+        "severity_id": annotation.severity_id,
+        "geometry": annotation.geometry,
+        "source": annotation.source,
+        "author_id": annotation.author_id,
+        "is_final": annotation.is_final,
+        "revision": annotation.revision,
+    }
+
+
+def defect_class_snapshot(defect_class: DefectClass) -> dict:
+    fields = [
+        "name",
+        "color",
+        "description",
+        "geometry_kind",
+        "position",
+        "is_active",
+        "min_length_px",
+        "min_width_px",
+        "min_height_px",
+        "min_area_px",
+        "min_length_mm",
+        "min_width_mm",
+        "min_height_mm",
+        "min_area_mm2",
+    ]
+    snapshot = {field: getattr(defect_class, field) for field in fields}
+    snapshot["severity_levels"] = [
+        {"id": level.pk, "name": level.name, "criterion": level.criterion, "rank": level.rank}
+        for level in defect_class.severity_levels.order_by("rank")
+    ]
+    return snapshot
+
+
+def audit_record(
+    *,
+    project: Project,
+    actor: AbstractBaseUser | None,
+    action: AuditAction,
+    object_type: str,
+    object_id: int,
+    before: dict | None,
+    after: dict | None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        project=project,
+        actor=actor if actor and actor.is_authenticated else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+    )

@@ -1,0 +1,87 @@
+"""Images as work items: recording ingested files, assigning them, and their status."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.errors import ValidationFailed
+from annotation.models import Assignment, AssignmentStatus, Image, ImageStatus, Membership, Project, Role
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """What ingestion learned about a stored file (see datasets/ingest.py)."""
+
+    sha256: str
+    original_filename: str
+    file: str
+    display_file: str
+    thumbnail_file: str
+    file_size_bytes: int
+    format: str
+    width: int
+    height: int
+    bit_depth: int
+    channels: int
+    source_type: str
+    metadata: dict
+    acquired_at: datetime | None
+
+
+def image_build(*, project: Project, record: ImageRecord, is_defect_free: bool = False) -> Image:
+    """An unsaved Image; `images_record` saves many at once."""
+    status = ImageStatus.FINAL if is_defect_free else ImageStatus.NEW
+    return Image(project=project, is_defect_free=is_defect_free, status=status, **record.__dict__)
+
+
+@transaction.atomic
+def images_record(*, images: list[Image]) -> list[Image]:
+    """Save built images in one statement. Duplicates (same project and sha256) must be filtered by the caller
+    under the same lock; the unique constraint is the last line of defence."""
+    return Image.objects.bulk_create(images)
+
+
+@transaction.atomic
+def assignments_create(
+    *, project: Project, image_ids: list[int], annotator: AbstractBaseUser, assigned_by: AbstractBaseUser | None
+) -> list[Assignment]:
+    if (
+        not Membership.objects.filter(
+            project=project, user=annotator, role__in=[Role.INSPECTOR, Role.SENIOR, Role.ADMIN]
+        ).exists()
+        and not annotator.is_superuser
+    ):
+        raise ValidationFailed("Images can be assigned only to the project's inspectors, seniors and admins.")
+    images = list(Image.objects.select_for_update().filter(project=project, pk__in=image_ids))
+    found = {image.pk for image in images}
+    missing = [image_id for image_id in image_ids if image_id not in found]
+    if missing:
+        raise ValidationFailed(f"No such images in this project: {missing[:20]}.")
+    existing = set(Assignment.objects.filter(image__in=images, annotator=annotator).values_list("image_id", flat=True))
+    created = Assignment.objects.bulk_create(
+        [
+            Assignment(image=image, annotator=annotator, assigned_by=assigned_by)
+            for image in images
+            if image.pk not in existing
+        ]
+    )
+    Image.objects.filter(pk__in=[assignment.image_id for assignment in created], status=ImageStatus.NEW).update(
+        status=ImageStatus.ASSIGNED
+    )
+    return created
+
+
+@transaction.atomic
+def assignment_submit(*, image: Image, annotator: AbstractBaseUser) -> Assignment:
+    """The annotator is done with the image. With a single annotator, their annotations become final."""
+    assignment = Assignment.objects.select_for_update().filter(image=image, annotator=annotator).first()
+    if assignment is None:
+        raise ValidationFailed("This image is not assigned to you.")
+    assignment.status, assignment.submitted_at = AssignmentStatus.SUBMITTED, timezone.now()
+    assignment.save(update_fields=["status", "submitted_at"])
+    if not image.assignments.exclude(status=AssignmentStatus.SUBMITTED).exists():
+        Image.objects.filter(pk=image.pk).update(status=ImageStatus.SUBMITTED)
+    return assignment

@@ -1,0 +1,203 @@
+"""Projects, members and the defect taxonomy. Taxonomy changes are audited and bump the taxonomy revision."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from annotation.errors import InUse, ValidationFailed
+from annotation.models import AuditAction, DefectClass, GeometryKind, Membership, Project, Role, SeverityLevel
+from annotation.services.audit import audit_record, defect_class_snapshot
+
+DEFECT_CLASS_FIELDS = {
+    "name",
+    "color",
+    "description",
+    "geometry_kind",
+    "position",
+    "is_active",
+    "min_length_px",
+    "min_width_px",
+    "min_height_px",
+    "min_area_px",
+    "min_length_mm",
+    "min_width_mm",
+    "min_height_mm",
+    "min_area_mm2",
+}
+
+
+@transaction.atomic
+def project_create(
+    *, name: str, slug: str, created_by: AbstractBaseUser | None, description: str = "", px_per_mm: float | None = None
+) -> Project:
+    if Project.objects.filter(slug=slug).exists():
+        raise ValidationFailed(f"A project with the slug {slug!r} already exists.")
+    project = Project.objects.create(name=name, slug=slug, description=description, px_per_mm=px_per_mm)
+    if created_by is not None and created_by.is_authenticated:
+        Membership.objects.create(project=project, user=created_by, role=Role.ADMIN)
+    return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, **fields: object) -> Project:
+    allowed = {"name", "description", "px_per_mm"}
+    for field, value in fields.items():
+        if field not in allowed:
+            raise ValidationFailed(f"{field} cannot be changed here.")
+        setattr(project, field, value)
+    project.save(update_fields=[*fields.keys()])
+    return project
+
+
+@transaction.atomic
+def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, project: Project, user: AbstractBaseUser) -> None:
+    admins = Membership.objects.filter(project=project, role=Role.ADMIN)
+    if admins.filter(user=user).exists() and admins.count() == 1:
+        raise ValidationFailed("A project keeps at least one admin.")
+    Membership.objects.filter(project=project, user=user).delete()
+
+
+def _check_defect_class(fields: dict) -> None:
+    if "geometry_kind" in fields and fields["geometry_kind"] not in GeometryKind.values:
+        raise ValidationFailed(f"geometry_kind must be one of {', '.join(GeometryKind.values)}.")
+    for field, value in fields.items():
+        if field.startswith("min_") and value is not None and value < 0:
+            raise ValidationFailed(f"{field} cannot be negative.")
+
+
+def _severity_levels_replace(*, defect_class: DefectClass, levels: list[dict]) -> None:
+    """Levels are ordered as given (rank 1 = mildest). Levels in use keep their ids when their name stays."""
+    names = [level["name"] for level in levels]
+    if len(set(names)) != len(names):
+        raise ValidationFailed("Severity level names must be unique within a class.")
+    existing = {level.name: level for level in defect_class.severity_levels.all()}
+    removed = [level for name, level in existing.items() if name not in names]
+    for level in removed:
+        if level.annotation_set.exists():
+            raise ValidationFailed(f"Severity level {level.name!r} is used by annotations and cannot be removed.")
+        level.delete()
+    # Move kept levels out of the way first: ranks are unique per class.
+    SeverityLevel.objects.filter(defect_class=defect_class).update(rank=F("rank") + 10_000)
+    for rank, level in enumerate(levels, start=1):
+        SeverityLevel.objects.update_or_create(
+            defect_class=defect_class,
+            name=level["name"],
+            defaults={"rank": rank, "criterion": level.get("criterion", "")},
+        )
+
+
+def _taxonomy_changed(project: Project) -> None:
+    Project.objects.filter(pk=project.pk).update(taxonomy_revision=F("taxonomy_revision") + 1)
+
+
+def defect_class_change_record(
+    *, defect_class: DefectClass, actor: AbstractBaseUser | None, action: AuditAction, before: dict | None
+) -> None:
+    """Audit a taxonomy change made outside these services (the Django admin's forms and inlines)."""
+    audit_record(
+        project=defect_class.project,
+        actor=actor,
+        action=action,
+        object_type="defect_class",
+        object_id=defect_class.pk,
+        before=before,
+        after=defect_class_snapshot(defect_class),
+    )
+    _taxonomy_changed(defect_class.project)
+
+
+@transaction.atomic
+def defect_class_create(
+    *,
+    project: Project,
+    actor: AbstractBaseUser | None,
+    name: str,
+    severity_levels: list[dict] | None = None,
+    **fields: object,
+) -> DefectClass:
+    unknown = set(fields) - DEFECT_CLASS_FIELDS
+    if unknown:
+        raise ValidationFailed(f"Unknown defect class fields: {', '.join(sorted(unknown))}.")
+    _check_defect_class(fields)
+    if DefectClass.objects.filter(project=project, name=name).exists():
+        raise ValidationFailed(f"The project already has a defect class named {name!r}.")
+    if "position" not in fields:
+        fields["position"] = DefectClass.objects.filter(project=project).count()
+    defect_class = DefectClass.objects.create(project=project, name=name, **fields)
+    _severity_levels_replace(defect_class=defect_class, levels=severity_levels or [])
+    audit_record(
+        project=project,
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type="defect_class",
+        object_id=defect_class.pk,
+        before=None,
+        after=defect_class_snapshot(defect_class),
+    )
+    _taxonomy_changed(project)
+    return defect_class
+
+
+@transaction.atomic
+def defect_class_update(
+    *,
+    defect_class: DefectClass,
+    actor: AbstractBaseUser | None,
+    severity_levels: list[dict] | None = None,
+    **fields: object,
+) -> DefectClass:
+    defect_class = DefectClass.objects.select_for_update().get(pk=defect_class.pk)
+    unknown = set(fields) - DEFECT_CLASS_FIELDS
+    if unknown:
+        raise ValidationFailed(f"Unknown defect class fields: {', '.join(sorted(unknown))}.")
+    _check_defect_class(fields)
+    before = defect_class_snapshot(defect_class)
+    for field, value in fields.items():
+        setattr(defect_class, field, value)
+    try:
+        with transaction.atomic():
+            defect_class.save()
+    except IntegrityError:
+        raise ValidationFailed(f"The project already has a defect class named {defect_class.name!r}.") from None
+    if severity_levels is not None:
+        _severity_levels_replace(defect_class=defect_class, levels=severity_levels)
+    audit_record(
+        project=defect_class.project,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="defect_class",
+        object_id=defect_class.pk,
+        before=before,
+        after=defect_class_snapshot(defect_class),
+    )
+    _taxonomy_changed(defect_class.project)
+    return defect_class
+
+
+@transaction.atomic
+def defect_class_delete(*, defect_class: DefectClass, actor: AbstractBaseUser | None) -> None:
+    """Only an unused class can be deleted; one with annotations is deactivated instead (history stays whole)."""
+    used = defect_class.annotations.count()
+    if used:
+        raise InUse(f"{defect_class.name!r} is used by {used} annotations: deactivate it instead of deleting it.")
+    before = defect_class_snapshot(defect_class)
+    project, defect_class_id = defect_class.project, defect_class.pk
+    defect_class.delete()
+    audit_record(
+        project=project,
+        actor=actor,
+        action=AuditAction.DELETE,
+        object_type="defect_class",
+        object_id=defect_class_id,
+        before=before,
+        after=None,
+    )
+    _taxonomy_changed(project)

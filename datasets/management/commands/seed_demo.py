@@ -1,0 +1,46 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from annotation.models import Image
+from annotation.services.images import assignments_create
+from datasets.demo import demo_project_seed
+from datasets.services.imports import images_import
+from datasets.sources import folder_entries, plan_sources
+
+DEFAULT_DATA = settings.BASE_DIR.parent / "shared" / "data" / "magnetic-tile"
+DEMO_QUEUE_SIZE = 12  # images put in each demo inspector's queue
+
+
+class Command(BaseCommand):
+    help = "Create the 'Magnetic tile' demo project, one user per role, and import the demo images with masks."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", default=str(DEFAULT_DATA), help="magnetic-tile folder (CLASS/NAME.jpg+png)")
+
+    def handle(self, *args, data: str, **options):
+        root = Path(data)
+        if not root.is_dir():
+            raise CommandError(f"Demo data not found at {root}; pass --data PATH.")
+        project, credentials = demo_project_seed()
+        sources, rejections = plan_sources(folder_entries(root), with_masks=True)
+        summary = images_import(project=project, sources=sources)
+        self.stdout.write(
+            f"Project {project.name!r} (slug {project.slug}): imported {summary.imported} images "
+            f"({summary.annotations} annotations), {summary.duplicates} duplicates, "
+            f"{len(rejections) + len(summary.rejected)} rejected"
+        )
+        users = get_user_model().objects
+        free = list(Image.objects.filter(project=project).order_by("id").values_list("id", flat=True)[:DEMO_QUEUE_SIZE])
+        for username in ("inspector", "inspector2"):
+            assignments_create(
+                project=project,
+                image_ids=free,
+                annotator=users.get(username=username),
+                assigned_by=users.get(username="admin"),
+            )
+        self.stdout.write("Demo users (demo only; change or remove them on a real installation):")
+        for username, password, role in credentials:
+            self.stdout.write(f"  {username:<11} {password:<22} {role}")

@@ -1,0 +1,10 @@
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def import_job_run_task(job_id: int) -> None:
+    from datasets.services.jobs import import_job_run  # local: the service enqueues this task
+
+    # Redelivered after a lost worker (acks_late), it carries on: content already stored counts as duplicates.
+    # Other failures mark the job failed with the reason; they are not retried.
+    import_job_run(job_id=job_id)

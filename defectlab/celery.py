@@ -1,0 +1,17 @@
+import os
+
+from celery import Celery
+from celery.signals import worker_ready
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "defectlab.settings")
+
+app = Celery("defectlab")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@worker_ready.connect
+def _worker_heartbeat(sender=None, **kwargs) -> None:
+    from defectlab.health import start_heartbeat  # local: needs Django set up, which the worker has done by now
+
+    start_heartbeat(getattr(sender, "hostname", None))

@@ -1,0 +1,188 @@
+"""DefectLab settings, all from the environment.
+
+Embedded default (no servers): SQLite, media on local disk, kombu's filesystem broker.
+Production: DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis), DEFECTLAB_MEDIA_ROOT or S3 storage.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from defectlab.env import env_bool, env_int, env_list, env_str, mandatory_secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("DEFECTLAB_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEFECTLAB_DEBUG", default=False)
+SECRET_KEY = mandatory_secret("DEFECTLAB_SECRET_KEY", debug=DEBUG)
+ALLOWED_HOSTS = env_list("DEFECTLAB_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("DEFECTLAB_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files: no CDN on the plant network
+    "annotation",
+    "datasets",
+    "qa",
+    "assist",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "defectlab.urls"
+WSGI_APPLICATION = "defectlab.wsgi.application"
+ASGI_APPLICATION = "defectlab.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'defectlab.sqlite3'}"),
+        conn_max_age=env_int("DEFECTLAB_DB_CONN_MAX_AGE_SECONDS", 60),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # The embedded default serves a web process and a worker at once: wait for the write lock.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "project-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("DEFECTLAB_STATIC_ROOT", str(VAR_DIR / "static")))
+
+# Media: local disk by default; S3-compatible object storage when a bucket is named (shared by all web/worker hosts).
+MEDIA_ROOT = Path(env_str("DEFECTLAB_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "media/"  # never served publicly: image bytes go through permission-checked views
+S3_BUCKET = env_str("DEFECTLAB_S3_BUCKET")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("DEFECTLAB_S3_ENDPOINT_URL") or None,
+            "file_overwrite": False,
+        },
+    }
+if DEBUG:
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+# Celery: kombu's filesystem transport needs no server; production sets CELERY_BROKER_URL=redis://...
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ACKS_LATE = True  # a worker killed mid-job leaves the message for another worker
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None  # job state lives in our own tables, not in a result backend
+CELERY_WORKER_HEARTBEAT_KEY = "defectlab:worker-heartbeat"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DefectLab API",
+    "DESCRIPTION": "Projects, defect taxonomy, images, annotations, dataset versions, QA and assist.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Ingestion limits. Each is a defence against hostile files.
+DEFECTLAB_MAX_IMAGE_PIXELS = env_int("DEFECTLAB_MAX_IMAGE_PIXELS", 200_000_000)
+"Images with more pixels than this are rejected as decompression bombs (a 16,384 x 12,288 line scan fits)."
+DEFECTLAB_MAX_UPLOAD_BYTES = env_int("DEFECTLAB_MAX_UPLOAD_BYTES", 2 * 1024**3)
+"Largest single upload (an image or a zip) accepted by the API, in bytes."
+DEFECTLAB_MAX_ZIP_UNCOMPRESSED_BYTES = env_int("DEFECTLAB_MAX_ZIP_UNCOMPRESSED_BYTES", 8 * 1024**3)
+"Largest total uncompressed size of one zip, in bytes."
+DEFECTLAB_MAX_ZIP_RATIO = env_int("DEFECTLAB_MAX_ZIP_RATIO", 200)
+"A zip entry that inflates more than this many times its compressed size is treated as a zip bomb."
+DEFECTLAB_MAX_ZIP_ENTRIES = env_int("DEFECTLAB_MAX_ZIP_ENTRIES", 100_000)
+"Most entries one zip may hold."
+DEFECTLAB_IMAGE_FORMATS = env_list("DEFECTLAB_IMAGE_FORMATS", ["JPEG", "PNG", "TIFF", "BMP", "WEBP"])
+"Pillow format names accepted on upload; anything else is rejected."
+DEFECTLAB_THUMBNAIL_PX = env_int("DEFECTLAB_THUMBNAIL_PX", 256)
+"Longest side of an image thumbnail, in pixels."
+DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024**2
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2  # larger uploads spool to a temporary file
+FILE_UPLOAD_TEMP_DIR = None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("DEFECTLAB_LOG_LEVEL", "INFO")},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_SAMESITE = "Lax"
+    SECURE_CONTENT_TYPE_NOSNIFF = True

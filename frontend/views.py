@@ -1,0 +1,70 @@
+"""Server-rendered pages. They read through the same selectors (and permission checks) as the API."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from annotation.errors import NotFound, PermissionDenied
+from annotation.models import ImageStatus
+from annotation.permissions import Capability, role_allows
+from annotation.selectors import (
+    defect_class_list_for_project,
+    image_list_for_project,
+    image_status_counts,
+    project_get_for_user,
+    project_list_for_user,
+)
+
+IMAGES_PER_PAGE = 60
+
+
+def _project_or_404(request: HttpRequest, project_id: int, capability: Capability = Capability.VIEW_PROJECT):
+    try:
+        return project_get_for_user(user=request.user, project_id=project_id, capability=capability)
+    except NotFound as error:
+        raise Http404(error.message) from None
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/project_list.html", {"projects": project_list_for_user(user=request.user)})
+
+
+@login_required
+def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = _project_or_404(request, project_id)
+    status = request.GET.get("status") or None
+    if status not in ImageStatus.values:
+        status = None
+    defect_class_id = request.GET.get("defect_class")
+    defect_class_id = int(defect_class_id) if defect_class_id and defect_class_id.isdigit() else None
+    after = request.GET.get("after")
+    images = image_list_for_project(
+        user=request.user, role=role, project=project, status=status, defect_class_id=defect_class_id
+    )
+    if after and after.isdigit():
+        images = images.filter(id__gt=int(after))
+    page = list(images[: IMAGES_PER_PAGE + 1])
+    context = {
+        "project": project,
+        "role": role,
+        "can_upload": role_allows(role, Capability.UPLOAD),
+        "can_manage": role_allows(role, Capability.MANAGE_PROJECT),
+        "defect_classes": defect_class_list_for_project(project=project),
+        "status_counts": image_status_counts(user=request.user, role=role, project=project),
+        "statuses": ImageStatus.choices,
+        "images": page[:IMAGES_PER_PAGE],
+        "next_after": page[IMAGES_PER_PAGE - 1].pk if len(page) > IMAGES_PER_PAGE else None,
+        "selected_status": status,
+        "selected_class": defect_class_id,
+    }
+    return render(request, "frontend/project_detail.html", context)
+
+
+@login_required
+def upload(request: HttpRequest, project_id: int) -> HttpResponse:
+    try:
+        project, _ = _project_or_404(request, project_id, Capability.UPLOAD)
+    except PermissionDenied as error:
+        return render(request, "frontend/forbidden.html", {"message": error.message}, status=403)
+    return render(request, "frontend/upload.html", {"project": project})
