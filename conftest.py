@@ -1,0 +1,132 @@
+"""Fixtures shared by every app's tests and the integration tests: a project with one member per role,
+API clients, and a real Celery worker process on the real Redis and PostgreSQL."""
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from annotation.models import Role
+from tests.factories import DefectClassFactory, MembershipFactory, ProjectFactory, SeverityLevelFactory, UserFactory
+
+REPO = Path(__file__).resolve().parent
+SHARED_DATA = Path(os.environ.get("DEFECTLAB_SHARED_DATA", REPO.parent / "shared" / "data" / "magnetic-tile"))
+WORKER_START_TIMEOUT_SECONDS = 60
+
+
+@dataclass
+class Team:
+    """A project with one member per role, a user from another project, and one defect class."""
+
+    project: object
+    inspector: object
+    senior: object
+    ml_engineer: object
+    admin: object
+    outsider: object
+    defect_class: object
+    severity: object
+
+    def member(self, role: str):
+        return {
+            "inspector": self.inspector,
+            "senior": self.senior,
+            "ml_engineer": self.ml_engineer,
+            "admin": self.admin,
+            "outsider": self.outsider,
+        }[role]
+
+
+@pytest.fixture
+def team(db) -> Team:
+    project = ProjectFactory(name="Tile line", slug="tile-line")
+    members = {
+        role: MembershipFactory(project=project, role=role, user=UserFactory(username=role)).user
+        for role in Role.values
+    }
+    other = ProjectFactory(name="Other line", slug="other-line")
+    outsider = MembershipFactory(project=other, role=Role.ADMIN, user=UserFactory(username="outsider")).user
+    defect_class = DefectClassFactory(project=project, name="crack")
+    severity = SeverityLevelFactory(defect_class=defect_class, name="minor", rank=1)
+    return Team(
+        project=project,
+        inspector=members[Role.INSPECTOR],
+        senior=members[Role.SENIOR],
+        ml_engineer=members[Role.ML_ENGINEER],
+        admin=members[Role.ADMIN],
+        outsider=outsider,
+        defect_class=defect_class,
+        severity=severity,
+    )
+
+
+@pytest.fixture
+def api():
+    """api(user) -> an APIClient logged in as `user` (token-less, session-free force_authenticate)."""
+
+    def client_for(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return client_for
+
+
+@pytest.fixture(scope="session")
+def magnetic_tile() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared magnetic-tile data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process consuming from the real Redis, writing to the test database."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    with django_db_blocker.unblock():
+        database = connection.settings_dict["NAME"]
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "DJANGO_SETTINGS_MODULE": "defectlab.settings_test",
+    }
+    log = open(Path(os.environ["DEFECTLAB_VAR_DIR"]) / "worker.log", "wb")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "defectlab",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
+    log_path = Path(log.name)
+    while b"ready." not in log_path.read_bytes():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=20)
+    log.close()
