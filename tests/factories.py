@@ -19,7 +19,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["username"]
 
     username = factory.Sequence(lambda number: f"user{number}")
-    password = factory.PostGenerationMethodCall("set_password", "pass")
+    password = factory.django.Password("pass")
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
