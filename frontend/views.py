@@ -45,14 +45,15 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     if after and after.isdigit():
         images = images.filter(id__gt=int(after))
     page = list(images[: IMAGES_PER_PAGE + 1])
+    counts = image_status_counts(user=request.user, role=role, project=project)
     context = {
         "project": project,
         "role": role,
         "can_upload": role_allows(role, Capability.UPLOAD),
         "can_manage": role_allows(role, Capability.MANAGE_PROJECT),
         "defect_classes": defect_class_list_for_project(project=project),
-        "status_counts": image_status_counts(user=request.user, role=role, project=project),
-        "statuses": ImageStatus.choices,
+        "status_rows": [(value, label, counts.get(value, 0)) for value, label in ImageStatus.choices],
+        "defect_free_count": counts["defect_free"],
         "images": page[:IMAGES_PER_PAGE],
         "next_after": page[IMAGES_PER_PAGE - 1].pk if len(page) > IMAGES_PER_PAGE else None,
         "selected_status": status,

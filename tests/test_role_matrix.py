@@ -1,0 +1,303 @@
+"""Who gets what from every API endpoint: one row per operation (and per case worth its own row), one column per role.
+
+Anonymous requests get 403, not 401: the first authenticator is SessionAuthentication, which sends no
+WWW-Authenticate challenge, so DRF turns NotAuthenticated into 403 (body code `not_authenticated`).
+The outsider is an admin of another project: every id of this project answers 404, as if it did not exist.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from annotation.models import Annotation, Image, Role
+from annotation.services.annotations import annotation_create
+from annotation.services.images import assignments_create
+from datasets.models import ImportJob
+from tests.factories import DefectClassFactory, MembershipFactory, UserFactory, image_create, png_bytes
+
+ROLES = ("anonymous", "inspector", "senior", "ml_engineer", "admin", "outsider")
+API_PREFIXES = ("api/",)
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+SQUARE = {"polygons": [{"exterior": [[10, 10], [20, 10], [20, 20], [10, 20]]}]}
+
+# Variants of one operation that differ in the object asked for.
+ASSIGNED = "image assigned to inspector, senior and admin"
+UNASSIGNED = "image assigned to nobody"
+OWN = "inspector's own annotation on an assigned image"
+OTHERS = "senior's annotation on an assigned image"
+ON_UNASSIGNED = "admin's annotation on an unassigned image"
+
+# fmt: off
+#  url name                     method    variant        anon insp senior  ml  admin outsider
+EXPECTED_STATUS = [
+    ("project-list",            "get",    "",            403, 200, 200, 200, 200, 200),
+    ("project-list",            "post",   "",            403, 403, 403, 403, 403, 403),  # site admins only
+    ("project-detail",          "get",    "",            403, 200, 200, 200, 200, 404),
+    ("project-detail",          "patch",  "",            403, 403, 403, 403, 200, 404),
+    ("member-list",             "get",    "",            403, 403, 403, 403, 200, 404),
+    ("member-list",             "post",   "",            403, 403, 403, 403, 201, 404),
+    ("member-delete",           "delete", "",            403, 403, 403, 403, 204, 404),
+    ("defect-class-list",       "get",    "",            403, 200, 200, 200, 200, 404),
+    ("defect-class-list",       "post",   "",            403, 403, 403, 403, 201, 404),
+    ("defect-class-detail",     "patch",  "",            403, 403, 403, 403, 200, 404),
+    ("defect-class-detail",     "delete", "",            403, 403, 403, 403, 204, 404),
+    ("image-list",              "get",    "",            403, 200, 200, 200, 200, 404),
+    ("assignment-create",       "post",   "",            403, 403, 201, 403, 201, 404),
+    ("audit-list",              "get",    "",            403, 403, 403, 403, 200, 404),
+    ("image-detail",            "get",    ASSIGNED,      403, 200, 200, 200, 200, 404),
+    ("image-detail",            "get",    UNASSIGNED,    403, 404, 200, 200, 200, 404),
+    ("image-file",              "get",    ASSIGNED,      403, 200, 200, 200, 200, 404),
+    ("image-file",              "get",    UNASSIGNED,    403, 404, 200, 200, 200, 404),
+    ("image-submit",            "post",   ASSIGNED,      403, 200, 200, 403, 200, 404),
+    ("image-submit",            "post",   UNASSIGNED,    403, 404, 400, 403, 400, 404),  # 400: not assigned to you
+    ("annotation-list",         "get",    ASSIGNED,      403, 200, 200, 200, 200, 404),
+    ("annotation-list",         "get",    UNASSIGNED,    403, 404, 200, 200, 200, 404),
+    ("annotation-list",         "post",   ASSIGNED,      403, 201, 201, 403, 201, 404),
+    ("annotation-list",         "post",   UNASSIGNED,    403, 404, 201, 403, 201, 404),
+    ("annotation-detail",       "put",    OWN,           403, 200, 200, 403, 200, 404),
+    ("annotation-detail",       "put",    OTHERS,        403, 403, 200, 403, 200, 404),
+    ("annotation-detail",       "put",    ON_UNASSIGNED, 403, 404, 200, 403, 200, 404),
+    ("annotation-detail",       "delete", OWN,           403, 204, 204, 403, 204, 404),
+    ("annotation-detail",       "delete", OTHERS,        403, 403, 204, 403, 204, 404),
+    ("annotation-detail",       "delete", ON_UNASSIGNED, 403, 404, 204, 403, 204, 404),
+    ("queue",                   "get",    "",            403, 200, 200, 200, 200, 200),
+    ("upload-create",           "post",   "",            403, 403, 403, 403, 202, 404),
+    ("upload-detail",           "get",    "",            403, 403, 403, 403, 200, 404),
+    ("auth-token",              "post",   "",            400, 200, 200, 200, 200, 200),  # anonymous: bad password
+    ("schema",                  "get",    "",            200, 200, 200, 200, 200, 200),
+    ("api-docs",                "get",    "",            200, 200, 200, 200, 200, 200),
+]
+# fmt: on
+
+
+@dataclass
+class World:
+    """The conftest team plus two real images: one assigned to every labelling role, one to nobody."""
+
+    team: object
+    assigned_image: Image
+    unassigned_image: Image
+
+    def annotation(self, variant: str) -> Annotation:
+        author, image = {
+            OWN: (self.team.inspector, self.assigned_image),
+            OTHERS: (self.team.senior, self.assigned_image),
+            ON_UNASSIGNED: (self.team.admin, self.unassigned_image),
+        }[variant]
+        return annotation_create(
+            user=author, image_id=image.pk, defect_class_id=self.team.defect_class.pk, geometry_data=SQUARE
+        )
+
+    def image(self, variant: str) -> Image:
+        return {ASSIGNED: self.assigned_image, UNASSIGNED: self.unassigned_image}[variant]
+
+
+@pytest.fixture
+def world(team) -> World:
+    assigned_image = image_create(project=team.project, seed=1, name="assigned.png")
+    unassigned_image = image_create(project=team.project, seed=2, name="unassigned.png")
+    for annotator in (team.inspector, team.senior, team.admin):
+        assignments_create(
+            project=team.project, image_ids=[assigned_image.pk], annotator=annotator, assigned_by=team.admin
+        )
+    return World(team=team, assigned_image=assigned_image, unassigned_image=unassigned_image)
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    data: dict | None = None
+    format: str | None = "json"
+
+
+def _upload_job(world: World) -> Call:
+    job = ImportJob.objects.create(project=world.team.project, created_by=world.team.admin)
+    return Call(f"/api/v1/uploads/{job.pk}/")
+
+
+def _member_to_remove(world: World) -> Call:
+    leaver = MembershipFactory(project=world.team.project, role=Role.INSPECTOR, user=UserFactory(username="leaver"))
+    return Call(f"/api/v1/projects/{world.team.project.pk}/members/{leaver.user_id}/")
+
+
+def _unused_defect_class(world: World) -> Call:
+    unused = DefectClassFactory(project=world.team.project, name="scratch")
+    return Call(f"/api/v1/defect-classes/{unused.pk}/")
+
+
+def _upload(world: World) -> Call:
+    part = SimpleUploadedFile("part.png", png_bytes(seed=9), content_type="image/png")
+    return Call(f"/api/v1/projects/{world.team.project.pk}/uploads/", {"files": [part]}, format="multipart")
+
+
+def _project(suffix: str = "", data: dict | None = None) -> Callable[[World], Call]:
+    return lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/{suffix}", data)
+
+
+def _image(variant: str, suffix: str, data: dict | None = None) -> Callable[[World], Call]:
+    return lambda world: Call(f"/api/v1/images/{world.image(variant).pk}/{suffix}", data)
+
+
+def _annotation(variant: str, *, put: bool) -> Callable[[World], Call]:
+    def build(world: World) -> Call:
+        annotation = world.annotation(variant)
+        if put:
+            return Call(f"/api/v1/annotations/{annotation.pk}/", {"expected_revision": 1, "geometry": SQUARE})
+        return Call(f"/api/v1/annotations/{annotation.pk}/?expected_revision=1")
+
+    return build
+
+
+NEW_ANNOTATION = {"defect_class_id": None, "geometry": SQUARE}  # the class id is filled in per test
+
+REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
+    ("project-list", "get", ""): lambda world: Call("/api/v1/projects/"),
+    ("project-list", "post", ""): lambda world: Call("/api/v1/projects/", {"name": "New line", "slug": "new-line"}),
+    ("project-detail", "get", ""): _project(),
+    ("project-detail", "patch", ""): _project(data={"description": "Glazed tiles"}),
+    ("member-list", "get", ""): _project("members/"),
+    ("member-list", "post", ""): lambda world: Call(
+        f"/api/v1/projects/{world.team.project.pk}/members/",
+        {"username": UserFactory(username="newcomer").username, "role": Role.INSPECTOR},
+    ),
+    ("member-delete", "delete", ""): _member_to_remove,
+    ("defect-class-list", "get", ""): _project("defect-classes/"),
+    ("defect-class-list", "post", ""): _project("defect-classes/", {"name": "pore"}),
+    ("defect-class-detail", "patch", ""): lambda world: Call(
+        f"/api/v1/defect-classes/{world.team.defect_class.pk}/", {"description": "A line-shaped fracture"}
+    ),
+    ("defect-class-detail", "delete", ""): _unused_defect_class,
+    ("image-list", "get", ""): _project("images/"),
+    ("assignment-create", "post", ""): lambda world: Call(
+        f"/api/v1/projects/{world.team.project.pk}/assignments/",
+        {"annotator": "inspector", "image_ids": [world.unassigned_image.pk]},
+    ),
+    ("audit-list", "get", ""): _project("audit/"),
+    ("image-detail", "get", ASSIGNED): _image(ASSIGNED, ""),
+    ("image-detail", "get", UNASSIGNED): _image(UNASSIGNED, ""),
+    ("image-file", "get", ASSIGNED): lambda world: Call(f"/api/v1/images/{world.assigned_image.pk}/file/thumbnail"),
+    ("image-file", "get", UNASSIGNED): lambda world: Call(f"/api/v1/images/{world.unassigned_image.pk}/file/display"),
+    ("image-submit", "post", ASSIGNED): _image(ASSIGNED, "submit/"),
+    ("image-submit", "post", UNASSIGNED): _image(UNASSIGNED, "submit/"),
+    ("annotation-list", "get", ASSIGNED): _image(ASSIGNED, "annotations/"),
+    ("annotation-list", "get", UNASSIGNED): _image(UNASSIGNED, "annotations/"),
+    ("annotation-list", "post", ASSIGNED): _image(ASSIGNED, "annotations/", NEW_ANNOTATION),
+    ("annotation-list", "post", UNASSIGNED): _image(UNASSIGNED, "annotations/", NEW_ANNOTATION),
+    ("annotation-detail", "put", OWN): _annotation(OWN, put=True),
+    ("annotation-detail", "put", OTHERS): _annotation(OTHERS, put=True),
+    ("annotation-detail", "put", ON_UNASSIGNED): _annotation(ON_UNASSIGNED, put=True),
+    ("annotation-detail", "delete", OWN): _annotation(OWN, put=False),
+    ("annotation-detail", "delete", OTHERS): _annotation(OTHERS, put=False),
+    ("annotation-detail", "delete", ON_UNASSIGNED): _annotation(ON_UNASSIGNED, put=False),
+    ("queue", "get", ""): lambda world: Call("/api/v1/queue/"),
+    ("upload-create", "post", ""): _upload,
+    ("upload-detail", "get", ""): _upload_job,
+    ("auth-token", "post", ""): None,  # built from the caller's credentials in the test
+    ("schema", "get", ""): lambda world: Call("/api/schema/"),
+    ("api-docs", "get", ""): lambda world: Call("/api/docs/"),
+}
+
+
+def _api_operations() -> set[tuple[str, str]]:
+    """(url name, method) for every API view in the URLconf, read from the resolver, not from this file."""
+    operations = set()
+
+    def walk(patterns: list, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and route.startswith(API_PREFIXES):
+                view_class = pattern.callback.cls
+                operations.update((pattern.name, method) for method in HTTP_METHODS if hasattr(view_class, method))
+
+    walk(get_resolver().url_patterns, "")
+    return operations
+
+
+def test_every_api_operation_has_a_row_in_the_matrix():
+    # given
+    in_table = {(name, method) for name, method, *_ in EXPECTED_STATUS}
+    # when
+    in_urlconf = _api_operations()
+    # then
+    assert sorted(in_urlconf - in_table) == [], "operations without an expectation"
+    assert sorted(in_table - in_urlconf) == [], "expectations for operations that no longer exist"
+    assert sorted({(name, method, variant) for name, method, variant, *_ in EXPECTED_STATUS}) == sorted(REQUESTS)
+
+
+MATRIX = [
+    pytest.param(name, method, variant, role, statuses[ROLES.index(role)], id=f"{name}-{method}-{variant}-{role}")
+    for name, method, variant, *statuses in EXPECTED_STATUS
+    for role in ROLES
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method", "variant", "role", "expected"), MATRIX)
+def test_role_gets_the_expected_status(world, api, name, method, variant, role, expected):
+    # given
+    user = None if role == "anonymous" else world.team.member(role)
+    if name == "auth-token":
+        call = Call("/api/v1/auth/token/", {"username": user.username if user else "nobody", "password": "pass"})
+    else:
+        call = REQUESTS[name, method, variant](world)
+    data = call.data
+    if data is NEW_ANNOTATION:
+        data = {**NEW_ANNOTATION, "defect_class_id": world.team.defect_class.pk}
+    annotations_before = Annotation.objects.count()
+    # when
+    response = getattr(api(user), method)(call.path, data, format=call.format)
+    if response.streaming:
+        b"".join(response.streaming_content)  # consuming it closes the file, as a WSGI server would
+    # then
+    assert response.status_code == expected, getattr(response, "data", None)
+    if expected == 403 and role == "anonymous":
+        assert response.json() == {
+            "code": "not_authenticated",
+            "message": "Authentication credentials were not provided.",
+        }
+    if expected == 404:
+        assert response.json()["code"] == "not_found"
+    if expected >= 400 and method != "get":
+        assert Annotation.objects.count() == annotations_before
+
+
+@pytest.mark.django_db
+def test_site_superuser_may_create_a_project(api):
+    # given
+    superuser = UserFactory(username="root", is_superuser=True, is_staff=True)
+    # when
+    response = api(superuser).post("/api/v1/projects/", {"name": "New line", "slug": "new-line"})
+    # then
+    assert response.status_code == 201
+    assert (response.json()["slug"], response.json()["taxonomy_revision"]) == ("new-line", 1)
+
+
+@pytest.mark.django_db
+def test_inspector_lists_only_the_images_assigned_to_them(world, api):
+    # when
+    inspector_ids = [image["id"] for image in api(world.team.inspector).get(
+        f"/api/v1/projects/{world.team.project.pk}/images/").json()["results"]]
+    senior_ids = [image["id"] for image in api(world.team.senior).get(
+        f"/api/v1/projects/{world.team.project.pk}/images/").json()["results"]]
+    # then
+    assert inspector_ids == [world.assigned_image.pk]
+    assert senior_ids == [world.assigned_image.pk, world.unassigned_image.pk]
+
+
+@pytest.mark.django_db
+def test_outsider_cannot_tell_a_foreign_id_from_a_missing_one(world, api):
+    # given
+    foreign = f"/api/v1/images/{world.assigned_image.pk}/"
+    missing = f"/api/v1/images/{world.unassigned_image.pk + 1000}/"
+    # when
+    responses = [api(world.team.outsider).get(path) for path in (foreign, missing)]
+    # then
+    assert [(response.status_code, response.json()) for response in responses] == [
+        (404, {"code": "not_found", "message": "No such image."}),
+        (404, {"code": "not_found", "message": "No such image."}),
+    ]
