@@ -7,6 +7,8 @@ grayscale (X-ray, line-scan) by window/level, CMYK and palette to RGB, alpha dro
 
 import hashlib
 import io
+import math
+import struct
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +21,8 @@ DISPLAY_WINDOW_PERCENTILES = (0.5, 99.5)  # % of pixels clipped at each end when
 BROWSER_READY_FORMATS = {"JPEG", "PNG"}  # served as uploaded when already upright 8-bit L/RGB
 EXIF_TEXT_LIMIT = 200  # characters kept per EXIF value; maker notes and blobs are dropped
 FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "BMP": "bmp", "WEBP": "webp"}
+# What Pillow raises on damaged pixel data or metadata (a corrupt EXIF block, a TIFF missing its dimensions...).
+DAMAGED_FILE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, TypeError, KeyError, IndexError, struct.error)
 
 
 class ImageRejected(Exception):
@@ -80,29 +84,32 @@ def decode_image(data: bytes, filename: str) -> DecodedImage:
     """Decode and check one image file. Raises ImageRejected with the reason; never returns a half-read image."""
     if not data:
         raise ImageRejected(filename, "the file is empty")
-    Image.MAX_IMAGE_PIXELS = settings.DEFECTLAB_MAX_IMAGE_PIXELS
+    limit_pixels = settings.DEFECTLAB_MAX_IMAGE_PIXELS
+    bomb = f"too many pixels: a decompression bomb (limit {limit_pixels:,})"
+    Image.MAX_IMAGE_PIXELS = limit_pixels
     with warnings.catch_warnings():
-        # Pillow only warns between 1x and 2x the limit; we refuse from 1x.
+        # Pillow only warns between 1x and 2x the limit; we refuse from 1x. The filter is process-wide and the
+        # import decodes on several threads, so it is only a first line: the explicit size check below decides.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))  # noqa: TID251 - this module is the decoder
             if image.format not in settings.DEFECTLAB_IMAGE_FORMATS:
                 allowed = ", ".join(settings.DEFECTLAB_IMAGE_FORMATS)
                 raise ImageRejected(filename, f"format {image.format} is not accepted (allowed: {allowed})")
+            if image.width * image.height > limit_pixels:
+                raise ImageRejected(filename, bomb)
             if getattr(image, "n_frames", 1) > 1:
                 raise ImageRejected(filename, "multi-frame images (animations, stacks) are not accepted")
             image.load()
+            return _describe(image, data, filename)
         except ImageRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageRejected(
-                filename, f"too many pixels: a decompression bomb (limit {settings.DEFECTLAB_MAX_IMAGE_PIXELS:,})"
-            ) from None
+            raise ImageRejected(filename, bomb) from None
         except UnidentifiedImageError:
             raise ImageRejected(filename, "not an image file (the content matches no accepted format)") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
+        except DAMAGED_FILE_ERRORS as error:
             raise ImageRejected(filename, f"the image is damaged or truncated ({error})") from None
-    return _describe(image, data, filename)
 
 
 def _describe(image: Image.Image, data: bytes, filename: str) -> DecodedImage:
@@ -164,15 +171,22 @@ def _metadata(image: Image.Image, exif: Image.Exif, filename: str) -> dict:
         name = ExifTags.TAGS.get(tag)
         if name is None or name in ("MakerNote", "UserComment") or isinstance(value, bytes):
             continue
-        readable[name] = str(value)[:EXIF_TEXT_LIMIT]
+        # PostgreSQL text and JSON cannot hold NUL characters; camera firmware pads strings with them.
+        readable[name] = str(value).replace("\x00", "")[:EXIF_TEXT_LIMIT]
     camera = " ".join(part for part in (readable.get("Make", ""), readable.get("Model", "")) if part).strip()
     return {
         "original_filename": filename,
         "exif": readable,
         "color_space": _color_space(image),
         "camera": camera or None,
-        "dpi": [float(value) for value in image.info["dpi"]] if "dpi" in image.info else None,
+        "dpi": _dpi(image),
     }
+
+
+def _dpi(image: Image.Image) -> list[float] | None:
+    """Pixels per inch, or None when absent or undefined (a 0/0 resolution reads as NaN, which JSON cannot hold)."""
+    dpi = [float(value) for value in image.info.get("dpi", ())]
+    return dpi if dpi and all(math.isfinite(value) for value in dpi) else None
 
 
 def _color_space(image: Image.Image) -> str:

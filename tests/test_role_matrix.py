@@ -280,10 +280,16 @@ def test_site_superuser_may_create_a_project(api):
 @pytest.mark.django_db
 def test_inspector_lists_only_the_images_assigned_to_them(world, api):
     # when
-    inspector_ids = [image["id"] for image in api(world.team.inspector).get(
-        f"/api/v1/projects/{world.team.project.pk}/images/").json()["results"]]
-    senior_ids = [image["id"] for image in api(world.team.senior).get(
-        f"/api/v1/projects/{world.team.project.pk}/images/").json()["results"]]
+    inspector_ids = [
+        image["id"]
+        for image in api(world.team.inspector)
+        .get(f"/api/v1/projects/{world.team.project.pk}/images/")
+        .json()["results"]
+    ]
+    senior_ids = [
+        image["id"]
+        for image in api(world.team.senior).get(f"/api/v1/projects/{world.team.project.pk}/images/").json()["results"]
+    ]
     # then
     assert inspector_ids == [world.assigned_image.pk]
     assert senior_ids == [world.assigned_image.pk, world.unassigned_image.pk]

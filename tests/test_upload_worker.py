@@ -48,27 +48,37 @@ def mask_png(width: int, height: int, box: tuple[int, int, int, int]) -> bytes:
 
 def test_zip_with_masks_is_imported_by_the_worker(celery_worker_process, team, api):
     # given: a zip in the class-folder layout, with a defect-free image and an entry escaping the upload
-    archive = zip_with({
-        "crack/part1.jpg": png_bytes(64, 48, seed=1),
-        "crack/part1.png": mask_png(64, 48, (10, 10, 30, 14)),
-        "free/part2.jpg": png_bytes(64, 48, seed=2),
-        "../../etc/evil.jpg": png_bytes(8, 8, seed=3),
-    })
+    archive = zip_with(
+        {
+            "crack/part1.jpg": png_bytes(64, 48, seed=1),
+            "crack/part1.png": mask_png(64, 48, (10, 10, 30, 14)),
+            "free/part2.jpg": png_bytes(64, 48, seed=2),
+            "../../etc/evil.jpg": png_bytes(8, 8, seed=3),
+        }
+    )
     # when
     response = api(team.admin).post(
-        reverse("upload-create", args=[team.project.pk]), {"files": [archive], "with_masks": "true"},
+        reverse("upload-create", args=[team.project.pk]),
+        {"files": [archive], "with_masks": "true"},
         format="multipart",
     )
     # then
     assert response.status_code == 202, response.content
     job = wait_for_job(response.json()["id"])
     assert (job.status, job.imported_count, job.duplicate_count, job.annotation_count) == (JobStatus.SUCCEEDED, 2, 0, 1)
-    assert job.rejected == [{
-        "filename": "upload.zip:../../etc/evil.jpg",
-        "reason": "path with '..' inside the zip (refused: it could write outside the upload)",
-    }]
+    assert job.rejected == [
+        {
+            "filename": "upload.zip:../../etc/evil.jpg",
+            "reason": "path with '..' inside the zip (refused: it could write outside the upload)",
+        }
+    ]
     crack = Annotation.objects.get(image__project=team.project)
-    assert (crack.defect_class, crack.source, crack.is_final, crack.area_px) == (team.defect_class, "imported", True, 80)
+    assert (crack.defect_class, crack.source, crack.is_final, crack.area_px) == (
+        team.defect_class,
+        "imported",
+        True,
+        80,
+    )
     assert Image.objects.get(project=team.project, is_defect_free=True).original_filename == "upload.zip:free/part2.jpg"
 
 
@@ -93,6 +103,9 @@ def test_healthz_reports_every_part_with_a_live_worker(celery_worker_process, cl
         time.sleep(0.5)
     assert body["ok"] is True, body
     assert {name: part["ok"] for name, part in body.items() if name != "ok"} == {
-        "database": True, "broker": True, "worker": True, "disk": True
+        "database": True,
+        "broker": True,
+        "worker": True,
+        "disk": True,
     }
     assert body["database"]["vendor"] == "postgresql"

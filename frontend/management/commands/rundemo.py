@@ -19,8 +19,19 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo", *(["--data", data] if data else []))
         worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no user input
-            [sys.executable, "-m", "celery", "-A", "defectlab", "worker", "--pool=threads", "--concurrency=2",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "defectlab",
+                "worker",
+                "--pool=threads",
+                "--concurrency=2",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
             cwd=settings.BASE_DIR,
         )
         self.stdout.write(f"Worker started (pid {worker.pid}, broker {settings.CELERY_BROKER_URL}).")
