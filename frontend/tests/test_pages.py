@@ -26,7 +26,8 @@ def test_project_page_shows_taxonomy_counts_and_thumbnails(client, team):
     image = image_create(project=team.project, seed=1, name="tile-0001.png")
     client.force_login(team.senior)
     page = client.get(reverse("project-page", args=[team.project.pk])).content.decode()
-    assert "crack" in page and "1. minor" in page
+    assert "crack" in page
+    assert "1. minor" in page
     assert f"/api/v1/images/{image.pk}/file/thumbnail" in page
     assert "Upload images" not in page  # seniors do not upload
 
@@ -44,7 +45,8 @@ def test_inspector_sees_only_assigned_images(client, team):
     Assignment.objects.create(image=assigned, annotator=team.inspector)
     client.force_login(team.inspector)
     page = client.get(reverse("project-page", args=[team.project.pk])).content.decode()
-    assert "mine.png" in page and "not-mine.png" not in page
+    assert "mine.png" in page
+    assert "not-mine.png" not in page
 
 
 def test_other_projects_page_is_not_found(client, team):
@@ -55,6 +57,7 @@ def test_other_projects_page_is_not_found(client, team):
 def test_upload_page_for_admins_only(client, team):
     client.force_login(team.admin)
     page = client.get(reverse("project-upload", args=[team.project.pk]))
-    assert page.status_code == 200 and b'<progress id="upload-progress"' in page.content
+    assert page.status_code == 200
+    assert b'<progress id="upload-progress"' in page.content
     client.force_login(team.inspector)
     assert client.get(reverse("project-upload", args=[team.project.pk])).status_code == 403
