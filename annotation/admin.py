@@ -14,7 +14,7 @@ from annotation.models import (
     SeverityLevel,
 )
 from annotation.services.audit import defect_class_snapshot
-from annotation.services.projects import defect_class_change_record
+from annotation.services.projects import defect_class_change_record, defect_class_delete
 
 
 class MembershipInline(admin.TabularInline):
@@ -55,6 +55,12 @@ class DefectClassAdmin(admin.ModelAdmin):
         obj._audit_before = defect_class_snapshot(DefectClass.objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
 
+    def delete_model(self, request, obj):
+        defect_class_delete(defect_class=obj, actor=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or not obj.annotations.exists()  # a used class is deactivated, never deleted
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         defect_class = form.instance
@@ -76,6 +82,9 @@ class ImageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # images come in through ingestion only (checks, renditions, dedupe)
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # annotations, versions and audit entries refer to images
+
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
@@ -94,6 +103,9 @@ class AnnotationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deletes go through the editor: revision checks and the audit trail
 
 
 @admin.register(AuditEntry)

@@ -161,6 +161,8 @@ def rle_from_crop(crop: np.ndarray, *, x: int, y: int, width: int, height: int) 
         boundaries[0], boundaries[-1] = 0, total
         boundaries[1:-1:2], boundaries[2:-1:2] = starts, ends
         counts = np.diff(boundaries).tolist()
+        if counts[-1] == 0:
+            counts.pop()  # the defect reaches the last pixel: no trailing background run (as pycocotools encodes)
     encoded = coco_mask.frPyObjects({"size": [height, width], "counts": counts}, height, width)
     return {"size": [height, width], "counts": encoded["counts"].decode("ascii")}
 

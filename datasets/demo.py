@@ -68,7 +68,8 @@ def demo_project_seed() -> tuple[Project, list[tuple[str, str, str]]]:
     for username, password, role in DEMO_USERS:
         user = users.filter(username=username).first()
         if user is None:
-            user = users.create_user(username=username, password=password, is_staff=role == Role.ADMIN)
+            is_admin = role == Role.ADMIN  # the demo admin is also the site administrator (Django admin, projects)
+            user = users.create_user(username=username, password=password, is_staff=is_admin, is_superuser=is_admin)
         credentials.append((username, password, role))
     admin = users.get(username="admin")
     project = Project.objects.filter(slug=DEMO_SLUG).first() or project_create(

@@ -76,7 +76,8 @@ def assignments_create(
 
 @transaction.atomic
 def assignment_submit(*, image: Image, annotator: AbstractBaseUser) -> Assignment:
-    """The annotator is done with the image. With a single annotator, their annotations become final."""
+    """The annotator is done with the image; once every assignment is submitted the image awaits review
+    (review and adjudication decide which annotations become final)."""
     assignment = Assignment.objects.select_for_update().filter(image=image, annotator=annotator).first()
     if assignment is None:
         raise ValidationFailed("This image is not assigned to you.")

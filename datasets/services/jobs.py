@@ -88,6 +88,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
         ImportJob.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
         )
+        storage.delete_keys([staged["key"] for staged in job.staged_files])
         raise
     summary.rejected[:0] = rejections
     ImportJob.objects.filter(pk=job.pk).update(

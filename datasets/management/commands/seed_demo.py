@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from datasets.sources import folder_entries, plan_sources
 
 DEFAULT_DATA = settings.BASE_DIR.parent / "shared" / "data" / "magnetic-tile"
 DEMO_QUEUE_SIZE = 12  # images put in each demo inspector's queue
+WORK_EVERY = 10  # one image in ten is imported without its mask, as work to label
 
 
 class Command(BaseCommand):
@@ -26,18 +28,25 @@ class Command(BaseCommand):
             raise CommandError(f"Demo data not found at {root}; pass --data PATH.")
         project, credentials = demo_project_seed()
         sources, rejections = plan_sources(folder_entries(root), with_masks=True)
-        summary = images_import(project=project, sources=sources)
+        # Every WORK_EVERY-th image comes in unlabelled: real work for the demo inspectors' queues.
+        unlabelled = [
+            replace(source, mask_read=None, mask_filename=None, defect_class_name=None, is_defect_free=False)
+            for source in sources[::WORK_EVERY]
+        ]
+        labelled = [source for index, source in enumerate(sources) if index % WORK_EVERY]
+        summary = images_import(project=project, sources=labelled + unlabelled)
         self.stdout.write(
             f"Project {project.name!r} (slug {project.slug}): imported {summary.imported} images "
             f"({summary.annotations} annotations), {summary.duplicates} duplicates, "
             f"{len(rejections) + len(summary.rejected)} rejected"
         )
         users = get_user_model().objects
-        free = list(Image.objects.filter(project=project).order_by("id").values_list("id", flat=True)[:DEMO_QUEUE_SIZE])
+        work = Image.objects.filter(project=project, annotations__isnull=True, is_defect_free=False)
+        queue = list(work.order_by("id").values_list("id", flat=True)[:DEMO_QUEUE_SIZE])
         for username in ("inspector", "inspector2"):
             assignments_create(
                 project=project,
-                image_ids=free,
+                image_ids=queue,
                 annotator=users.get(username=username),
                 assigned_by=users.get(username="admin"),
             )
