@@ -51,7 +51,16 @@ class Measurement:
     bbox: Box
 
 
+def _is_number_pair(vertex: object) -> bool:
+    # bool is an int to Python and "5" converts quietly in numpy: neither is a coordinate.
+    return isinstance(vertex, list | tuple) and all(
+        isinstance(value, int | float) and not isinstance(value, bool) for value in vertex
+    )
+
+
 def _ring(raw: object, *, what: str) -> np.ndarray:
+    if isinstance(raw, list) and not all(_is_number_pair(vertex) for vertex in raw):
+        raise GeometryError(f"{what}: vertices must be [x, y] number pairs (not text or true/false)")
     try:
         ring = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -203,11 +212,18 @@ def mask_to_polygons(mask: np.ndarray) -> list[Polygon]:
     return polygons
 
 
+DEGENERATE_RING_HALF_WIDTH_PX = 0.25  # a 1- or 2-pixel region becomes a small hull around its pixel centres
+
+
 def _contour_ring(contour: np.ndarray) -> np.ndarray:
     ring = contour.reshape(-1, 2).astype(np.float64)
-    while len(ring) < 3:
-        ring = np.concatenate([ring, ring[-1:]])
-    return ring
+    if len(np.unique(ring, axis=0)) >= 3:
+        return ring
+    # One or two pixels: a ring through the centres would repeat a vertex and not parse again. A hull a quarter
+    # pixel around the centres covers exactly those pixels and stays inside them.
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * DEGENERATE_RING_HALF_WIDTH_PX
+    hull = cv2.convexHull((ring[:, None, :] + corners[None, :, :]).reshape(-1, 2).astype(np.float32))
+    return hull.reshape(-1, 2).astype(np.float64)
 
 
 def measure(polygons: list[Polygon], *, crop: np.ndarray | None = None) -> Measurement:

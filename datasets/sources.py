@@ -7,6 +7,7 @@ Mask layout (the magnetic-tile layout, common to public defect sets): `CLASS/NAM
 import os
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +93,9 @@ def zip_entries(path: str, *, zip_name: str) -> tuple[list[Entry], list[Rejectio
     entries, rejections = [], []
     for info in members:
         shown = f"{zip_name}:{info.filename}"
-        if _is_skipped(info.filename):
-            continue
         reason = _unsafe_member_reason(info.filename)
+        if reason is None and _is_skipped(info.filename):
+            continue  # an escaping path is reported even when its name looks like OS clutter (__MACOSX/../x)
         if reason is None and info.flag_bits & 0x1:
             reason = "encrypted zip entries are not accepted"
         if reason is None and info.file_size > settings.DEFECTLAB_MAX_UPLOAD_BYTES:
@@ -118,8 +119,12 @@ def zip_entries(path: str, *, zip_name: str) -> tuple[list[Entry], list[Rejectio
 def _bounded_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
     def read() -> bytes:
         # Never trust the header's size: read at most one byte past it and refuse a liar.
-        with archive.open(info) as member:
-            data = member.read(info.file_size + 1)
+        try:
+            with archive.open(info) as member:
+                data = member.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            # zipfile stops at the declared size, so a liar shows up as a CRC mismatch here.
+            raise ValueError(f"the zip entry is damaged ({error})") from None
         if len(data) > info.file_size:
             raise ValueError("the entry inflates past the size its header declares (zip bomb?)")
         return data

@@ -6,7 +6,7 @@ from frontend import views
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.project_list, name="project-list"),
+    path("", views.project_list, name="projects-page"),
     path("projects/<int:project_id>/", views.project_detail, name="project-page"),
-    path("projects/<int:project_id>/upload/", views.upload, name="project-upload"),
+    path("projects/<int:project_id>/upload/", views.upload, name="project-upload-page"),
 ]

@@ -32,7 +32,8 @@ def test_session_write_without_csrf_token_is_refused(team):
 
 def test_anonymous_requests_are_refused_with_a_message():
     response = APIClient().get("/api/v1/projects/")
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert response.json()["code"] == "not_authenticated"
 
 

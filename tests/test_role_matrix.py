@@ -1,7 +1,7 @@
 """Who gets what from every API endpoint: one row per operation (and per case worth its own row), one column per role.
 
-Anonymous requests get 403, not 401: the first authenticator is SessionAuthentication, which sends no
-WWW-Authenticate challenge, so DRF turns NotAuthenticated into 403 (body code `not_authenticated`).
+Anonymous requests get 401 (body code `not_authenticated`): token authentication comes first and sends a
+WWW-Authenticate challenge, so clients can tell "log in" from "not allowed".
 The outsider is an admin of another project: every id of this project answers 404, as if it did not exist.
 """
 
@@ -12,7 +12,17 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from annotation.models import Annotation, Image, Role
+from annotation.models import (
+    Annotation,
+    Assignment,
+    AuditEntry,
+    DefectClass,
+    Image,
+    Membership,
+    Project,
+    Role,
+    SeverityLevel,
+)
 from annotation.services.annotations import annotation_create
 from annotation.services.images import assignments_create
 from datasets.models import ImportJob
@@ -23,49 +33,49 @@ API_PREFIXES = ("api/",)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 SQUARE = {"polygons": [{"exterior": [[10, 10], [20, 10], [20, 20], [10, 20]]}]}
 
-# Variants of one operation that differ in the object asked for.
-ASSIGNED = "image assigned to inspector, senior and admin"
-UNASSIGNED = "image assigned to nobody"
-OWN = "inspector's own annotation on an assigned image"
-OTHERS = "senior's annotation on an assigned image"
-ON_UNASSIGNED = "admin's annotation on an unassigned image"
+# Variants of one operation that differ in the object asked for (short: they are part of the test ids).
+ASSIGNED = "assigned"  # an image assigned to the inspector, the senior and the admin
+UNASSIGNED = "unassigned"  # an image assigned to nobody
+OWN = "own"  # the inspector's annotation on the assigned image
+OTHERS = "others"  # the senior's annotation on the assigned image
+ON_UNASSIGNED = "on-unassigned"  # the admin's annotation on the unassigned image
 
 # fmt: off
 #  url name                     method    variant        anon insp senior  ml  admin outsider
 EXPECTED_STATUS = [
-    ("project-list",            "get",    "",            403, 200, 200, 200, 200, 200),
-    ("project-list",            "post",   "",            403, 403, 403, 403, 403, 403),  # site admins only
-    ("project-detail",          "get",    "",            403, 200, 200, 200, 200, 404),
-    ("project-detail",          "patch",  "",            403, 403, 403, 403, 200, 404),
-    ("member-list",             "get",    "",            403, 403, 403, 403, 200, 404),
-    ("member-list",             "post",   "",            403, 403, 403, 403, 201, 404),
-    ("member-delete",           "delete", "",            403, 403, 403, 403, 204, 404),
-    ("defect-class-list",       "get",    "",            403, 200, 200, 200, 200, 404),
-    ("defect-class-list",       "post",   "",            403, 403, 403, 403, 201, 404),
-    ("defect-class-detail",     "patch",  "",            403, 403, 403, 403, 200, 404),
-    ("defect-class-detail",     "delete", "",            403, 403, 403, 403, 204, 404),
-    ("image-list",              "get",    "",            403, 200, 200, 200, 200, 404),
-    ("assignment-create",       "post",   "",            403, 403, 201, 403, 201, 404),
-    ("audit-list",              "get",    "",            403, 403, 403, 403, 200, 404),
-    ("image-detail",            "get",    ASSIGNED,      403, 200, 200, 200, 200, 404),
-    ("image-detail",            "get",    UNASSIGNED,    403, 404, 200, 200, 200, 404),
-    ("image-file",              "get",    ASSIGNED,      403, 200, 200, 200, 200, 404),
-    ("image-file",              "get",    UNASSIGNED,    403, 404, 200, 200, 200, 404),
-    ("image-submit",            "post",   ASSIGNED,      403, 200, 200, 403, 200, 404),
-    ("image-submit",            "post",   UNASSIGNED,    403, 404, 400, 403, 400, 404),  # 400: not assigned to you
-    ("annotation-list",         "get",    ASSIGNED,      403, 200, 200, 200, 200, 404),
-    ("annotation-list",         "get",    UNASSIGNED,    403, 404, 200, 200, 200, 404),
-    ("annotation-list",         "post",   ASSIGNED,      403, 201, 201, 403, 201, 404),
-    ("annotation-list",         "post",   UNASSIGNED,    403, 404, 201, 403, 201, 404),
-    ("annotation-detail",       "put",    OWN,           403, 200, 200, 403, 200, 404),
-    ("annotation-detail",       "put",    OTHERS,        403, 403, 200, 403, 200, 404),
-    ("annotation-detail",       "put",    ON_UNASSIGNED, 403, 404, 200, 403, 200, 404),
-    ("annotation-detail",       "delete", OWN,           403, 204, 204, 403, 204, 404),
-    ("annotation-detail",       "delete", OTHERS,        403, 403, 204, 403, 204, 404),
-    ("annotation-detail",       "delete", ON_UNASSIGNED, 403, 404, 204, 403, 204, 404),
-    ("queue",                   "get",    "",            403, 200, 200, 200, 200, 200),
-    ("upload-create",           "post",   "",            403, 403, 403, 403, 202, 404),
-    ("upload-detail",           "get",    "",            403, 403, 403, 403, 200, 404),
+    ("project-list",            "get",    "",            401, 200, 200, 200, 200, 200),
+    ("project-list",            "post",   "",            401, 403, 403, 403, 403, 403),  # site admins only
+    ("project-detail",          "get",    "",            401, 200, 200, 200, 200, 404),
+    ("project-detail",          "patch",  "",            401, 403, 403, 403, 200, 404),
+    ("member-list",             "get",    "",            401, 403, 403, 403, 200, 404),
+    ("member-list",             "post",   "",            401, 403, 403, 403, 201, 404),
+    ("member-delete",           "delete", "",            401, 403, 403, 403, 204, 404),
+    ("defect-class-list",       "get",    "",            401, 200, 200, 200, 200, 404),
+    ("defect-class-list",       "post",   "",            401, 403, 403, 403, 201, 404),
+    ("defect-class-detail",     "patch",  "",            401, 403, 403, 403, 200, 404),
+    ("defect-class-detail",     "delete", "",            401, 403, 403, 403, 204, 404),
+    ("image-list",              "get",    "",            401, 200, 200, 200, 200, 404),
+    ("assignment-create",       "post",   "",            401, 403, 201, 403, 201, 404),
+    ("audit-list",              "get",    "",            401, 403, 403, 403, 200, 404),
+    ("image-detail",            "get",    ASSIGNED,      401, 200, 200, 200, 200, 404),
+    ("image-detail",            "get",    UNASSIGNED,    401, 404, 200, 200, 200, 404),
+    ("image-file",              "get",    ASSIGNED,      401, 200, 200, 200, 200, 404),
+    ("image-file",              "get",    UNASSIGNED,    401, 404, 200, 200, 200, 404),
+    ("image-submit",            "post",   ASSIGNED,      401, 200, 200, 403, 200, 404),
+    ("image-submit",            "post",   UNASSIGNED,    401, 404, 400, 403, 400, 404),  # 400: not assigned to you
+    ("annotation-list",         "get",    ASSIGNED,      401, 200, 200, 200, 200, 404),
+    ("annotation-list",         "get",    UNASSIGNED,    401, 404, 200, 200, 200, 404),
+    ("annotation-list",         "post",   ASSIGNED,      401, 201, 201, 403, 201, 404),
+    ("annotation-list",         "post",   UNASSIGNED,    401, 404, 201, 403, 201, 404),
+    ("annotation-detail",       "put",    OWN,           401, 200, 200, 403, 200, 404),
+    ("annotation-detail",       "put",    OTHERS,        401, 403, 200, 403, 200, 404),
+    ("annotation-detail",       "put",    ON_UNASSIGNED, 401, 404, 200, 403, 200, 404),
+    ("annotation-detail",       "delete", OWN,           401, 204, 204, 403, 204, 404),
+    ("annotation-detail",       "delete", OTHERS,        401, 403, 204, 403, 204, 404),
+    ("annotation-detail",       "delete", ON_UNASSIGNED, 401, 404, 204, 403, 204, 404),
+    ("queue",                   "get",    "",            401, 200, 200, 200, 200, 200),
+    ("upload-create",           "post",   "",            401, 403, 403, 403, 202, 404),
+    ("upload-detail",           "get",    "",            401, 403, 403, 403, 200, 404),
     ("auth-token",              "post",   "",            400, 200, 200, 200, 200, 200),  # anonymous: bad password
     ("schema",                  "get",    "",            200, 200, 200, 200, 200, 200),
     ("api-docs",                "get",    "",            200, 200, 200, 200, 200, 200),
@@ -137,8 +147,15 @@ def _project(suffix: str = "", data: dict | None = None) -> Callable[[World], Ca
     return lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/{suffix}", data)
 
 
-def _image(variant: str, suffix: str, data: dict | None = None) -> Callable[[World], Call]:
-    return lambda world: Call(f"/api/v1/images/{world.image(variant).pk}/{suffix}", data)
+def _image(variant: str, suffix: str) -> Callable[[World], Call]:
+    return lambda world: Call(f"/api/v1/images/{world.image(variant).pk}/{suffix}")
+
+
+def _new_annotation(variant: str) -> Callable[[World], Call]:
+    return lambda world: Call(
+        f"/api/v1/images/{world.image(variant).pk}/annotations/",
+        {"defect_class_id": world.team.defect_class.pk, "geometry": SQUARE},
+    )
 
 
 def _annotation(variant: str, *, put: bool) -> Callable[[World], Call]:
@@ -150,8 +167,6 @@ def _annotation(variant: str, *, put: bool) -> Callable[[World], Call]:
 
     return build
 
-
-NEW_ANNOTATION = {"defect_class_id": None, "geometry": SQUARE}  # the class id is filled in per test
 
 REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
     ("project-list", "get", ""): lambda world: Call("/api/v1/projects/"),
@@ -184,8 +199,8 @@ REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
     ("image-submit", "post", UNASSIGNED): _image(UNASSIGNED, "submit/"),
     ("annotation-list", "get", ASSIGNED): _image(ASSIGNED, "annotations/"),
     ("annotation-list", "get", UNASSIGNED): _image(UNASSIGNED, "annotations/"),
-    ("annotation-list", "post", ASSIGNED): _image(ASSIGNED, "annotations/", NEW_ANNOTATION),
-    ("annotation-list", "post", UNASSIGNED): _image(UNASSIGNED, "annotations/", NEW_ANNOTATION),
+    ("annotation-list", "post", ASSIGNED): _new_annotation(ASSIGNED),
+    ("annotation-list", "post", UNASSIGNED): _new_annotation(UNASSIGNED),
     ("annotation-detail", "put", OWN): _annotation(OWN, put=True),
     ("annotation-detail", "put", OTHERS): _annotation(OTHERS, put=True),
     ("annotation-detail", "put", ON_UNASSIGNED): _annotation(ON_UNASSIGNED, put=True),
@@ -195,7 +210,7 @@ REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
     ("queue", "get", ""): lambda world: Call("/api/v1/queue/"),
     ("upload-create", "post", ""): _upload,
     ("upload-detail", "get", ""): _upload_job,
-    ("auth-token", "post", ""): None,  # built from the caller's credentials in the test
+    ("auth-token", "post", ""): lambda world: Call("/api/v1/auth/token/"),  # the caller's credentials go in the test
     ("schema", "get", ""): lambda world: Call("/api/schema/"),
     ("api-docs", "get", ""): lambda world: Call("/api/docs/"),
 }
@@ -229,8 +244,30 @@ def test_every_api_operation_has_a_row_in_the_matrix():
     assert sorted({(name, method, variant) for name, method, variant, *_ in EXPECTED_STATUS}) == sorted(REQUESTS)
 
 
+# (status, anonymous?) -> the body's code
+ERROR_CODES = {
+    (400, False): "invalid",
+    (400, True): "invalid",
+    (403, False): "permission_denied",
+    (401, True): "not_authenticated",
+    (404, False): "not_found",
+}
+WRITTEN_MODELS = (Project, Membership, DefectClass, SeverityLevel, Image, Assignment, Annotation, AuditEntry, ImportJob)
+
+
+def row_counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in WRITTEN_MODELS}
+
+
 MATRIX = [
-    pytest.param(name, method, variant, role, statuses[ROLES.index(role)], id=f"{name}-{method}-{variant}-{role}")
+    pytest.param(
+        name,
+        method,
+        variant,
+        role,
+        statuses[ROLES.index(role)],
+        id="-".join(filter(None, (name, method, variant, role))),
+    )
     for name, method, variant, *statuses in EXPECTED_STATUS
     for role in ROLES
 ]
@@ -241,29 +278,21 @@ MATRIX = [
 def test_role_gets_the_expected_status(world, api, name, method, variant, role, expected):
     # given
     user = None if role == "anonymous" else world.team.member(role)
-    if name == "auth-token":
-        call = Call("/api/v1/auth/token/", {"username": user.username if user else "nobody", "password": "pass"})
-    else:
-        call = REQUESTS[name, method, variant](world)
+    call = REQUESTS[name, method, variant](world)
     data = call.data
-    if data is NEW_ANNOTATION:
-        data = {**NEW_ANNOTATION, "defect_class_id": world.team.defect_class.pk}
-    annotations_before = Annotation.objects.count()
+    if name == "auth-token":
+        data = {"username": user.username if user else "nobody", "password": "pass"}
+    rows_before = row_counts()
     # when
     response = getattr(api(user), method)(call.path, data, format=call.format)
     if response.streaming:
         b"".join(response.streaming_content)  # consuming it closes the file, as a WSGI server would
     # then
     assert response.status_code == expected, getattr(response, "data", None)
-    if expected == 403 and role == "anonymous":
-        assert response.json() == {
-            "code": "not_authenticated",
-            "message": "Authentication credentials were not provided.",
-        }
-    if expected == 404:
-        assert response.json()["code"] == "not_found"
-    if expected >= 400 and method != "get":
-        assert Annotation.objects.count() == annotations_before
+    if expected >= 400:
+        expected_code = ERROR_CODES[expected, role == "anonymous"]
+        assert response.json()["code"] == expected_code
+        assert row_counts() == rows_before, "a refused request changed the database"
 
 
 @pytest.mark.django_db
@@ -307,3 +336,63 @@ def test_outsider_cannot_tell_a_foreign_id_from_a_missing_one(world, api):
         (404, {"code": "not_found", "message": "No such image."}),
         (404, {"code": "not_found", "message": "No such image."}),
     ]
+
+
+@pytest.mark.django_db
+def test_inspector_cannot_learn_the_other_annotators_classes_by_filtering(world, api):
+    # given: dual annotation; the senior drew a crack on the image both of them label
+    world.annotation(OTHERS)
+    path = f"/api/v1/projects/{world.team.project.pk}/images/?defect_class={world.team.defect_class.pk}"
+    # when
+    before_own = api(world.team.inspector).get(path).json()["results"]
+    world.annotation(OWN)
+    after_own = api(world.team.inspector).get(path).json()["results"]
+    by_senior = api(world.team.senior).get(path).json()["results"]
+    # then
+    assert [image["id"] for image in before_own] == []
+    assert [image["id"] for image in after_own] == [world.assigned_image.pk]
+    assert [image["id"] for image in by_senior] == [world.assigned_image.pk]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.INSPECTOR, Role.SENIOR, Role.ML_ENGINEER])
+def test_the_last_admin_cannot_demote_themselves(team, api, role):
+    # when
+    response = api(team.admin).post(
+        f"/api/v1/projects/{team.project.pk}/members/", {"username": team.admin.username, "role": role}
+    )
+    # then
+    assert (response.status_code, response.json()) == (
+        400,
+        {"code": "invalid", "message": "A project keeps at least one admin."},
+    )
+    assert Membership.objects.get(project=team.project, user=team.admin).role == Role.ADMIN
+
+
+@pytest.mark.django_db
+def test_an_admin_may_step_down_once_another_admin_exists(team, api):
+    # given
+    client = api(team.admin)
+    client.post(f"/api/v1/projects/{team.project.pk}/members/", {"username": "senior", "role": Role.ADMIN})
+    # when
+    response = client.post(f"/api/v1/projects/{team.project.pk}/members/", {"username": "admin", "role": Role.SENIOR})
+    # then
+    assert (response.status_code, response.json()) == (
+        201,
+        {"user_id": team.admin.pk, "username": "admin", "role": "senior"},
+    )
+    assert dict(Membership.objects.filter(project=team.project).values_list("user__username", "role")) == {
+        "inspector": "inspector",
+        "senior": "admin",
+        "ml_engineer": "ml_engineer",
+        "admin": "senior",
+    }
+
+
+@pytest.mark.django_db
+def test_the_last_admin_cannot_leave(team, api):
+    # when
+    response = api(team.admin).delete(f"/api/v1/projects/{team.project.pk}/members/{team.admin.pk}/")
+    # then
+    assert (response.status_code, response.json()["message"]) == (400, "A project keeps at least one admin.")
+    assert Membership.objects.filter(project=team.project, user=team.admin, role=Role.ADMIN).exists()

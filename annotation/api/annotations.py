@@ -99,9 +99,11 @@ class AuditListApi(APIView):
     class Pagination(IdCursorPagination):
         ordering = "-id"
 
+    pagination_class = Pagination  # read by drf-spectacular: the schema shows the paginated envelope
+
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.VIEW_AUDIT)
-        paginator = self.Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(audit_list_for_project(project=project), request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

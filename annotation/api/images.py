@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from annotation.api.pagination import IdCursorPagination
 from annotation.api.serializers import ImageDetailOutput, ImageOutput
 from annotation.errors import NotFound, ValidationFailed
-from annotation.models import ImageStatus
+from annotation.models import AssignmentStatus, ImageStatus
 from annotation.permissions import Capability
 from annotation.selectors import (
     assignment_list_for_annotator,
@@ -33,6 +33,8 @@ class ImageListApi(APIView):
         defect_class = serializers.IntegerField(required=False, min_value=1)
         is_defect_free = serializers.BooleanField(required=False, allow_null=True, default=None)
 
+    pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
+
     @extend_schema(parameters=[FilterSerializer], responses=ImageOutput(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_get_for_user(user=request.user, project_id=project_id)
@@ -46,7 +48,7 @@ class ImageListApi(APIView):
             defect_class_id=filters.validated_data.get("defect_class"),
             is_defect_free=filters.validated_data.get("is_defect_free"),
         )
-        paginator = IdCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(images, request, view=self)
         return paginator.get_paginated_response(ImageOutput(page, many=True).data)
 
@@ -84,7 +86,10 @@ class AssignmentCreateApi(APIView):
         annotator = serializers.CharField(help_text="username")
         image_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
 
-    @extend_schema(request=InputSerializer, responses={201: serializers.DictField()})
+    class OutputSerializer(serializers.Serializer):
+        assigned = serializers.IntegerField(help_text="new assignments; images already assigned to them are skipped")
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.ASSIGN)
         data = self.InputSerializer(data=request.data)
@@ -95,7 +100,7 @@ class AssignmentCreateApi(APIView):
         created = assignments_create(
             project=project, image_ids=data.validated_data["image_ids"], annotator=annotator, assigned_by=request.user
         )
-        return Response({"assigned": len(created)}, status=201)
+        return Response(self.OutputSerializer({"assigned": len(created)}).data, status=201)
 
 
 class QueueApi(APIView):
@@ -105,6 +110,8 @@ class QueueApi(APIView):
         assignment_id = serializers.IntegerField(source="id")
         status = serializers.CharField()
         image = ImageOutput()
+
+    pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(parameters=[OpenApiParameter("project", int, required=False)], responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -116,14 +123,18 @@ class QueueApi(APIView):
                 raise ValidationFailed("project must be a project id.") from None
             project, _ = project_get_for_user(user=request.user, project_id=project_id)
         assignments = assignment_list_for_annotator(user=request.user, project=project)
-        paginator = IdCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(assignments, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
 class ImageSubmitApi(APIView):
-    @extend_schema(request=None, responses=serializers.DictField())
+    class OutputSerializer(serializers.Serializer):
+        assignment_id = serializers.IntegerField(source="pk")
+        status = serializers.ChoiceField(choices=AssignmentStatus.choices)
+
+    @extend_schema(request=None, responses=OutputSerializer)
     def post(self, request: Request, image_id: int) -> Response:
         image, _ = image_get_for_user(user=request.user, image_id=image_id, capability=Capability.LABEL)
         assignment = assignment_submit(image=image, annotator=request.user)
-        return Response({"assignment_id": assignment.pk, "status": assignment.status})
+        return Response(self.OutputSerializer(assignment).data)

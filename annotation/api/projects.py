@@ -119,6 +119,7 @@ class MemberListApi(APIView):
 
 
 class MemberDeleteApi(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: int, user_id: int) -> Response:
         project, _ = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_PROJECT
@@ -181,6 +182,7 @@ class DefectClassDetailApi(APIView):
         defect_class = defect_class_update(defect_class=defect_class, actor=request.user, **data.validated_data)
         return Response(DefectClassOutput(defect_class).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, defect_class_id: int) -> Response:
         defect_class = defect_class_get_for_user(
             user=request.user, defect_class_id=defect_class_id, capability=Capability.MANAGE_PROJECT

@@ -49,19 +49,31 @@ def project_update(*, project: Project, **fields: object) -> Project:
     return project
 
 
+def _check_an_admin_stays(*, project: Project, leaving: AbstractBaseUser) -> None:
+    """Refuse to take away the project's last admin. The admins' rows are locked, so two admins demoting or
+    removing each other at once cannot both succeed."""
+    admin_ids = list(
+        Membership.objects.select_for_update()
+        .filter(project=project, role=Role.ADMIN)
+        .values_list("user_id", flat=True)
+    )
+    if admin_ids == [leaving.pk]:
+        raise ValidationFailed("A project keeps at least one admin.")
+
+
 @transaction.atomic
 def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    if role != Role.ADMIN:
+        _check_an_admin_stays(project=project, leaving=user)
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, project: Project, user: AbstractBaseUser) -> None:
-    admins = Membership.objects.filter(project=project, role=Role.ADMIN)
-    if admins.filter(user=user).exists() and admins.count() == 1:
-        raise ValidationFailed("A project keeps at least one admin.")
+    _check_an_admin_stays(project=project, leaving=user)
     Membership.objects.filter(project=project, user=user).delete()
 
 
@@ -185,6 +197,7 @@ def defect_class_update(
 @transaction.atomic
 def defect_class_delete(*, defect_class: DefectClass, actor: AbstractBaseUser | None) -> None:
     """Only an unused class can be deleted; one with annotations is deactivated instead (history stays whole)."""
+    defect_class = DefectClass.objects.select_for_update().select_related("project").get(pk=defect_class.pk)
     used = defect_class.annotations.count()
     if used:
         raise InUse(f"{defect_class.name!r} is used by {used} annotations: deactivate it instead of deleting it.")

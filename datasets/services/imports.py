@@ -15,6 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from annotation import geometry
 from annotation.models import DefectClass, Image, Project
@@ -165,7 +166,8 @@ def _store_batch(
 
 
 def _key_in_use(key: str) -> bool:
-    return Image.objects.filter(file=key).exists() or Image.objects.filter(display_file=key).exists()
+    """Whether any image (of any project: keys are shared by content) refers to `key`."""
+    return Image.objects.filter(Q(file=key) | Q(display_file=key) | Q(thumbnail_file=key)).exists()
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

@@ -1,17 +1,28 @@
-"""Builders for good and hostile image and zip files, made in memory (no binary fixtures in the repo).
+"""Builders for good and hostile image and zip files, made in memory (no binary fixtures in the repo),
+and the helpers the ingestion tests share: import loose files or a zip as an upload would, and take a
+snapshot of what an import can leave behind (rows and media files).
 
 Each builder returns the file's bytes; zips are written under a pytest `tmp_path` because `zip_entries`
 reads a path, as it does for a staged upload.
 """
 
 import io
+import os
 import struct
 import zipfile
+import zlib
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from PIL import Image as PILImage
 from PIL import TiffImagePlugin
+
+from annotation.models import Annotation, Image, Project
+from datasets.services.imports import ImportSummary, images_import
+from datasets.sources import Entry, plan_sources, zip_entries
 
 EXIF_ORIENTATION_TAG = 0x0112
 EXIF_MAKE_TAG = 0x010F
@@ -21,6 +32,50 @@ ZIP_LOCAL_HEADER_SIGNATURE = b"PK\x03\x04"
 ZIP_CENTRAL_HEADER_SIGNATURE = b"PK\x01\x02"
 ZIP_LOCAL_SIZE_OFFSET = 22  # uncompressed size (uint32) in a local file header
 ZIP_CENTRAL_SIZE_OFFSET = 24  # uncompressed size (uint32) in a central directory header
+ZIP_LOCAL_FLAGS_OFFSET, ZIP_CENTRAL_FLAGS_OFFSET = 6, 8  # general purpose bit flags (uint16)
+ZIP_FLAG_ENCRYPTED = 0x1
+ZIP_LOCAL_HEADER_BYTES = 30  # fixed part of a local file header, before the entry's name
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# An EXIF block whose TIFF header is broken (b"MM" must be followed by 42): Pillow cannot parse it.
+DAMAGED_EXIF = b"Exif\x00\x00MM\x00\xf7\x00\x00\x00\x08"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an import can leave behind: rows (in every project) and files under MEDIA_ROOT."""
+
+    images: int
+    annotations: int
+    media_files: frozenset[str]
+
+
+def media_files() -> frozenset[str]:
+    root = Path(settings.MEDIA_ROOT)
+    return frozenset(
+        (Path(directory) / name).relative_to(root).as_posix() for directory, _, names in os.walk(root) for name in names
+    )
+
+
+def snapshot() -> Snapshot:
+    return Snapshot(images=Image.objects.count(), annotations=Annotation.objects.count(), media_files=media_files())
+
+
+def files_import(*, project: Project, files: dict[str, bytes], with_masks: bool = False) -> ImportSummary:
+    """Import loose files (name -> bytes) the way an upload is planned; plan rejections come first."""
+    entries = [Entry(path=name, read=partial(bytes, data)) for name, data in files.items()]
+    sources, rejections = plan_sources(entries, with_masks=with_masks)
+    summary = images_import(project=project, sources=sources)
+    summary.rejected[:0] = rejections
+    return summary
+
+
+def zip_import(*, project: Project, path: Path, zip_name: str, with_masks: bool = False) -> ImportSummary:
+    """Import a zip the way an upload job does: refused entries, then files that are not images, then the rest."""
+    entries, refused = zip_entries(str(path), zip_name=zip_name)
+    sources, not_images = plan_sources(entries, with_masks=with_masks, display_prefix=f"{zip_name}:")
+    summary = images_import(project=project, sources=sources)
+    summary.rejected[:0] = refused + not_images
+    return summary
 
 
 def encode(image: PILImage.Image, image_format: str, **options) -> bytes:
@@ -110,9 +165,38 @@ def jpeg_with_nul_in_exif_bytes() -> bytes:
     return jpeg_bytes(seed=12, exif=exif.tobytes())
 
 
+def mask_png_bytes(width: int, height: int, *, defect_box: tuple[int, int, int, int] | None = None) -> bytes:
+    """An 8-bit mask: 255 inside `defect_box` (x0, y0, x1, y1, exclusive ends), 0 elsewhere."""
+    pixels = np.zeros((height, width), dtype=np.uint8)
+    if defect_box is not None:
+        x0, y0, x1, y1 = defect_box
+        pixels[y0:y1, x0:x1] = 255
+    return encode(PILImage.fromarray(pixels), "PNG")
+
+
 def bilevel_png_bytes(width: int, height: int) -> bytes:
     """A 1-bit, all-black PNG: a few hundred bytes on disk that decode to width x height pixels."""
     return encode(PILImage.new("1", (width, height)), "PNG")
+
+
+def png_declaring_size(width: int, height: int) -> bytes:
+    """A hand-built 1-bit PNG whose header declares `width` x `height` but which carries almost no data:
+    a decompression bomb of about a hundred bytes (Pillow could not even build one this size to save)."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # bit depth 1, grayscale, no interlace
+    return PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def png_with_damaged_exif_bytes() -> bytes:
+    return encode(PILImage.fromarray(noise(32, 24, seed=13)), "PNG", exif=DAMAGED_EXIF)
+
+
+def multi_page_tiff_bytes() -> bytes:
+    pages = [PILImage.fromarray(noise(32, 24, seed=seed)) for seed in (14, 15)]
+    return encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
 
 
 def zip_file(path: Path, members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> Path:
@@ -141,7 +225,22 @@ def zip_with_damaged_entry(path: Path, name: str, data: bytes) -> Path:
     """A zip whose entry's compressed bytes were altered in transit (its CRC no longer matches)."""
     zip_file(path, {name: data}, compression=zipfile.ZIP_STORED)
     raw = bytearray(path.read_bytes())
-    payload_start = raw.index(ZIP_LOCAL_HEADER_SIGNATURE) + 30 + len(name.encode())
+    payload_start = raw.index(ZIP_LOCAL_HEADER_SIGNATURE) + ZIP_LOCAL_HEADER_BYTES + len(name.encode())
     raw[payload_start + len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def zip_marked_encrypted(path: Path, name: str, data: bytes) -> Path:
+    """A zip whose single entry carries the "encrypted" flag (zipfile clears it when writing, so it is set here)."""
+    zip_file(path, {name: data})
+    raw = bytearray(path.read_bytes())
+    for signature, offset in (
+        (ZIP_LOCAL_HEADER_SIGNATURE, ZIP_LOCAL_FLAGS_OFFSET),
+        (ZIP_CENTRAL_HEADER_SIGNATURE, ZIP_CENTRAL_FLAGS_OFFSET),
+    ):
+        start = raw.index(signature) + offset
+        (flags,) = struct.unpack_from("<H", raw, start)
+        struct.pack_into("<H", raw, start, flags | ZIP_FLAG_ENCRYPTED)
     path.write_bytes(bytes(raw))
     return path

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_login_page_and_redirect_for_anonymous(client):
     assert client.get(reverse("login")).status_code == 200
-    response = client.get(reverse("project-list"))
+    response = client.get(reverse("projects-page"))
     assert (response.status_code, response.url) == (302, "/login/?next=/")
 
 
@@ -56,8 +56,8 @@ def test_other_projects_page_is_not_found(client, team):
 
 def test_upload_page_for_admins_only(client, team):
     client.force_login(team.admin)
-    page = client.get(reverse("project-upload", args=[team.project.pk]))
+    page = client.get(reverse("project-upload-page", args=[team.project.pk]))
     assert page.status_code == 200
     assert b'<progress id="upload-progress"' in page.content
     client.force_login(team.inspector)
-    assert client.get(reverse("project-upload", args=[team.project.pk])).status_code == 403
+    assert client.get(reverse("project-upload-page", args=[team.project.pk])).status_code == 403
