@@ -3,7 +3,6 @@ API clients, and a real Celery worker process on the real Redis and PostgreSQL."
 
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from annotation.models import Role
+from defectlab.celery import worker_command
 from tests.factories import DefectClassFactory, MembershipFactory, ProjectFactory, SeverityLevelFactory, UserFactory
 
 REPO = Path(__file__).resolve().parent
@@ -100,20 +100,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         "DJANGO_SETTINGS_MODULE": "defectlab.settings_test",
     }
     log = open(Path(os.environ["DEFECTLAB_VAR_DIR"]) / "worker.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "defectlab",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
+    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        worker_command(pool="solo", concurrency=1),
         cwd=REPO,
         env=environment,
         stdout=log,

@@ -1,4 +1,5 @@
 import os
+import sys
 
 from celery import Celery
 from celery.signals import worker_ready
@@ -8,6 +9,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "defectlab.settings")
 app = Celery("defectlab")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def worker_command(*, pool: str, concurrency: int) -> list[str]:
+    """argv that starts a DefectLab worker with this interpreter (used by rundemo and the integration tests)."""
+    return [
+        sys.executable, "-m", "celery", "-A", "defectlab", "worker", f"--pool={pool}",
+        f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+    ]
 
 
 @worker_ready.connect

@@ -1,11 +1,12 @@
 """One command for a fresh machine: database, demo data, a worker and the web server, on embedded defaults."""
 
 import subprocess
-import sys
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from defectlab.celery import worker_command
 
 
 class Command(BaseCommand):
@@ -19,19 +20,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo", *(["--data", data] if data else []))
         worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no user input
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "defectlab",
-                "worker",
-                "--pool=threads",
-                "--concurrency=2",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            worker_command(pool="threads", concurrency=2),
             cwd=settings.BASE_DIR,
         )
         self.stdout.write(f"Worker started (pid {worker.pid}, broker {settings.CELERY_BROKER_URL}).")
