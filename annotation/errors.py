@@ -1,5 +1,10 @@
 """Domain errors with a stable `code`; annotation/api/errors.py maps each to an HTTP status."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from annotation.models import Annotation
+
 
 class DomainError(Exception):
     code = "domain_error"
@@ -33,8 +38,20 @@ class InUse(DomainError):
 
 
 class AnnotationConflict(DomainError):
+    """Someone else saved (or deleted) the annotation since the revision the edit started from.
+
+    Carries the current version as a model instance, or None when it was deleted, so the API can show the
+    editor both versions without the service knowing how they are rendered."""
+
     code, status = "annotation_conflict", 409
 
-    def __init__(self, message: str, *, current_revision: int, current: dict | None = None):
-        super().__init__(message, current_revision=current_revision, current=current)
-        self.current_revision = current_revision
+    def __init__(self, message: str, *, current: "Annotation | None"):
+        super().__init__(message)
+        self.current = current
+        self.current_revision = current.revision if current is not None else None
+
+
+class ImageHasAnnotations(DomainError):
+    """An image cannot be judged defect-free while the judge's own annotations say otherwise."""
+
+    code, status = "has_annotations", 409

@@ -126,15 +126,22 @@ def _fixed_point(ring: np.ndarray, offset_x: float, offset_y: float) -> np.ndarr
 def rasterize_crop(polygons: list[Polygon], box: Box) -> np.ndarray:
     """The geometry as a uint8 {0,1} mask covering only `box` (rows = box.height)."""
     crop = np.zeros((int(box.height), int(box.width)), dtype=np.uint8)
+    scratch = np.zeros_like(crop) if len(polygons) > 1 and any(polygon.holes for polygon in polygons) else None
     for polygon in polygons:
-        cv2.fillPoly(crop, [_fixed_point(polygon.exterior, box.x, box.y)], 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
-        cv2.polylines(
-            crop, [_fixed_point(polygon.exterior, box.x, box.y)], True, 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS
-        )
+        # A polygon's holes cut only that polygon: an island inside another polygon's hole must survive, so
+        # polygons with holes are drawn apart and united.
+        target = crop if scratch is None or not polygon.holes else scratch
+        if target is scratch:
+            scratch.fill(0)
+        exterior = _fixed_point(polygon.exterior, box.x, box.y)
+        cv2.fillPoly(target, [exterior], 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+        cv2.polylines(target, [exterior], True, 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
         for hole in polygon.holes:
             hole_points = _fixed_point(hole, box.x, box.y)
-            cv2.fillPoly(crop, [hole_points], 0, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
-            cv2.polylines(crop, [hole_points], True, 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+            cv2.fillPoly(target, [hole_points], 0, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+            cv2.polylines(target, [hole_points], True, 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+        if target is scratch:
+            np.maximum(crop, scratch, out=crop)
     return crop
 
 
@@ -153,23 +160,26 @@ def rasterize(polygons: list[Polygon], *, width: int, height: int) -> np.ndarray
 def rle_from_crop(crop: np.ndarray, *, x: int, y: int, width: int, height: int) -> dict:
     """COCO compressed RLE of a full image that is empty except for `crop` placed at (x, y).
 
-    Built from the set pixels' column-major positions, so a small defect on a 16k x 4k line scan never
-    allocates the full image."""
-    rows, columns = np.nonzero(crop)
-    rows, columns = rows + y, columns + x
-    keep = (rows < height) & (columns < width)
-    positions = np.sort(columns[keep].astype(np.int64) * height + rows[keep])
+    Built from the runs inside each crop column, so a small defect on a 16k x 4k line scan never allocates the
+    full image, and no pixel list is sorted (an autosave computes this on every save)."""
+    crop = crop[: max(0, height - y), : max(0, width - x)]  # a box may reach one pixel past the last row/column
     total = width * height
-    if positions.size == 0:
+    # Column-major, as COCO counts: one row per crop column, padded with background so every run has both ends.
+    padded = np.zeros((crop.shape[1], crop.shape[0] + 2), dtype=np.int8)
+    padded[:, 1:-1] = crop.T != 0
+    columns, rows = np.nonzero(np.diff(padded, axis=1))  # in column-major order: start, end, start, end...
+    if columns.size == 0:
         counts = [total]
     else:
-        breaks = np.nonzero(np.diff(positions) != 1)[0]
-        starts = np.concatenate([[positions[0]], positions[breaks + 1]])
-        ends = np.concatenate([positions[breaks], [positions[-1]]]) + 1
-        boundaries = np.empty(starts.size * 2 + 2, dtype=np.int64)
-        boundaries[0], boundaries[-1] = 0, total
-        boundaries[1:-1:2], boundaries[2:-1:2] = starts, ends
-        counts = np.diff(boundaries).tolist()
+        boundaries = (columns.astype(np.int64) + x) * height + rows + y
+        if crop.shape[0] == height:
+            # Full-height crop: a run ending on the last row and one starting on the next column's first row are
+            # one run in column-major order.
+            ends, starts = boundaries[1:-1:2], boundaries[2::2]
+            joined = np.nonzero(ends == starts)[0]
+            if joined.size:
+                boundaries = np.delete(boundaries, np.concatenate([2 * joined + 1, 2 * joined + 2]))
+        counts = np.diff(np.concatenate([[0], boundaries, [total]])).tolist()
         if counts[-1] == 0:
             counts.pop()  # the defect reaches the last pixel: no trailing background run (as pycocotools encodes)
     encoded = coco_mask.frPyObjects({"size": [height, width], "counts": counts}, height, width)

@@ -124,6 +124,14 @@ class Image(models.Model):
     is_defect_free = models.BooleanField(
         default=False, help_text="An explicit judgement that the image shows no defect (not an absence of labels)."
     )
+    pyramid = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Tiled pyramid of the display rendition for large images (see datasets/pyramid.py): "
+        '{"tile_size": 512, "format": "jpg", "levels": [{"level", "width", "height", "columns", "rows"}, ...], '
+        '"key_template": storage key with {level}, {column}, {row}}, level 0 at full resolution. '
+        "Null for small images: the editor loads the display file.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -153,6 +161,9 @@ class Assignment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(
+        blank=True, help_text="Why a reviewer returned the work (status returned); shown in the queue and the editor."
+    )
 
     class Meta:
         ordering = ["id"]
@@ -200,6 +211,30 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.defect_class.name} on {self.image_id}"
+
+
+class ImageComment(models.Model):
+    """One message in an image's discussion thread, optionally about one annotation."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    annotation = models.ForeignKey(
+        Annotation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comments",
+        help_text="The defect the comment is about; the comment stays when that annotation is deleted.",
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["image", "id"], name="image_comment_thread")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on image {self.image_id}"
 
 
 class AuditAction(models.TextChoices):

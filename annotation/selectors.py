@@ -1,19 +1,27 @@
 """Reads. Every lookup by id is scoped to the user's projects: another project's ids raise NotFound."""
 
+import functools
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from annotation.errors import NotFound, PermissionDenied
 from annotation.models import (
     Annotation,
     Assignment,
+    AssignmentStatus,
+    AuditAction,
     AuditEntry,
     DefectClass,
     Image,
+    ImageComment,
     ImageStatus,
     Membership,
     Project,
     Role,
+    SeverityLevel,
 )
 from annotation.permissions import Capability, role_allows
 
@@ -86,14 +94,45 @@ def image_get_for_user(
     image = Image.objects.select_related("project").filter(pk=image_id).first()
     if image is None:
         raise NotFound("No such image.")
-    role = role_for(user=user, project=image.project)
+    return image, _role_on_image(user=user, image=image, capability=capability)
+
+
+def _role_on_image(
+    *,
+    user: AbstractBaseUser,
+    image: Image,
+    capability: Capability,
+    access: tuple[str | None, bool] | None = None,
+) -> str:
+    """The user's role, if they may see `image` (with its project loaded) and their role grants `capability`.
+    `access` is (membership role, is assigned) when a query already read them (see _annotation_with_access)."""
+    if access is None:
+        role = role_for(user=user, project=image.project)
+    else:
+        role = Role.ADMIN if user.is_superuser else access[0]
     if role is None:
         raise NotFound("No such image.")
-    if not role_allows(role, Capability.VIEW_ALL_IMAGES) and not image.assignments.filter(annotator=user).exists():
-        raise NotFound("No such image.")
+    if not role_allows(role, Capability.VIEW_ALL_IMAGES):
+        is_assigned = access[1] if access is not None else image.assignments.filter(annotator=user).exists()
+        if not is_assigned:
+            raise NotFound("No such image.")
     if not role_allows(role, capability):
         raise PermissionDenied(f"Your role ({role}) may not {capability.value.replace('_', ' ')} in this project.")
-    return image, role
+    return role
+
+
+def image_tile_key(*, image: Image, level: int, column: int, row: int) -> str:
+    """The storage key of one tile of the image's pyramid (see datasets/pyramid.py); NotFound outside it."""
+    pyramid = image.pyramid
+    if not pyramid:
+        raise NotFound("This image has no tiles; the editor loads its display file.")
+    levels = pyramid["levels"]
+    if not 0 <= level < len(levels):
+        raise NotFound(f"No such pyramid level; this image has levels 0 to {len(levels) - 1}.")
+    if not (0 <= column < levels[level]["columns"] and 0 <= row < levels[level]["rows"]):
+        grid = f"{levels[level]['columns']} x {levels[level]['rows']}"
+        raise NotFound(f"No such tile; level {level} has {grid} tiles (columns x rows).")
+    return pyramid["key_template"].format(level=level, column=column, row=row)
 
 
 def image_status_counts(*, user: AbstractBaseUser, role: str, project: Project) -> dict[str, int]:
@@ -127,18 +166,112 @@ def annotation_list_for_image(*, user: AbstractBaseUser, role: str, image: Image
     return annotations.order_by("id")
 
 
+# The annotation an edit changes, read with everything the edit needs in one statement. Autosave makes this the
+# most frequent query of the editor, and building it with the ORM (four joined tables, two subqueries, a row
+# lock) cost more CPU than running it: about 3 ms of every save on a 2-core server (bench/api_save.py). So its
+# SQL is built once per process, from the models' own field lists, so a new column is picked up without edits.
+_EDIT_TABLES = (  # model, alias, attnames not read (an edit never needs them), joined how
+    (Annotation, "a", frozenset({"rle"}), ""),
+    (Image, "i", frozenset({"metadata", "pyramid"}), "JOIN {table} i ON i.id = a.image_id"),
+    (Project, "p", frozenset(), "JOIN {table} p ON p.id = i.project_id"),
+    (DefectClass, "d", frozenset(), "JOIN {table} d ON d.id = a.defect_class_id"),
+    (SeverityLevel, "s", frozenset(), "LEFT JOIN {table} s ON s.id = a.severity_id"),
+)
+
+
+@functools.cache
+def _edit_query(lock: bool) -> tuple[str, tuple]:
+    """(sql, [(model, attnames, [(field, converters)]), ...]) for `_annotation_with_access`."""
+    quote, operations = connection.ops.quote_name, connection.ops
+    columns, layout, joins = [], [], []
+    for model, alias, skipped, join in _EDIT_TABLES:
+        fields = [field for field in model._meta.concrete_fields if field.attname not in skipped]
+        columns += [f"{alias}.{quote(field.column)}" for field in fields]
+        converters = [
+            (field, operations.get_db_converters(field.get_col(alias)) + field.get_db_converters(connection))
+            for field in fields
+        ]
+        layout.append((model, frozenset(field.attname for field in fields), converters))
+        if join:
+            joins.append(join.format(table=quote(model._meta.db_table)))
+    membership, assignment = quote(Membership._meta.db_table), quote(Assignment._meta.db_table)
+    annotations = quote(Annotation._meta.db_table)
+    # S608 waived below: identifiers come from the models' metadata and every value is a bound parameter.
+    role = f"(SELECT role FROM {membership} WHERE project_id = i.project_id AND user_id = %s LIMIT 1)"  # noqa: S608
+    is_assigned = f"EXISTS (SELECT 1 FROM {assignment} WHERE image_id = a.image_id AND annotator_id = %s)"  # noqa: S608
+    columns += [role, is_assigned]
+    sql = f"SELECT {', '.join(columns)} FROM {annotations} a {' '.join(joins)} WHERE a.id = %s"  # noqa: S608
+    if lock and connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF a"  # the annotation row only: edits of other annotations on the image go on
+    elif lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return sql, tuple(layout)
+
+
+def _annotation_with_access(
+    *, user: AbstractBaseUser, annotation_id: int, lock: bool
+) -> tuple[Annotation, str | None, bool] | None:
+    """The annotation (image, project, defect class and severity loaded), the user's membership role in its
+    project and whether its image is assigned to them; None if there is no such annotation."""
+    sql, layout = _edit_query(lock)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, user.pk, annotation_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values, instances = iter(row), []
+    for model, attnames, converters in layout:
+        converted = []
+        for field, field_converters in converters:
+            value = next(values)
+            for converter in field_converters:
+                value = converter(value, field, connection)
+            converted.append(value)
+        instances.append(None if converted[0] is None else model.from_db(connection.alias, attnames, converted))
+    annotation, image, project, defect_class, severity = instances
+    image.project, annotation.image = project, image
+    annotation.defect_class, annotation.severity = defect_class, severity
+    role, is_assigned = next(values), bool(next(values))
+    return annotation, role, is_assigned
+
+
 def annotation_get_for_edit(*, user: AbstractBaseUser, annotation_id: int, lock: bool = False) -> Annotation:
-    """An annotation the user may change. Inspectors may change only their own, on images assigned to them."""
-    annotations = Annotation.objects.select_related("image__project", "defect_class", "severity")
-    if lock:
-        annotations = annotations.select_for_update(of=("self",))
-    annotation = annotations.filter(pk=annotation_id).first()
-    if annotation is None:
+    """An annotation the user may change. Inspectors may change only their own, on images assigned to them.
+
+    One query: the annotation with its image, project, class and severity, and the user's access to the image
+    (the image's metadata and pyramid and the annotation's RLE are left unread: an edit never needs them)."""
+    found = _annotation_with_access(user=user, annotation_id=annotation_id, lock=lock)
+    if found is None:
         raise NotFound("No such annotation.")
-    image, role = image_get_for_user(user=user, image_id=annotation.image_id, capability=Capability.LABEL)
+    annotation, membership_role, is_assigned = found
+    role = _role_on_image(
+        user=user, image=annotation.image, capability=Capability.LABEL, access=(membership_role, is_assigned)
+    )
     if not role_allows(role, Capability.REVIEW) and annotation.author_id != user.pk:
         raise PermissionDenied("Inspectors may change only their own annotations.")
     return annotation
+
+
+def annotation_deleted_for_edit(*, user: AbstractBaseUser, annotation_id: int) -> bool:
+    """Whether `annotation_id` is an annotation that was deleted and that the user could have changed.
+
+    An edit of a deleted annotation is a conflict the editor shows (someone deleted what you were editing), not a
+    404; ids the user could never see stay 404 (False here), so existence is still not disclosed across projects.
+    The audit trail is the record of the deletion: its `before` snapshot names the image and the author."""
+    entry = (
+        AuditEntry.objects.filter(object_type="annotation", object_id=annotation_id, action=AuditAction.DELETE)
+        .only("before")
+        .first()
+    )
+    if entry is None or not isinstance(entry.before, dict) or "image_id" not in entry.before:
+        return False
+    try:
+        _, role = image_get_for_user(user=user, image_id=entry.before["image_id"], capability=Capability.LABEL)
+    except NotFound:
+        return False
+    if not role_allows(role, Capability.REVIEW) and entry.before.get("author_id") != user.pk:
+        raise PermissionDenied("Inspectors may change only their own annotations.")
+    return True
 
 
 def assignment_list_for_annotator(*, user: AbstractBaseUser, project: Project | None = None) -> QuerySet[Assignment]:
@@ -150,3 +283,110 @@ def assignment_list_for_annotator(*, user: AbstractBaseUser, project: Project | 
 
 def audit_list_for_project(*, project: Project) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(project=project).select_related("actor").order_by("-id")
+
+
+def assignment_get_for_image(*, user: AbstractBaseUser, image: Image) -> Assignment | None:
+    """The user's own assignment on `image`, if any (reviewers may open images not assigned to them)."""
+    return Assignment.objects.filter(image=image, annotator=user).first()
+
+
+# The queue: the user's open work, in the order it was assigned.
+
+QUEUE_OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS, AssignmentStatus.RETURNED)
+
+
+def _queue_step(
+    *, user: AbstractBaseUser, after_image_id: int | None, project: Project | None, forward: bool
+) -> QuerySet[Assignment]:
+    """The user's open assignments ordered from the one after (or before) their assignment on `after_image_id`,
+    wrapping round, without that image itself. Without an assignment on that image: from the start (or end)."""
+    open_work = Assignment.objects.filter(annotator=user, status__in=QUEUE_OPEN_STATUSES)
+    if project is not None:
+        open_work = open_work.filter(image__project=project)
+    if after_image_id is None:
+        return open_work.order_by("id" if forward else "-id")
+    pivot = Subquery(Assignment.objects.filter(annotator=user, image_id=after_image_id).values("id")[:1])
+    # 0 for the assignments on the near side of the pivot, 1 for the ones reached by wrapping round. A NULL pivot
+    # (no assignment on that image) compares as unknown, so every row gets 1 and the plain order decides.
+    on_near_side = When(id__gt=pivot, then=Value(0)) if forward else When(id__lt=pivot, then=Value(0))
+    wrapped = Case(on_near_side, default=Value(1), output_field=IntegerField())
+    return open_work.exclude(image_id=after_image_id).order_by(wrapped, "id" if forward else "-id")
+
+
+def queue_next_for_user(
+    *, user: AbstractBaseUser, after_image_id: int | None = None, project: Project | None = None
+) -> Assignment | None:
+    """The next image to work on: the first open assignment (assigned, in progress, returned) after the user's
+    assignment on `after_image_id`, in queue order (assignment id), wrapping round to the start so skipped and
+    returned work is not forgotten. Never `after_image_id` itself; None when nothing else is open."""
+    step = _queue_step(user=user, after_image_id=after_image_id, project=project, forward=True)
+    return step.select_related("image", "image__project").first()
+
+
+def queue_neighbours_for_image(*, user: AbstractBaseUser, image: Image) -> tuple[int | None, int | None]:
+    """(previous, next) image ids in the user's open queue of `image`'s project, as queue_next_for_user walks it."""
+    steps = (
+        _queue_step(user=user, after_image_id=image.pk, project=image.project, forward=forward)
+        for forward in (False, True)
+    )
+    previous_id, next_id = (step.values_list("image_id", flat=True).first() for step in steps)
+    return previous_id, next_id
+
+
+# Comments and the editor's one-request view of an image.
+
+
+def comment_list_for_image(*, user: AbstractBaseUser, role: str, image: Image) -> QuerySet[ImageComment]:
+    """The image's thread, oldest first. As in annotation_list_for_image, an inspector does not see comments
+    about annotations hidden from them (another annotator's work in dual annotation)."""
+    comments = ImageComment.objects.filter(image=image).select_related("author")
+    if not role_allows(role, Capability.VIEW_ALL_IMAGES):
+        comments = comments.filter(
+            Q(annotation__isnull=True) | Q(annotation__author=user) | Q(annotation__is_final=True)
+        )
+    return comments.order_by("id")
+
+
+def defect_class_list_for_editor(*, project: Project, used_ids: set[int]) -> QuerySet[DefectClass]:
+    """The classes an editor offers (active ones) and the retired ones still used by the annotations it shows."""
+    return (
+        DefectClass.objects.filter(project=project)
+        .filter(Q(is_active=True) | Q(pk__in=used_ids))
+        .prefetch_related("severity_levels")
+        .order_by("position", "name")
+    )
+
+
+@dataclass(frozen=True)
+class EditorState:
+    """Everything the browser editor needs to open one image, read in a bounded number of queries."""
+
+    image: Image  # with its project
+    role: str
+    can_label: bool  # may draw and edit annotations on this image
+    can_review: bool  # may edit anyone's annotations
+    defect_classes: list[DefectClass]  # with their severity levels
+    annotations: list[Annotation]
+    assignment: Assignment | None
+    comments: list[ImageComment]
+    previous_image_id: int | None
+    next_image_id: int | None
+
+
+def editor_state_for_image(*, user: AbstractBaseUser, image_id: int) -> EditorState:
+    image, role = image_get_for_user(user=user, image_id=image_id)
+    annotations = list(annotation_list_for_image(user=user, role=role, image=image))
+    used_ids = {annotation.defect_class_id for annotation in annotations}
+    previous_image_id, next_image_id = queue_neighbours_for_image(user=user, image=image)
+    return EditorState(
+        image=image,
+        role=role,
+        can_label=role_allows(role, Capability.LABEL),
+        can_review=role_allows(role, Capability.REVIEW),
+        defect_classes=list(defect_class_list_for_editor(project=image.project, used_ids=used_ids)),
+        annotations=annotations,
+        assignment=assignment_get_for_image(user=user, image=image),
+        comments=list(comment_list_for_image(user=user, role=role, image=image)),
+        previous_image_id=previous_image_id,
+        next_image_id=next_image_id,
+    )

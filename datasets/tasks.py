@@ -8,3 +8,12 @@ def import_job_run_task(job_id: int) -> None:
     # Redelivered after a lost worker (acks_late), it carries on: content already stored counts as duplicates.
     # Other failures mark the job failed with the reason; they are not retried.
     import_job_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def dataset_export_run_task(export_id: int) -> None:
+    from datasets.services.exports import dataset_export_run  # local: the service enqueues this task
+
+    # Redelivered after a lost worker (acks_late), it builds the file again: only a complete file is stored.
+    # Other failures mark the export failed with the reason; they are not retried (a new request retries).
+    dataset_export_run(export_id=export_id)

@@ -14,8 +14,17 @@ app.autodiscover_tasks()
 def worker_command(*, pool: str, concurrency: int) -> list[str]:
     """argv that starts a DefectLab worker with this interpreter (used by rundemo and the integration tests)."""
     return [
-        sys.executable, "-m", "celery", "-A", "defectlab", "worker", f"--pool={pool}",
-        f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "defectlab",
+        "worker",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
     ]
 
 

@@ -184,6 +184,13 @@ DEFECTLAB_IMAGE_FORMATS = env_list("DEFECTLAB_IMAGE_FORMATS", ["JPEG", "PNG", "T
 "Pillow format names accepted on upload; anything else is rejected."
 DEFECTLAB_THUMBNAIL_PX = env_int("DEFECTLAB_THUMBNAIL_PX", 256)
 "Longest side of an image thumbnail, in pixels."
+# Tiled pyramids (datasets/pyramid.py): the editor paints large images tile by tile instead of waiting for them.
+DEFECTLAB_PYRAMID_MIN_PX = env_int("DEFECTLAB_PYRAMID_MIN_PX", 2048)
+"Images whose longer side exceeds this many pixels get a tiled pyramid at ingestion; smaller ones are shown whole."
+DEFECTLAB_PYRAMID_TILE_PX = env_int("DEFECTLAB_PYRAMID_TILE_PX", 512)
+"Side of one square pyramid tile, in pixels (edge tiles are smaller)."
+DEFECTLAB_PYRAMID_JPEG_QUALITY = env_int("DEFECTLAB_PYRAMID_JPEG_QUALITY", 90)
+"JPEG quality (1-95) of pyramid tiles."
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2  # larger uploads spool to a temporary file
 FILE_UPLOAD_TEMP_DIR = None

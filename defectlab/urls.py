@@ -7,6 +7,7 @@ from defectlab.health import healthz
 api_v1 = [
     path("", include("annotation.api.urls")),
     path("", include("datasets.api.urls")),
+    path("", include("qa.api.urls")),
     path("auth/token/", include("defectlab.auth_urls")),
 ]
 

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class QaConfig(AppConfig):
     name = "qa"
-    verbose_name = "Qa"
+    verbose_name = "QA"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from annotation.models import (
@@ -18,6 +19,7 @@ from annotation.models import (
     AuditEntry,
     DefectClass,
     Image,
+    ImageComment,
     Membership,
     Project,
     Role,
@@ -26,6 +28,8 @@ from annotation.models import (
 from annotation.services.annotations import annotation_create
 from annotation.services.images import assignments_create
 from datasets.models import ImportJob
+from datasets.tests.role_matrix import DATASETS_EXPECTED_STATUS, DATASETS_REQUESTS, DATASETS_WRITTEN_MODELS
+from qa.tests.role_matrix import QA_EXPECTED_STATUS, QA_REQUESTS, QA_WRITTEN_MODELS
 from tests.factories import DefectClassFactory, MembershipFactory, UserFactory, image_create, png_bytes
 
 ROLES = ("anonymous", "inspector", "senior", "ml_engineer", "admin", "outsider")
@@ -61,6 +65,16 @@ EXPECTED_STATUS = [
     ("image-detail",            "get",    UNASSIGNED,    401, 404, 200, 200, 200, 404),
     ("image-file",              "get",    ASSIGNED,      401, 200, 200, 200, 200, 404),
     ("image-file",              "get",    UNASSIGNED,    401, 404, 200, 200, 200, 404),
+    ("image-tile",              "get",    ASSIGNED,      401, 200, 200, 200, 200, 404),
+    ("image-tile",              "get",    UNASSIGNED,    401, 404, 200, 200, 200, 404),
+    ("image-editor",            "get",    ASSIGNED,      401, 200, 200, 200, 200, 404),
+    ("image-editor",            "get",    UNASSIGNED,    401, 404, 200, 200, 200, 404),
+    ("image-comment-list",      "get",    ASSIGNED,      401, 200, 200, 200, 200, 404),
+    ("image-comment-list",      "get",    UNASSIGNED,    401, 404, 200, 200, 200, 404),
+    ("image-comment-list",      "post",   ASSIGNED,      401, 201, 201, 201, 201, 404),  # anyone who sees it
+    ("image-comment-list",      "post",   UNASSIGNED,    401, 404, 201, 201, 201, 404),
+    ("image-defect-free",       "post",   ASSIGNED,      401, 200, 200, 403, 200, 404),
+    ("image-defect-free",       "post",   UNASSIGNED,    401, 404, 200, 403, 200, 404),
     ("image-submit",            "post",   ASSIGNED,      401, 200, 200, 403, 200, 404),
     ("image-submit",            "post",   UNASSIGNED,    401, 404, 400, 403, 400, 404),  # 400: not assigned to you
     ("annotation-list",         "get",    ASSIGNED,      401, 200, 200, 200, 200, 404),
@@ -74,6 +88,7 @@ EXPECTED_STATUS = [
     ("annotation-detail",       "delete", OTHERS,        401, 403, 204, 403, 204, 404),
     ("annotation-detail",       "delete", ON_UNASSIGNED, 401, 404, 204, 403, 204, 404),
     ("queue",                   "get",    "",            401, 200, 200, 200, 200, 200),
+    ("queue-next",              "get",    "",            401, 200, 200, 204, 200, 204),  # 204: nothing assigned
     ("upload-create",           "post",   "",            401, 403, 403, 403, 202, 404),
     ("upload-detail",           "get",    "",            401, 403, 403, 403, 200, 404),
     ("auth-token",              "post",   "",            400, 200, 200, 200, 200, 200),  # anonymous: bad password
@@ -107,8 +122,10 @@ class World:
 
 @pytest.fixture
 def world(team) -> World:
-    assigned_image = image_create(project=team.project, seed=1, name="assigned.png")
-    unassigned_image = image_create(project=team.project, seed=2, name="unassigned.png")
+    # Tiny pyramids (64 x 48 in 32 px tiles: 2 x 2 tiles, then one), so image-tile has tiles to serve.
+    with override_settings(DEFECTLAB_PYRAMID_MIN_PX=32, DEFECTLAB_PYRAMID_TILE_PX=32):
+        assigned_image = image_create(project=team.project, seed=1, name="assigned.png")
+        unassigned_image = image_create(project=team.project, seed=2, name="unassigned.png")
     for annotator in (team.inspector, team.senior, team.admin):
         assignments_create(
             project=team.project, image_ids=[assigned_image.pk], annotator=annotator, assigned_by=team.admin
@@ -147,8 +164,8 @@ def _project(suffix: str = "", data: dict | None = None) -> Callable[[World], Ca
     return lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/{suffix}", data)
 
 
-def _image(variant: str, suffix: str) -> Callable[[World], Call]:
-    return lambda world: Call(f"/api/v1/images/{world.image(variant).pk}/{suffix}")
+def _image(variant: str, suffix: str, data: dict | None = None) -> Callable[[World], Call]:
+    return lambda world: Call(f"/api/v1/images/{world.image(variant).pk}/{suffix}", data)
 
 
 def _new_annotation(variant: str) -> Callable[[World], Call]:
@@ -195,6 +212,16 @@ REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
     ("image-detail", "get", UNASSIGNED): _image(UNASSIGNED, ""),
     ("image-file", "get", ASSIGNED): lambda world: Call(f"/api/v1/images/{world.assigned_image.pk}/file/thumbnail"),
     ("image-file", "get", UNASSIGNED): lambda world: Call(f"/api/v1/images/{world.unassigned_image.pk}/file/display"),
+    ("image-tile", "get", ASSIGNED): _image(ASSIGNED, "tiles/1/0/0"),
+    ("image-tile", "get", UNASSIGNED): _image(UNASSIGNED, "tiles/0/1/1"),
+    ("image-editor", "get", ASSIGNED): _image(ASSIGNED, "editor/"),
+    ("image-editor", "get", UNASSIGNED): _image(UNASSIGNED, "editor/"),
+    ("image-comment-list", "get", ASSIGNED): _image(ASSIGNED, "comments/"),
+    ("image-comment-list", "get", UNASSIGNED): _image(UNASSIGNED, "comments/"),
+    ("image-comment-list", "post", ASSIGNED): _image(ASSIGNED, "comments/", {"text": "Is this a crack?"}),
+    ("image-comment-list", "post", UNASSIGNED): _image(UNASSIGNED, "comments/", {"text": "Is this a crack?"}),
+    ("image-defect-free", "post", ASSIGNED): _image(ASSIGNED, "defect-free/", {"is_defect_free": True}),
+    ("image-defect-free", "post", UNASSIGNED): _image(UNASSIGNED, "defect-free/", {"is_defect_free": True}),
     ("image-submit", "post", ASSIGNED): _image(ASSIGNED, "submit/"),
     ("image-submit", "post", UNASSIGNED): _image(UNASSIGNED, "submit/"),
     ("annotation-list", "get", ASSIGNED): _image(ASSIGNED, "annotations/"),
@@ -208,6 +235,7 @@ REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
     ("annotation-detail", "delete", OTHERS): _annotation(OTHERS, put=False),
     ("annotation-detail", "delete", ON_UNASSIGNED): _annotation(ON_UNASSIGNED, put=False),
     ("queue", "get", ""): lambda world: Call("/api/v1/queue/"),
+    ("queue-next", "get", ""): lambda world: Call("/api/v1/queue/next/"),
     ("upload-create", "post", ""): _upload,
     ("upload-detail", "get", ""): _upload_job,
     ("auth-token", "post", ""): lambda world: Call("/api/v1/auth/token/"),  # the caller's credentials go in the test
@@ -252,12 +280,32 @@ ERROR_CODES = {
     (401, True): "not_authenticated",
     (404, False): "not_found",
 }
-WRITTEN_MODELS = (Project, Membership, DefectClass, SeverityLevel, Image, Assignment, Annotation, AuditEntry, ImportJob)
+WRITTEN_MODELS = (
+    Project,
+    Membership,
+    DefectClass,
+    SeverityLevel,
+    Image,
+    Assignment,
+    Annotation,
+    AuditEntry,
+    ImportJob,
+    ImageComment,
+)
 
 
 def row_counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in WRITTEN_MODELS}
 
+
+# QA's operations: their rows, requests and tables live beside the app.
+EXPECTED_STATUS += QA_EXPECTED_STATUS
+REQUESTS.update(QA_REQUESTS)
+WRITTEN_MODELS += QA_WRITTEN_MODELS
+# Dataset versions' operations, likewise.
+EXPECTED_STATUS += DATASETS_EXPECTED_STATUS
+REQUESTS.update(DATASETS_REQUESTS)
+WRITTEN_MODELS += DATASETS_WRITTEN_MODELS
 
 MATRIX = [
     pytest.param(

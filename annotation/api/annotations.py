@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.pagination import IdCursorPagination
-from annotation.api.serializers import AnnotationOutput
+from annotation.api.serializers import AnnotationConflictOutput, AnnotationOutput
 from annotation.models import AnnotationSource
 from annotation.permissions import Capability
 from annotation.selectors import (
@@ -56,6 +56,9 @@ class AnnotationListApi(APIView):
 
 
 class AnnotationDetailApi(APIView):
+    """Save or delete from the revision the edit started from. 409 annotation_conflict carries the current
+    version (`current`), or null when someone deleted the annotation; nothing is overwritten."""
+
     class InputSerializer(serializers.Serializer):
         expected_revision = serializers.IntegerField(min_value=1)
         geometry = GeometryField(required=False)
@@ -65,7 +68,7 @@ class AnnotationDetailApi(APIView):
     class DeleteSerializer(serializers.Serializer):
         expected_revision = serializers.IntegerField(min_value=1)
 
-    @extend_schema(request=InputSerializer, responses=AnnotationOutput)
+    @extend_schema(request=InputSerializer, responses={200: AnnotationOutput, 409: AnnotationConflictOutput})
     def put(self, request: Request, annotation_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -75,7 +78,7 @@ class AnnotationDetailApi(APIView):
         annotation = annotation_save(user=request.user, annotation_id=annotation_id, **values)
         return Response(AnnotationOutput(annotation).data)
 
-    @extend_schema(parameters=[DeleteSerializer], responses={204: None})
+    @extend_schema(parameters=[DeleteSerializer], responses={204: None, 409: AnnotationConflictOutput})
     def delete(self, request: Request, annotation_id: int) -> Response:
         data = self.DeleteSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)

@@ -5,7 +5,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from annotation.errors import DomainError
+from annotation.api.serializers import AnnotationOutput
+from annotation.errors import AnnotationConflict, DomainError
 
 
 def _message(detail: object) -> str:
@@ -17,6 +18,12 @@ def _message(detail: object) -> str:
 
 
 def exception_handler(error: Exception, context: dict) -> Response | None:
+    if isinstance(error, AnnotationConflict):
+        # The editor shows the user's version beside this one: the whole current annotation, or null when someone
+        # deleted it (then current_revision is null too).
+        current = AnnotationOutput(error.current).data if error.current is not None else None
+        body = {"code": error.code, "message": error.message, "current_revision": error.current_revision}
+        return Response({**body, "current": current}, status=error.status)
     if isinstance(error, DomainError):
         body = {"code": error.code, "message": error.message}
         body.update({key: value for key, value in error.details.items() if value is not None})

@@ -1,4 +1,4 @@
-"""Images, their files, assignments and the annotator's queue."""
+"""Images, their files and tiles, the defect-free judgement, assignments and the annotator's queue."""
 
 import mimetypes
 
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.pagination import IdCursorPagination
-from annotation.api.serializers import ImageDetailOutput, ImageOutput
+from annotation.api.serializers import ErrorOutput, ImageDetailOutput, ImageOutput
 from annotation.errors import NotFound, ValidationFailed
 from annotation.models import AssignmentStatus, ImageStatus
 from annotation.permissions import Capability
@@ -20,8 +20,11 @@ from annotation.selectors import (
     assignment_list_for_annotator,
     image_get_for_user,
     image_list_for_project,
+    image_tile_key,
     project_get_for_user,
+    queue_next_for_user,
 )
+from annotation.services.annotations import image_defect_free_set
 from annotation.services.images import assignment_submit, assignments_create
 
 FILE_KINDS = {"original": "file", "display": "display_file", "thumbnail": "thumbnail_file"}
@@ -81,6 +84,49 @@ class ImageFileApi(APIView):
         return response
 
 
+class ImageTileApi(APIView):
+    """One JPEG tile of a large image's pyramid (`pyramid` in image-editor), behind the same permission checks as
+    image-file. Tile (column, row) of a level covers pixels [column * tile_size, ...) of that level."""
+
+    @extend_schema(responses={(200, "image/jpeg"): bytes, 404: ErrorOutput})
+    def get(self, request: Request, image_id: int, level: int, column: int, row: int) -> FileResponse:
+        image, _ = image_get_for_user(user=request.user, image_id=image_id)
+        key = image_tile_key(image=image, level=level, column=column, row=row)
+        response = FileResponse(default_storage.open(key, "rb"), content_type="image/jpeg")
+        # Keys are content-addressed: the bytes behind this URL never change.
+        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        response["ETag"] = f'"{image.sha256}-{image.pyramid["tile_size"]}-{level}-{column}-{row}"'
+        return response
+
+
+class ImageDefectFreeApi(APIView):
+    """Record (or withdraw) the judgement that an image shows no defect. Audited with who and when."""
+
+    class InputSerializer(serializers.Serializer):
+        is_defect_free = serializers.BooleanField()
+
+    class OutputSerializer(serializers.Serializer):
+        image_id = serializers.IntegerField(source="pk")
+        is_defect_free = serializers.BooleanField()
+        status = serializers.ChoiceField(choices=ImageStatus.choices)
+
+    class ConflictSerializer(serializers.Serializer):
+        code = serializers.CharField(help_text='"has_annotations"')
+        message = serializers.CharField()
+        annotation_ids = serializers.ListField(
+            child=serializers.IntegerField(), help_text="your annotations on the image (the first 100)"
+        )
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 409: ConflictSerializer})
+    def post(self, request: Request, image_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        image = image_defect_free_set(
+            user=request.user, image_id=image_id, is_defect_free=data.validated_data["is_defect_free"]
+        )
+        return Response(self.OutputSerializer(image).data)
+
+
 class AssignmentCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         annotator = serializers.CharField(help_text="username")
@@ -109,6 +155,7 @@ class QueueApi(APIView):
     class OutputSerializer(serializers.Serializer):
         assignment_id = serializers.IntegerField(source="id")
         status = serializers.CharField()
+        review_comment = serializers.CharField(help_text="Why a reviewer returned the work; empty unless returned.")
         image = ImageOutput()
 
     pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
@@ -126,6 +173,29 @@ class QueueApi(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(assignments, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class QueueNextApi(APIView):
+    """The next image to work on (assigned, in progress or returned to me), after `after` in my queue's order and
+    wrapping round to its start; never `after` itself. 204 when nothing else is open."""
+
+    class FilterSerializer(serializers.Serializer):
+        after = serializers.IntegerField(min_value=1, required=False, help_text="the image id just worked on")
+        project = serializers.IntegerField(min_value=1, required=False, help_text="stay within this project")
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: QueueApi.OutputSerializer, 204: None})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        project = None
+        if "project" in filters.validated_data:
+            project, _ = project_get_for_user(user=request.user, project_id=filters.validated_data["project"])
+        assignment = queue_next_for_user(
+            user=request.user, after_image_id=filters.validated_data.get("after"), project=project
+        )
+        if assignment is None:
+            return Response(status=204)
+        return Response(QueueApi.OutputSerializer(assignment).data)
 
 
 class ImageSubmitApi(APIView):

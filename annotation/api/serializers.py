@@ -2,7 +2,14 @@
 
 from rest_framework import serializers
 
-from annotation.models import Annotation, DefectClass, Image, Project, SeverityLevel
+from annotation.models import (
+    Annotation,
+    DefectClass,
+    Image,
+    ImageComment,
+    Project,
+    SeverityLevel,
+)
 
 
 class SeverityLevelOutput(serializers.ModelSerializer):
@@ -99,3 +106,47 @@ class AnnotationOutput(serializers.ModelSerializer):
 
     def get_bbox(self, annotation: Annotation) -> list[float]:
         return [annotation.bbox_x, annotation.bbox_y, annotation.bbox_width, annotation.bbox_height]
+
+
+class AnnotationConflictOutput(serializers.Serializer):
+    """409 annotation_conflict: the server's current version, to show beside the user's."""
+
+    code = serializers.CharField(help_text='"annotation_conflict"')
+    message = serializers.CharField()
+    current_revision = serializers.IntegerField(allow_null=True, help_text="null when the annotation was deleted")
+    current = AnnotationOutput(allow_null=True, help_text="null when someone deleted the annotation")
+
+
+class ErrorOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class PyramidLevelOutput(serializers.Serializer):
+    level = serializers.IntegerField(help_text="0 is full resolution; level k is downscaled by 2^k")
+    width = serializers.IntegerField(help_text="px: ceil(image width / 2^level)")
+    height = serializers.IntegerField(help_text="px: ceil(image height / 2^level)")
+    columns = serializers.IntegerField(help_text="tiles across: ceil(width / tile_size)")
+    rows = serializers.IntegerField(help_text="tiles down: ceil(height / tile_size)")
+
+
+class PyramidOutput(serializers.Serializer):
+    """A deep-zoom pyramid of the display rendition (see datasets/pyramid.py for the conventions)."""
+
+    tile_size = serializers.IntegerField(help_text="px; tiles on the right and bottom edges are smaller")
+    format = serializers.CharField(help_text='"jpg"')
+    levels = PyramidLevelOutput(many=True, help_text="level 0 first; the last level fits in one tile")
+    url_template = serializers.SerializerMethodField(
+        help_text="Tile URL with {level}, {column} and {row} to fill in (image-tile)."
+    )
+
+    def get_url_template(self, pyramid: dict) -> str:
+        return f"/api/v1/images/{self.context['image_id']}/tiles/{{level}}/{{column}}/{{row}}"
+
+
+class CommentOutput(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", allow_null=True, default=None, help_text="username")
+
+    class Meta:
+        model = ImageComment
+        fields = ["id", "image_id", "annotation_id", "author_id", "author", "text", "created_at"]

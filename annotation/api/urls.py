@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.api import annotations, images, projects
+from annotation.api import annotations, editor, images, projects
 
 urlpatterns = [
     path("projects/", projects.ProjectListApi.as_view(), name="project-list"),
@@ -14,8 +14,17 @@ urlpatterns = [
     path("projects/<int:project_id>/audit/", annotations.AuditListApi.as_view(), name="audit-list"),
     path("images/<int:image_id>/", images.ImageDetailApi.as_view(), name="image-detail"),
     path("images/<int:image_id>/file/<str:kind>", images.ImageFileApi.as_view(), name="image-file"),
+    path(
+        "images/<int:image_id>/tiles/<int:level>/<int:column>/<int:row>",
+        images.ImageTileApi.as_view(),
+        name="image-tile",
+    ),
+    path("images/<int:image_id>/editor/", editor.ImageEditorApi.as_view(), name="image-editor"),
+    path("images/<int:image_id>/comments/", editor.ImageCommentListApi.as_view(), name="image-comment-list"),
+    path("images/<int:image_id>/defect-free/", images.ImageDefectFreeApi.as_view(), name="image-defect-free"),
     path("images/<int:image_id>/submit/", images.ImageSubmitApi.as_view(), name="image-submit"),
     path("images/<int:image_id>/annotations/", annotations.AnnotationListApi.as_view(), name="annotation-list"),
     path("annotations/<int:annotation_id>/", annotations.AnnotationDetailApi.as_view(), name="annotation-detail"),
     path("queue/", images.QueueApi.as_view(), name="queue"),
+    path("queue/next/", images.QueueNextApi.as_view(), name="queue-next"),
 ]

@@ -7,7 +7,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation import geometry
-from annotation.errors import AnnotationConflict, DefectTooSmall, PermissionDenied, ValidationFailed
+from annotation.errors import (
+    AnnotationConflict,
+    DefectTooSmall,
+    ImageHasAnnotations,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -23,7 +30,7 @@ from annotation.models import (
 )
 from annotation.permissions import Capability
 from annotation.rules import MinSizeRule, min_size_violations
-from annotation.selectors import annotation_get_for_edit, image_get_for_user
+from annotation.selectors import annotation_deleted_for_edit, annotation_get_for_edit, image_get_for_user
 from annotation.services.audit import annotation_snapshot, audit_record
 
 
@@ -94,17 +101,27 @@ def _check_min_size(*, shape: DerivedShape, defect_class: DefectClass, image: Im
         )
 
 
-def _class_and_severity(*, image: Image, defect_class_id: int, severity_id: int | None) -> tuple:
-    defect_class = DefectClass.objects.filter(pk=defect_class_id, project_id=image.project_id).first()
+def _class_and_severity(
+    *, image: Image, defect_class_id: int, severity_id: int | None, current: Annotation | None = None
+) -> tuple:
+    """The class and severity to save, checked. An edit that keeps them reuses `current`'s (already loaded with
+    it): autosave sends geometry only, and it is the path the editor calls most."""
+    if current is not None and defect_class_id == current.defect_class_id:
+        defect_class = current.defect_class
+    else:
+        defect_class = DefectClass.objects.filter(pk=defect_class_id, project_id=image.project_id).first()
     if defect_class is None:
         raise ValidationFailed("No such defect class in this project.")
     if not defect_class.is_active:
         raise ValidationFailed(f"The defect class {defect_class.name!r} is retired; pick another.")
-    severity = None
-    if severity_id is not None:
-        severity = SeverityLevel.objects.filter(pk=severity_id, defect_class=defect_class).first()
-        if severity is None:
-            raise ValidationFailed(f"That severity level does not belong to {defect_class.name!r}.")
+    if severity_id is None:
+        return defect_class, None
+    keeps_severity = current is not None and severity_id == current.severity_id
+    if keeps_severity and current.severity.defect_class_id == defect_class.pk:
+        return defect_class, current.severity
+    severity = SeverityLevel.objects.filter(pk=severity_id, defect_class=defect_class).first()
+    if severity is None:
+        raise ValidationFailed(f"That severity level does not belong to {defect_class.name!r}.")
     return defect_class, severity
 
 
@@ -156,6 +173,18 @@ def annotation_create(
 _UNSET = object()
 
 
+def _annotation_for_edit(*, user: AbstractBaseUser, annotation_id: int) -> Annotation:
+    """The annotation, locked until the transaction ends. One that someone deleted is a conflict (the editor
+    shows it and lets the user keep their version as a new annotation), not a 404."""
+    try:
+        return annotation_get_for_edit(user=user, annotation_id=annotation_id, lock=True)
+    except NotFound:
+        if annotation_deleted_for_edit(user=user, annotation_id=annotation_id):
+            message = "Someone deleted this annotation while you were editing it."
+            raise AnnotationConflict(message, current=None) from None
+        raise
+
+
 @transaction.atomic
 def annotation_save(
     *,
@@ -166,30 +195,32 @@ def annotation_save(
     defect_class_id: int | None = None,
     severity_id: object = _UNSET,
 ) -> Annotation:
-    """Save an edit. Raises AnnotationConflict (with the current version) if someone saved after
-    `expected_revision`: nothing is silently overwritten."""
-    annotation = annotation_get_for_edit(user=user, annotation_id=annotation_id, lock=True)
+    """Save an edit. Raises AnnotationConflict (with the current version, or None if it was deleted) if someone
+    saved or deleted it after `expected_revision`: nothing is silently overwritten."""
+    annotation = _annotation_for_edit(user=user, annotation_id=annotation_id)
     if annotation.revision != expected_revision:
         raise AnnotationConflict(
             f"Someone saved this annotation after revision {expected_revision}; it is now at "
             f"revision {annotation.revision}.",
-            current_revision=annotation.revision,
-            current=annotation_snapshot(annotation),
+            current=annotation,
         )
     before = annotation_snapshot(annotation)
     image = annotation.image
     class_id = defect_class_id if defect_class_id is not None else annotation.defect_class_id
     if severity_id is _UNSET:
         severity_id = annotation.severity_id if class_id == annotation.defect_class_id else None
-    defect_class, severity = _class_and_severity(image=image, defect_class_id=class_id, severity_id=severity_id)
+    defect_class, severity = _class_and_severity(
+        image=image, defect_class_id=class_id, severity_id=severity_id, current=annotation
+    )
     raw = annotation.geometry if geometry_data is _UNSET else geometry_data
     shape = shape_derive(polygons=_parse(raw, image), image=image)
     _check_min_size(shape=shape, defect_class=defect_class, image=image)
     annotation.defect_class, annotation.severity = defect_class, severity
-    for field, value in shape.fields().items():
+    fields = shape.fields()
+    for field, value in fields.items():
         setattr(annotation, field, value)
     annotation.revision += 1
-    annotation.save()
+    annotation.save(update_fields=[*fields, "defect_class", "severity", "revision", "updated_at"])
     audit_record(
         project=image.project,
         actor=user,
@@ -204,12 +235,11 @@ def annotation_save(
 
 @transaction.atomic
 def annotation_delete(*, user: AbstractBaseUser, annotation_id: int, expected_revision: int) -> None:
-    annotation = annotation_get_for_edit(user=user, annotation_id=annotation_id, lock=True)
+    annotation = _annotation_for_edit(user=user, annotation_id=annotation_id)
     if annotation.revision != expected_revision:
         raise AnnotationConflict(
             f"Someone changed this annotation (now revision {annotation.revision}) before your delete.",
-            current_revision=annotation.revision,
-            current=annotation_snapshot(annotation),
+            current=annotation,
         )
     audit_record(
         project=annotation.image.project,
@@ -277,3 +307,36 @@ def annotations_import(
     if is_final and annotations:
         Image.objects.filter(pk=image.pk).update(status=ImageStatus.FINAL)
     return annotations
+
+
+@transaction.atomic
+def image_defect_free_set(*, user: AbstractBaseUser, image_id: int, is_defect_free: bool) -> Image:
+    """Record the user's judgement that the image shows no defect, or withdraw it: an explicit, audited act (who
+    and when are in the audit entry), never inferred from an absence of annotations. Marking an image defect-free
+    is refused while the user's own annotations on it say otherwise."""
+    image, _ = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
+    # The row lock orders concurrent judgements, so each audit entry's `before` is the value it replaced.
+    before = Image.objects.select_for_update().values_list("is_defect_free", flat=True).get(pk=image.pk)
+    if is_defect_free:
+        own_ids = list(
+            Annotation.objects.filter(image=image, author=user).order_by("id").values_list("pk", flat=True)[:100]
+        )
+        if own_ids:
+            count, them = (f"{len(own_ids)} annotations", "them") if len(own_ids) > 1 else ("1 annotation", "it")
+            raise ImageHasAnnotations(
+                f"You have {count} on this image; delete {them} before marking it defect-free.",
+                annotation_ids=own_ids,
+            )
+    Image.objects.filter(pk=image.pk).update(is_defect_free=is_defect_free)
+    audit_record(
+        project=image.project,
+        actor=user,
+        action=AuditAction.UPDATE,
+        object_type="image",
+        object_id=image.pk,
+        before={"is_defect_free": before},
+        after={"is_defect_free": is_defect_free},
+    )
+    _mark_in_progress(image=image, user=user)
+    image.refresh_from_db(fields=["is_defect_free", "status"])
+    return image

@@ -3,12 +3,15 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from annotation.errors import ValidationFailed
 from annotation.models import Assignment, AssignmentStatus, Image, ImageStatus, Membership, Project, Role
+
+QA_IMAGE_SUBMITTED_TASK = "qa.tasks.image_submitted_task"
 
 
 @dataclass(frozen=True)
@@ -85,4 +88,8 @@ def assignment_submit(*, image: Image, annotator: AbstractBaseUser) -> Assignmen
     assignment.save(update_fields=["status", "submitted_at"])
     if not image.assignments.exclude(status=AssignmentStatus.SUBMITTED).exists():
         Image.objects.filter(pk=image.pk).update(status=ImageStatus.SUBMITTED)
+        image_id = image.pk
+        # QA compares dual annotations and re-queues returned work. Sent by task name: annotation imports no
+        # other app (docs/architecture.md, "QA").
+        transaction.on_commit(lambda: current_app.send_task(QA_IMAGE_SUBMITTED_TASK, kwargs={"image_id": image_id}))
     return assignment

@@ -1,5 +1,6 @@
 """Projects, members and the defect taxonomy. Taxonomy changes are audited and bump the taxonomy revision."""
 
+from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -110,10 +111,33 @@ def _taxonomy_changed(project: Project) -> None:
     Project.objects.filter(pk=project.pk).update(taxonomy_revision=F("taxonomy_revision") + 1)
 
 
+QA_RE_REVIEW_TASK = "qa.tasks.taxonomy_change_review_task"
+MIN_SIZE_FIELDS = sorted(field for field in DEFECT_CLASS_FIELDS if field.startswith("min_"))
+
+
+def _re_review_request(*, defect_class: DefectClass, changes: list[str], before: dict, after: dict) -> None:
+    """Ask QA to flag the final annotations a change affects, instead of changing them silently. Sent by task
+    name after commit: annotation imports no other app (docs/architecture.md, "QA")."""
+    if not changes:
+        return
+    kwargs = {"defect_class_id": defect_class.pk, "changes": changes, "before": before, "after": after}
+    transaction.on_commit(lambda: current_app.send_task(QA_RE_REVIEW_TASK, kwargs=kwargs))
+
+
+def _changes_needing_re_review(before: dict | None, after: dict) -> list[str]:
+    if before is None:
+        return []
+    changes = ["renamed"] if before["name"] != after["name"] else []
+    if any(before[field] != after[field] for field in MIN_SIZE_FIELDS):
+        changes.append("min_size_changed")
+    return changes
+
+
 def defect_class_change_record(
     *, defect_class: DefectClass, actor: AbstractBaseUser | None, action: AuditAction, before: dict | None
 ) -> None:
     """Audit a taxonomy change made outside these services (the Django admin's forms and inlines)."""
+    after = defect_class_snapshot(defect_class)
     audit_record(
         project=defect_class.project,
         actor=actor,
@@ -121,9 +145,12 @@ def defect_class_change_record(
         object_type="defect_class",
         object_id=defect_class.pk,
         before=before,
-        after=defect_class_snapshot(defect_class),
+        after=after,
     )
     _taxonomy_changed(defect_class.project)
+    _re_review_request(
+        defect_class=defect_class, changes=_changes_needing_re_review(before, after), before=before, after=after
+    )
 
 
 @transaction.atomic
@@ -181,6 +208,7 @@ def defect_class_update(
         raise ValidationFailed(f"The project already has a defect class named {defect_class.name!r}.") from None
     if severity_levels is not None:
         _severity_levels_replace(defect_class=defect_class, levels=severity_levels)
+    after = defect_class_snapshot(defect_class)
     audit_record(
         project=defect_class.project,
         actor=actor,
@@ -188,10 +216,57 @@ def defect_class_update(
         object_type="defect_class",
         object_id=defect_class.pk,
         before=before,
-        after=defect_class_snapshot(defect_class),
+        after=after,
     )
     _taxonomy_changed(defect_class.project)
+    _re_review_request(
+        defect_class=defect_class, changes=_changes_needing_re_review(before, after), before=before, after=after
+    )
     return defect_class
+
+
+@transaction.atomic
+def defect_class_merge(*, source: DefectClass, target: DefectClass, actor: AbstractBaseUser | None) -> DefectClass:
+    """Retire `source` in favour of `target`. Annotations are not relabelled here: QA flags the final ones of
+    `source` for re-review, with `target` as the suggestion."""
+    if source.project_id != target.project_id or source.pk == target.pk:
+        raise ValidationFailed("Merge two different defect classes of the same project.")
+    if not target.is_active:
+        raise ValidationFailed(f"{target.name!r} is retired; merge into an active class.")
+    before = defect_class_snapshot(source)
+    retired = defect_class_update(defect_class=source, actor=actor, is_active=False)
+    _re_review_request(
+        defect_class=retired,
+        changes=["merged"],
+        before=before,
+        after={**defect_class_snapshot(retired), "merged_into": {"id": target.pk, "name": target.name}},
+    )
+    return target
+
+
+@transaction.atomic
+def defect_class_split(
+    *, defect_class: DefectClass, into: list[str], actor: AbstractBaseUser | None
+) -> list[DefectClass]:
+    """Retire `defect_class` and create the classes named `into`, each with its kind, minimum sizes and severity
+    levels. Which new class each annotation belongs to is a judgement: QA flags the final ones for re-review."""
+    if len(into) < 2 or len(set(into)) != len(into):
+        raise ValidationFailed("Split a class into at least two differently named classes.")
+    before = defect_class_snapshot(defect_class)
+    copied = {field: before[field] for field in ["geometry_kind", *MIN_SIZE_FIELDS]}
+    levels = [{"name": level["name"], "criterion": level["criterion"]} for level in before["severity_levels"]]
+    created = [
+        defect_class_create(project=defect_class.project, actor=actor, name=name, severity_levels=levels, **copied)
+        for name in into
+    ]
+    retired = defect_class_update(defect_class=defect_class, actor=actor, is_active=False)
+    _re_review_request(
+        defect_class=retired,
+        changes=["split"],
+        before=before,
+        after={**defect_class_snapshot(retired), "split_into": [{"id": new.pk, "name": new.name} for new in created]},
+    )
+    return created
 
 
 @transaction.atomic

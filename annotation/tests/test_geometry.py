@@ -70,3 +70,16 @@ def test_measure_is_rotation_invariant():
 def test_iou_of_two_empty_masks_is_agreement():
     empty = np.zeros((4, 4), dtype=np.uint8)
     assert geometry.iou(empty, empty) == 1.0
+
+
+def test_island_inside_another_polygons_hole_survives_in_any_order():
+    # given: a ring with a hole, and an island inside that hole, as one annotation's two polygons
+    mask = np.zeros((30, 30), dtype=np.uint8)
+    mask[2:28, 2:28] = 1
+    mask[8:22, 8:22] = 0
+    mask[12:18, 12:18] = 1
+    polygons = geometry.mask_to_polygons(mask)
+    assert len(polygons) == 2
+    # when / then: both orders rasterise to the same mask
+    for ordered in (polygons, polygons[::-1]):
+        assert np.array_equal(geometry.rasterize(ordered, width=30, height=30), mask)

@@ -21,7 +21,7 @@ from annotation import geometry
 from annotation.models import DefectClass, Image, Project
 from annotation.services.annotations import ImportedDefect, annotations_import
 from annotation.services.images import ImageRecord, image_build, images_record
-from datasets import ingest, storage
+from datasets import ingest, pyramid, storage
 from datasets.sources import Rejection, Source
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,24 @@ def _record(prepared: PreparedImage, written: list[str]) -> ImageRecord:
     )
 
 
+def _store_pyramid(decoded: ingest.DecodedImage, written: list[str]) -> dict | None:
+    """Tiles of a large image, cut and stored here, one image at a time: a batch of line scans never holds more
+    than one pyramid (and never all its tiles) in memory. None for images small enough to show whole."""
+    if not pyramid.needs_pyramid(
+        width=decoded.display.width, height=decoded.display.height, min_px=settings.DEFECTLAB_PYRAMID_MIN_PX
+    ):
+        return None
+    tile_size = settings.DEFECTLAB_PYRAMID_TILE_PX
+    for tile in pyramid.pyramid_tiles(
+        decoded.display, tile_size=tile_size, quality=settings.DEFECTLAB_PYRAMID_JPEG_QUALITY
+    ):
+        key = pyramid.tile_key(decoded.sha256, tile_size, tile.level, tile.column, tile.row)
+        if storage.store_bytes(key, tile.data):
+            written.append(key)
+    levels = pyramid.pyramid_levels(width=decoded.display.width, height=decoded.display.height, tile_size=tile_size)
+    return pyramid.pyramid_description(levels, sha256=decoded.sha256, tile_size=tile_size)
+
+
 def _store_batch(
     *,
     project: Project,
@@ -141,10 +159,13 @@ def _store_batch(
     written: list[str] = []
     try:
         with transaction.atomic():
-            images = [
-                image_build(project=project, record=_record(item, written), is_defect_free=item.source.is_defect_free)
-                for item in batch
-            ]
+            images = []
+            for item in batch:
+                image = image_build(
+                    project=project, record=_record(item, written), is_defect_free=item.source.is_defect_free
+                )
+                image.pyramid = _store_pyramid(item.decoded, written)
+                images.append(image)
             images = images_record(images=images)
             for item, image in zip(batch, images, strict=True):
                 defect_class = classes.get((item.source.defect_class_name or "").lower())
@@ -160,9 +181,27 @@ def _store_batch(
                     summary.annotations += len(created)
     except BaseException:
         # Files are content-addressed: only the ones this batch created are ours to remove.
-        storage.delete_keys([key for key in written if not _key_in_use(key)])
+        storage.delete_keys(_unused_keys(written))
         raise
     summary.imported += len(batch)
+
+
+def _unused_keys(keys: list[str]) -> list[str]:
+    """The keys no image (of any project: keys are shared by content) refers to. A pyramid's tiles are in use
+    while any image of that content has a pyramid; they are checked once per image, not once per tile."""
+    tiles_in_use: dict[str, bool] = {}
+    unused = []
+    for key in keys:
+        if key.startswith(f"{pyramid.TILE_PREFIX}/"):
+            sha256 = key.split("/")[1]
+            if sha256 not in tiles_in_use:
+                tiles_in_use[sha256] = Image.objects.filter(sha256=sha256, pyramid__isnull=False).exists()
+            in_use = tiles_in_use[sha256]
+        else:
+            in_use = _key_in_use(key)
+        if not in_use:
+            unused.append(key)
+    return unused
 
 
 def _key_in_use(key: str) -> bool:

@@ -1,0 +1,194 @@
+"""Reads for dataset versions and exports. Lookups by id are scoped to the user's projects (NotFound across
+projects, as in annotation.selectors); the freeze reads stream rows and never load a whole project at once."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
+
+from annotation.errors import NotFound
+from annotation.models import Annotation, DefectClass, Image, Project
+from annotation.permissions import Capability
+from annotation.selectors import project_get_for_user
+from datasets.models import DatasetExport, DatasetVersion
+
+FREEZE_CHUNK_ROWS = 2000  # rows per round trip while streaming a freeze (a server-side cursor on PostgreSQL)
+
+
+def dataset_version_list_for_project(*, project: Project) -> QuerySet[DatasetVersion]:
+    return DatasetVersion.objects.filter(project=project).select_related("created_by").order_by("-number")
+
+
+def dataset_version_get_for_user(
+    *, user: AbstractBaseUser, version_id: int, capability: Capability = Capability.MANAGE_VERSIONS
+) -> DatasetVersion:
+    version = DatasetVersion.objects.select_related("project", "previous", "created_by").filter(pk=version_id).first()
+    if version is None:
+        raise NotFound("No such dataset version.")
+    try:
+        project_get_for_user(user=user, project_id=version.project_id, capability=capability)
+    except NotFound:
+        raise NotFound("No such dataset version.") from None
+    return version
+
+
+def dataset_version_get_by_name(*, project: Project, name: str) -> DatasetVersion:
+    version = DatasetVersion.objects.select_related("project").filter(project=project, name=name).first()
+    if version is None:
+        raise NotFound(f"Project {project.slug!r} has no dataset version named {name!r}.")
+    return version
+
+
+def dataset_version_latest(*, project: Project) -> DatasetVersion | None:
+    return DatasetVersion.objects.filter(project=project).order_by("-number").first()
+
+
+def dataset_export_list_for_version(*, version: DatasetVersion) -> QuerySet[DatasetExport]:
+    return DatasetExport.objects.filter(version=version).order_by("format", "with_images")
+
+
+def dataset_export_get_for_user(*, user: AbstractBaseUser, export_id: int) -> DatasetExport:
+    export = DatasetExport.objects.select_related("version__project").filter(pk=export_id).first()
+    if export is None:
+        raise NotFound("No such export.")
+    try:
+        project_get_for_user(user=user, project_id=export.version.project_id, capability=Capability.MANAGE_VERSIONS)
+    except NotFound:
+        raise NotFound("No such export.") from None
+    return export
+
+
+# What a freeze reads ----------------------------------------------------------------------------------------
+
+
+def taxonomy_snapshot(*, project: Project) -> dict:
+    """The project's whole taxonomy (retired classes included), in picker order, with its revision."""
+    classes = (
+        DefectClass.objects.filter(project=project).prefetch_related("severity_levels").order_by("position", "name")
+    )
+    return {
+        "taxonomy_revision": project.taxonomy_revision,
+        "defect_classes": [
+            {
+                "name": defect_class.name,
+                "color": defect_class.color,
+                "description": defect_class.description,
+                "geometry_kind": defect_class.geometry_kind,
+                "position": defect_class.position,
+                "is_active": defect_class.is_active,
+                "min_sizes": {
+                    field: getattr(defect_class, field)
+                    for field in (
+                        "min_length_px",
+                        "min_width_px",
+                        "min_height_px",
+                        "min_area_px",
+                        "min_length_mm",
+                        "min_width_mm",
+                        "min_height_mm",
+                        "min_area_mm2",
+                    )
+                },
+                "severity_levels": [
+                    {"name": level.name, "rank": level.rank, "criterion": level.criterion}
+                    for level in sorted(defect_class.severity_levels.all(), key=lambda level: level.rank)
+                ],
+            }
+            for defect_class in classes
+        ],
+        "px_per_mm": project.px_per_mm,
+    }
+
+
+@dataclass(frozen=True)
+class FreezeFilter:
+    defect_classes: tuple[str, ...] | None  # None: every class
+    image_statuses: tuple[str, ...]
+    final_annotations_only: bool
+    include_defect_free: bool
+
+
+IMAGE_FIELDS = (
+    "id",
+    "sha256",
+    "original_filename",
+    "file",
+    "format",
+    "width",
+    "height",
+    "file_size_bytes",
+    "bit_depth",
+    "channels",
+    "status",
+    "is_defect_free",
+    "metadata",
+    "acquired_at",
+)
+ANNOTATION_FIELDS = (
+    "id",
+    "image_id",
+    "defect_class__name",
+    "severity__name",
+    "severity__rank",
+    "geometry_text",
+    "rle_text",
+    "area_px",
+    "bbox_x",
+    "bbox_y",
+    "bbox_width",
+    "bbox_height",
+    "source",
+    "is_final",
+    "revision",
+)
+
+
+def _images(*, project: Project, selection: FreezeFilter) -> QuerySet[Image]:
+    images = Image.objects.filter(project=project, status__in=selection.image_statuses)
+    if not selection.include_defect_free:
+        images = images.filter(is_defect_free=False)
+    return images
+
+
+def _annotations(*, project: Project, selection: FreezeFilter) -> QuerySet[Annotation]:
+    annotations = Annotation.objects.filter(image__in=_images(project=project, selection=selection))
+    if selection.final_annotations_only:
+        annotations = annotations.filter(is_final=True)
+    if selection.defect_classes is not None:
+        annotations = annotations.filter(defect_class__name__in=selection.defect_classes)
+    return annotations
+
+
+def freeze_image_rows(*, project: Project, selection: FreezeFilter) -> list[dict]:
+    """The candidate images (status and defect-free filters applied), in sha256 order."""
+    rows = _images(project=project, selection=selection).order_by("sha256").values(*IMAGE_FIELDS)
+    return list(rows.iterator(chunk_size=FREEZE_CHUNK_ROWS))
+
+
+def freeze_labels(*, project: Project, selection: FreezeFilter) -> dict[int, set[str]]:
+    """image id -> the defect classes of its selected annotations (no geometry read)."""
+    labels: dict[int, set[str]] = {}
+    pairs = (
+        _annotations(project=project, selection=selection)
+        .order_by()  # no default ordering: it would join the DISTINCT and keep one row per annotation
+        .values_list("image_id", "defect_class__name")
+        .distinct()
+    )
+    for image_id, name in pairs.iterator(chunk_size=FREEZE_CHUNK_ROWS):
+        labels.setdefault(image_id, set()).add(name)
+    return labels
+
+
+def freeze_annotation_rows(*, project: Project, selection: FreezeFilter) -> Iterator[dict]:
+    """The selected annotations, streamed in manifest order (image sha256, then id). Geometry and RLE come as
+    the database's JSON text: the freeze copies the geometry as it is and needs only the RLE's few fields, and
+    decoding 30,000 vertex lists into Python floats would be most of its time."""
+    rows = (
+        _annotations(project=project, selection=selection)
+        .annotate(geometry_text=Cast("geometry", TextField()), rle_text=Cast("rle", TextField()))
+        .order_by("image__sha256", "id")
+        .values(*ANNOTATION_FIELDS)
+    )
+    return rows.iterator(chunk_size=FREEZE_CHUNK_ROWS)

@@ -1,0 +1,97 @@
+"""QA pages: the project's QA page (statistics, policy, edge cases, re-reviews), the adjudication queue and view,
+and the spot-check queue. Reads go through qa's selectors and permissions; every write is an API call from the
+page's script, so pages and API share one path and one set of checks."""
+
+import json
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from annotation.errors import NotFound, PermissionDenied
+from annotation.selectors import defect_class_list_for_project
+from qa.models import EdgeCaseStatus
+from qa.permissions import QaAction, project_get_for_qa, qa_allows
+from qa.selectors import (
+    adjudication_get_for_review,
+    adjudication_list_for_project,
+    edge_case_list_for_project,
+    qa_queue_counts,
+    qa_statistics_for_project,
+    re_review_list_for_project,
+    spot_check_list_for_project,
+    spot_check_sample_list_for_project,
+)
+from qa.statistics import statistics_tables
+
+QUEUE_PAGE_SIZE = 200
+RECENT_SAMPLES = 10
+
+
+def _domain_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """NotFound -> 404 (as for a missing id), PermissionDenied -> the 403 page with the reason."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except PermissionDenied as error:
+            return render(request, "frontend/forbidden.html", {"message": error.message}, status=403)
+
+    return login_required(wrapper)
+
+
+@_domain_errors_as_pages
+def qa_project(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_STATISTICS)
+    stats = qa_statistics_for_project(project=project)
+    context = {
+        "project": project,
+        "role": role,
+        "stats": stats,
+        "tables": statistics_tables(stats),
+        "counts": qa_queue_counts(project=project),
+        "can_adjudicate": qa_allows(role, QaAction.ADJUDICATE),
+        "can_spot_check": qa_allows(role, QaAction.SPOT_CHECK),
+        "can_decide": qa_allows(role, QaAction.DECIDE_EDGE_CASE),
+        "can_re_review": qa_allows(role, QaAction.RE_REVIEW),
+        "can_manage": qa_allows(role, QaAction.MANAGE_POLICY),
+        "edge_cases": edge_case_list_for_project(
+            user=request.user, role=role, project=project, status=EdgeCaseStatus.OPEN
+        )[:QUEUE_PAGE_SIZE],
+        "re_reviews": re_review_list_for_project(project=project)[:QUEUE_PAGE_SIZE]
+        if qa_allows(role, QaAction.RE_REVIEW)
+        else [],
+        "defect_classes": defect_class_list_for_project(project=project),
+        "class_rules_json": json.dumps(stats.policy.class_rules),
+    }
+    return render(request, "frontend/qa_project.html", context)
+
+
+@_domain_errors_as_pages
+def qa_adjudication_queue(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.ADJUDICATE)
+    adjudications = adjudication_list_for_project(project=project)[:QUEUE_PAGE_SIZE]
+    return render(request, "frontend/qa_adjudication_queue.html", {"project": project, "adjudications": adjudications})
+
+
+@_domain_errors_as_pages
+def qa_adjudication(request: HttpRequest, adjudication_id: int) -> HttpResponse:
+    adjudication = adjudication_get_for_review(user=request.user, adjudication_id=adjudication_id)
+    context = {"adjudication": adjudication, "project": adjudication.agreement.project}
+    return render(request, "frontend/qa_adjudication.html", context)
+
+
+@_domain_errors_as_pages
+def qa_spot_check_queue(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.SPOT_CHECK)
+    context = {
+        "project": project,
+        "pending": spot_check_list_for_project(project=project).count(),
+        "samples": spot_check_sample_list_for_project(project=project)[:RECENT_SAMPLES],
+    }
+    return render(request, "frontend/qa_spot_checks.html", context)

@@ -1,0 +1,30 @@
+/// <reference types="vitest/config" />
+import { resolve } from "node:path";
+import { defineConfig } from "vite";
+
+// The bundle is served by Django as static files: {% static 'frontend/build/editor.js' %}. File names carry no
+// hash (Django's static storage adds its own in production), so the templates name them directly.
+export default defineConfig({
+  base: "/static/frontend/build/",
+  build: {
+    outDir: resolve(__dirname, "static/frontend/build"),
+    emptyOutDir: true,
+    target: "es2022",
+    sourcemap: true,
+    rollupOptions: {
+      input: {
+        editor: resolve(__dirname, "src/editor-main.ts"),
+        queue: resolve(__dirname, "src/queue-main.ts"),
+      },
+      output: {
+        entryFileNames: "[name].js",
+        chunkFileNames: "[name].js",
+        assetFileNames: "[name][extname]",
+      },
+    },
+  },
+  test: {
+    environment: "node",
+    include: ["src/**/*.test.ts"],
+  },
+});

@@ -1,0 +1,43 @@
+"""Consensus review: anyone flags a hard image; a senior records the decision, optionally as a class precedent."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.errors import ValidationFailed
+from annotation.models import DefectClass
+from annotation.selectors import image_get_for_user
+from qa.errors import AlreadyDecided
+from qa.models import EdgeCase, EdgeCaseStatus
+from qa.permissions import QaAction, qa_check
+from qa.selectors import edge_case_get_for_decision
+
+
+@transaction.atomic
+def edge_case_flag(*, user: AbstractBaseUser, image_id: int, note: str) -> EdgeCase:
+    """Anyone who can see the image may flag it (inspectors: only images assigned to them)."""
+    image, role = image_get_for_user(user=user, image_id=image_id)
+    qa_check(role, QaAction.FLAG_EDGE_CASE)
+    if not note.strip():
+        raise ValidationFailed("Say what makes this image hard to call.")
+    return EdgeCase.objects.create(project=image.project, image=image, flagged_by=user, note=note)
+
+
+@transaction.atomic
+def edge_case_decide(
+    *, user: AbstractBaseUser, edge_case_id: int, decision: str, precedent_defect_class_id: int | None = None
+) -> EdgeCase:
+    edge_case = edge_case_get_for_decision(user=user, edge_case_id=edge_case_id, lock=True)
+    if edge_case.status != EdgeCaseStatus.OPEN:
+        raise AlreadyDecided("This edge case is already decided.")
+    if not decision.strip():
+        raise ValidationFailed("Record the decision.")
+    precedent = None
+    if precedent_defect_class_id is not None:
+        precedent = DefectClass.objects.filter(pk=precedent_defect_class_id, project_id=edge_case.project_id).first()
+        if precedent is None:
+            raise ValidationFailed("No such defect class in this project.")
+    edge_case.status, edge_case.decision, edge_case.precedent_defect_class = EdgeCaseStatus.DECIDED, decision, precedent
+    edge_case.decided_by, edge_case.decided_at = user, timezone.now()
+    edge_case.save()
+    return edge_case

@@ -1,0 +1,27 @@
+"""QA's Celery tasks: thin, ids in, one service call. annotation queues the first two by name (no import of qa)."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def image_submitted_task(image_id: int) -> None:
+    from qa.services.agreements import image_submitted  # local: services enqueue tasks from this module
+
+    # Safe to re-run: an image that is no longer `submitted` was handled already.
+    image_submitted(image_id=image_id)
+
+
+@shared_task(acks_late=True)
+def taxonomy_change_review_task(defect_class_id: int, changes: list[str], before: dict, after: dict) -> None:
+    from qa.services.re_reviews import re_reviews_flag
+
+    # Safe to re-run: annotations already flagged for the same change are skipped.
+    re_reviews_flag(defect_class_id=defect_class_id, changes=changes, before=before, after=after)
+
+
+@shared_task(acks_late=True)
+def spot_check_sample_release_task(sample_id: int) -> None:
+    from qa.services.spot_checks import spot_check_sample_release
+
+    # Safe to re-run: only images still `submitted` are made final.
+    spot_check_sample_release(sample_id=sample_id)

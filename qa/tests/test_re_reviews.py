@@ -1,0 +1,140 @@
+"""Taxonomy changes flag the final annotations they affect for re-review instead of changing them silently."""
+
+import pytest
+from celery import current_app
+
+from annotation.geometry import polygons_from_json
+from annotation.models import Annotation, DefectClass
+from annotation.services.annotations import ImportedDefect, annotations_import
+from annotation.services.projects import defect_class_merge, defect_class_split, defect_class_update
+from qa.models import ReReview, ReReviewChange, ReReviewStatus
+from qa.services.re_reviews import re_review_resolve, re_reviews_flag
+from qa.tests.factories import square
+from tests.factories import DefectClassFactory, image_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    """The tasks annotation sends to QA by name, captured instead of going to the broker."""
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
+    return sent
+
+
+@pytest.fixture
+def finals(team):
+    """Two final cracks: 10x10 and 4x4 pixels."""
+    image = image_create(project=team.project, seed=3)
+    defects = [
+        ImportedDefect(
+            defect_class=team.defect_class,
+            polygons=polygons_from_json(square(x=x, side=side), width=image.width, height=image.height),
+        )
+        for x, side in ((5, 10), (30, 4))
+    ]
+    return annotations_import(image=image, defects=defects, author=None)
+
+
+def run(sent_tasks) -> list[ReReview]:
+    """Run what the worker would: the re-review task with the kwargs annotation sent."""
+    flags = []
+    for name, kwargs in sent_tasks:
+        assert name == "qa.tasks.taxonomy_change_review_task"
+        flags += re_reviews_flag(**kwargs)
+    return flags
+
+
+def test_a_rename_flags_every_final_annotation_of_the_class(
+    team, finals, sent_tasks, django_capture_on_commit_callbacks
+):
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        defect_class_update(defect_class=team.defect_class, actor=team.admin, name="hairline crack")
+    flags = run(sent_tasks)
+    # then
+    assert sorted((flag.annotation_id, flag.change) for flag in flags) == [
+        (finals[0].pk, ReReviewChange.RENAMED),
+        (finals[1].pk, ReReviewChange.RENAMED),
+    ]
+    assert (flags[0].details["before"]["name"], flags[0].details["after"]["name"]) == ("crack", "hairline crack")
+    assert Annotation.objects.get(pk=finals[0].pk).revision == 1  # nothing changed silently
+
+
+def test_a_larger_minimum_size_flags_only_the_annotations_now_below_it(
+    team, finals, sent_tasks, django_capture_on_commit_callbacks
+):
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        defect_class_update(defect_class=team.defect_class, actor=team.admin, min_area_px=50)
+    flags = run(sent_tasks)
+    # then
+    assert [(flag.annotation_id, flag.change, flag.details["reasons"]) for flag in flags] == [
+        (finals[1].pk, ReReviewChange.MIN_SIZE_CHANGED, ["area 16 px² is below the minimum 50 px²"])
+    ]
+
+
+def test_a_description_change_flags_nothing(team, finals, sent_tasks, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        defect_class_update(defect_class=team.defect_class, actor=team.admin, description="A fracture line")
+    assert sent_tasks == []
+
+
+def test_a_merge_retires_the_class_and_the_resolution_relabels_through_annotation(
+    team, finals, sent_tasks, django_capture_on_commit_callbacks
+):
+    # given
+    fracture = DefectClassFactory(project=team.project, name="fracture")
+    with django_capture_on_commit_callbacks(execute=True):
+        defect_class_merge(source=team.defect_class, target=fracture, actor=team.admin)
+    flags = run(sent_tasks)
+    # when
+    resolved = re_review_resolve(
+        user=team.senior, re_review_id=flags[0].pk, resolution="same thing", defect_class_id=fracture.pk
+    )
+    # then
+    assert DefectClass.objects.get(pk=team.defect_class.pk).is_active is False
+    assert [flag.change for flag in flags] == [ReReviewChange.MERGED, ReReviewChange.MERGED]
+    assert flags[0].details["after"]["merged_into"] == {"id": fracture.pk, "name": "fracture"}
+    relabelled = Annotation.objects.get(pk=finals[0].pk)
+    assert (relabelled.defect_class_id, relabelled.revision, resolved.status) == (
+        fracture.pk,
+        2,
+        ReReviewStatus.RESOLVED,
+    )
+
+
+def test_a_split_creates_the_new_classes_and_flags_the_old_ones_annotations(
+    team, finals, sent_tasks, django_capture_on_commit_callbacks
+):
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        created = defect_class_split(defect_class=team.defect_class, into=["surface crack", "deep crack"], actor=None)
+    flags = run(sent_tasks)
+    # then
+    assert [(c.name, list(c.severity_levels.values_list("name", flat=True))) for c in created] == [
+        ("surface crack", ["minor"]),
+        ("deep crack", ["minor"]),
+    ]
+    assert [flag.change for flag in flags] == [ReReviewChange.SPLIT, ReReviewChange.SPLIT]
+    assert [item["name"] for item in flags[0].details["after"]["split_into"]] == ["surface crack", "deep crack"]
+
+
+def test_flagging_twice_does_not_duplicate(team, finals):
+    # when
+    first = re_reviews_flag(defect_class_id=team.defect_class.pk, changes=["renamed"], before={}, after={})
+    second = re_reviews_flag(defect_class_id=team.defect_class.pk, changes=["renamed"], before={}, after={})
+    # then
+    assert (len(first), len(second)) == (2, 0)
+
+
+def test_re_review_queue_is_for_reviewers(team, api, finals):
+    # given
+    re_reviews_flag(defect_class_id=team.defect_class.pk, changes=["renamed"], before={}, after={})
+    path = f"/api/v1/projects/{team.project.pk}/qa/re-reviews/"
+    # when
+    senior, inspector = api(team.senior).get(path), api(team.inspector).get(path)
+    # then
+    assert [item["annotation_id"] for item in senior.json()["results"]] == [finals[0].pk, finals[1].pk]
+    assert inspector.status_code == 403
