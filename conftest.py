@@ -88,36 +88,42 @@ def magnetic_tile() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process consuming from the real Redis, writing to the test database."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    with django_db_blocker.unblock():
-        database = connection.settings_dict["NAME"]
+def worker_start(*, queues: str = "celery", log_name: str = "worker.log") -> subprocess.Popen:
+    """Start a real `celery worker` process on the test database and wait until it is ready.
+
+    Call it with the database set up (inside a django_db test or with the db blocker open)."""
     environment = {
         **os.environ,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
         "DJANGO_SETTINGS_MODULE": "defectlab.settings_test",
     }
-    log = open(Path(os.environ["DEFECTLAB_VAR_DIR"]) / "worker.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        worker_command(pool="solo", concurrency=1),
-        cwd=REPO,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = Path(os.environ["DEFECTLAB_VAR_DIR"]) / log_name
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            worker_command(pool="solo", concurrency=1, queues=queues),
+            cwd=REPO,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
-    log_path = Path(log.name)
     while b"ready." not in log_path.read_bytes():
         if worker.poll() is not None or time.monotonic() > deadline:
             worker.kill()
             raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
+    return worker
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process consuming from the real Redis, writing to the test database."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    with django_db_blocker.unblock():
+        worker = worker_start()
     yield worker
     worker.terminate()
     worker.wait(timeout=20)
-    log.close()
 
 
 CHROMIUM = "/usr/bin/chromium"

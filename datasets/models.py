@@ -31,9 +31,13 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life from the worker running it; stale = the worker died."
+    )
 
     class Meta:
         ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="import_job_liveness")]
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.status})"

@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.conf import settings
 
 
 @shared_task(acks_late=True)
@@ -17,3 +18,11 @@ def dataset_export_run_task(export_id: int) -> None:
     # Redelivered after a lost worker (acks_late), it builds the file again: only a complete file is stored.
     # Other failures mark the export failed with the reason; they are not retried (a new request retries).
     dataset_export_run(export_id=export_id)
+
+
+@shared_task
+def import_jobs_recover_task() -> None:
+    """Run by Celery beat every minute: imports whose worker died are queued again."""
+    from datasets.services.jobs import import_jobs_recover  # local: the service enqueues tasks
+
+    import_jobs_recover(stale_after_seconds=settings.DEFECTLAB_JOB_STALE_SECONDS)

@@ -11,8 +11,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def worker_command(*, pool: str, concurrency: int) -> list[str]:
-    """argv that starts a DefectLab worker with this interpreter (used by rundemo and the integration tests)."""
+def worker_command(*, pool: str, concurrency: int, queues: str = "celery", with_beat: bool = False) -> list[str]:
+    """argv that starts a DefectLab worker with this interpreter (used by rundemo and the integration tests).
+    `with_beat` embeds the periodic scheduler (one per installation: the embedded demo has a single worker)."""
     return [
         sys.executable,
         "-m",
@@ -25,6 +26,8 @@ def worker_command(*, pool: str, concurrency: int) -> list[str]:
         "--loglevel=INFO",
         "--without-gossip",
         "--without-mingle",
+        f"--queues={queues}",
+        *(["--beat"] if with_beat else []),
     ]
 
 

@@ -93,6 +93,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DEFECTLAB_STATIC_ROOT", str(VAR_DIR / "static")))
+EDITOR_BUILD_DIR = env_str("DEFECTLAB_EDITOR_BUILD_DIR")
+"The editor bundle built outside the source tree (docker-compose); by default it lives in frontend/static."
+STATICFILES_DIRS = [("frontend/build", EDITOR_BUILD_DIR)] if EDITOR_BUILD_DIR else []
 
 # Media: local disk by default; S3-compatible object storage when a bucket is named (shared by all web/worker hosts).
 MEDIA_ROOT = Path(env_str("DEFECTLAB_MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -132,6 +135,12 @@ else:
         "visibility_timeout": env_int("DEFECTLAB_TASK_VISIBILITY_TIMEOUT_SECONDS", 12 * 3600),
     }
     "A task unacknowledged this long (its worker died) is delivered again; longer than the longest training run."
+DEFECTLAB_JOB_STALE_SECONDS = env_int("DEFECTLAB_JOB_STALE_SECONDS", 600)
+"An import whose worker has given no sign of life for this long is taken to be lost and queued again."
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "import-jobs-recover": {"task": "datasets.tasks.import_jobs_recover_task", "schedule": 60.0},
+}
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-job leaves the message for another worker
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

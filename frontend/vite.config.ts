@@ -7,7 +7,8 @@ import { defineConfig } from "vite";
 export default defineConfig({
   base: "/static/frontend/build/",
   build: {
-    outDir: resolve(__dirname, "static/frontend/build"),
+    // DEFECTLAB_EDITOR_BUILD_DIR: docker-compose builds into a volume (the source is mounted read-only there).
+    outDir: process.env.DEFECTLAB_EDITOR_BUILD_DIR ?? resolve(__dirname, "static/frontend/build"),
     emptyOutDir: true,
     target: "es2022",
     sourcemap: true,

@@ -3,12 +3,14 @@
 import os
 import uuid
 from contextlib import ExitStack
+from datetime import timedelta
 from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotation.errors import ValidationFailed
@@ -26,9 +28,14 @@ def _safe_name(name: str) -> str:
 
 @transaction.atomic
 def import_job_create(
-    *, project: Project, files: list[UploadedFile], created_by: AbstractBaseUser, with_masks: bool = False
+    *,
+    project: Project,
+    files: list[UploadedFile],
+    created_by: AbstractBaseUser,
+    with_masks: bool = False,
+    queue: str | None = None,
 ) -> ImportJob:
-    """Stage the uploaded files and queue their import. The worker does the decoding."""
+    """Stage the uploaded files and queue their import (on `queue`, or the default queue). A worker decodes."""
     if not files:
         raise ValidationFailed("No files were uploaded: send one or more images or zips as 'files'.")
     token = uuid.uuid4().hex
@@ -41,7 +48,7 @@ def import_job_create(
     )
     from datasets.tasks import import_job_run_task  # local: the task module imports this one
 
-    transaction.on_commit(partial(import_job_run_task.delay, job_id=job.pk))
+    transaction.on_commit(partial(import_job_run_task.apply_async, kwargs={"job_id": job.pk}, queue=queue))
     return job
 
 
@@ -68,16 +75,25 @@ def import_job_run(*, job_id: int) -> ImportJob:
     job = ImportJob.objects.select_related("project", "created_by").get(pk=job_id)
     if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
         return job
-    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, started_at=job.started_at or now, heartbeat_at=now
+    )
     rejections: list[Rejection] = []
+    # A run after a lost worker finds the batches that worker committed as "duplicates": they are this job's own
+    # imports (counted before it died), so they are moved back to the imported column.
+    already_imported, already_annotations = job.imported_count, job.annotation_count
+
+    def totals(summary: ImportSummary) -> dict:
+        return {
+            "processed_files": len(rejections) + summary.processed,
+            "imported_count": already_imported + summary.imported,
+            "duplicate_count": max(summary.duplicates - already_imported, 0),
+            "annotation_count": already_annotations + summary.annotations,
+        }
 
     def report(summary: ImportSummary) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(
-            processed_files=len(rejections) + summary.processed,
-            imported_count=summary.imported,
-            duplicate_count=summary.duplicates,
-            annotation_count=summary.annotations,
-        )
+        ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now(), **totals(summary))
 
     try:
         with ExitStack() as stack:
@@ -90,16 +106,35 @@ def import_job_run(*, job_id: int) -> ImportJob:
         )
         storage.delete_keys([staged["key"] for staged in job.staged_files])
         raise
+    counts = totals(summary)
     summary.rejected[:0] = rejections
     ImportJob.objects.filter(pk=job.pk).update(
         status=JobStatus.SUCCEEDED,
-        processed_files=summary.processed,
-        imported_count=summary.imported,
-        duplicate_count=summary.duplicates,
-        annotation_count=summary.annotations,
         rejected=summary.as_dict()["rejected"],
         finished_at=timezone.now(),
+        **{**counts, "processed_files": summary.processed},
     )
     storage.delete_keys([staged["key"] for staged in job.staged_files])
     job.refresh_from_db()
     return job
+
+
+@transaction.atomic
+def import_jobs_recover(*, stale_after_seconds: int) -> list[int]:
+    """Queue again the jobs whose worker died (running, no heartbeat for `stale_after_seconds`) or whose message
+    was lost (still queued that long). Safe beside live workers: a re-run skips what is already stored."""
+    cutoff = timezone.now() - timedelta(seconds=stale_after_seconds)
+    stale = list(
+        ImportJob.objects.select_for_update(skip_locked=True)
+        .filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+        .values_list("id", flat=True)
+    )
+    if stale:
+        # Claim them now, so the next sweep does not queue them a second time before a worker starts.
+        ImportJob.objects.filter(pk__in=stale).update(heartbeat_at=timezone.now())
+        from datasets.tasks import import_job_run_task  # local: the task module imports this one
+
+        for job_id in stale:
+            transaction.on_commit(partial(import_job_run_task.delay, job_id=job_id))
+    return stale

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo", *(["--data", data] if data else []))
         worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no user input
-            worker_command(pool="threads", concurrency=2),
+            worker_command(pool="threads", concurrency=2, with_beat=True),
             cwd=settings.BASE_DIR,
         )
         self.stdout.write(f"Worker started (pid {worker.pid}, broker {settings.CELERY_BROKER_URL}).")
