@@ -55,3 +55,17 @@ class ImageHasAnnotations(DomainError):
     """An image cannot be judged defect-free while the judge's own annotations say otherwise."""
 
     code, status = "has_annotations", 409
+
+
+class AlreadySubmitted(DomainError):
+    """An inspector's work on an image is closed once they submitted it, until a reviewer returns it to them."""
+
+    code, status = "already_submitted", 409
+
+    def __init__(
+        self,
+        message: str = "You submitted this image, so your work on it can no longer change; "
+        "a reviewer can return it to you for changes.",
+        **details: object,
+    ):
+        super().__init__(message, **details)

@@ -6,7 +6,7 @@ Django superusers act as admins of every project.
 
 from enum import Enum
 
-from annotation.models import Role
+from annotation.models import AssignmentStatus, Role
 
 
 class Capability(Enum):
@@ -34,3 +34,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 
 def role_allows(role: str | None, capability: Capability) -> bool:
     return role is not None and capability in ROLE_CAPABILITIES.get(role, frozenset())
+
+
+def is_work_closed(*, role: str, assignment_status: str | None) -> bool:
+    """Whether the user's own work on an image is closed: an inspector who submitted it may not change it until a
+    reviewer returns it (status `returned`). Reviewers edit anyone's work at any time."""
+    return not role_allows(role, Capability.REVIEW) and assignment_status == AssignmentStatus.SUBMITTED

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from annotation.errors import NotFound, PermissionDenied
+from annotation.errors import AlreadySubmitted, NotFound, PermissionDenied
 from annotation.models import (
     Annotation,
     Assignment,
@@ -23,7 +23,7 @@ from annotation.models import (
     Role,
     SeverityLevel,
 )
-from annotation.permissions import Capability, role_allows
+from annotation.permissions import Capability, is_work_closed, role_allows
 
 
 def role_for(*, user: AbstractBaseUser, project: Project) -> str | None:
@@ -198,8 +198,9 @@ def _edit_query(lock: bool) -> tuple[str, tuple]:
     annotations = quote(Annotation._meta.db_table)
     # S608 waived below: identifiers come from the models' metadata and every value is a bound parameter.
     role = f"(SELECT role FROM {membership} WHERE project_id = i.project_id AND user_id = %s LIMIT 1)"  # noqa: S608
-    is_assigned = f"EXISTS (SELECT 1 FROM {assignment} WHERE image_id = a.image_id AND annotator_id = %s)"  # noqa: S608
-    columns += [role, is_assigned]
+    # The user's assignment status on the image (one at most per image and annotator); NULL when not assigned.
+    status = f"(SELECT status FROM {assignment} WHERE image_id = a.image_id AND annotator_id = %s LIMIT 1)"  # noqa: S608
+    columns += [role, status]
     sql = f"SELECT {', '.join(columns)} FROM {annotations} a {' '.join(joins)} WHERE a.id = %s"  # noqa: S608
     if lock and connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF a"  # the annotation row only: edits of other annotations on the image go on
@@ -210,9 +211,9 @@ def _edit_query(lock: bool) -> tuple[str, tuple]:
 
 def _annotation_with_access(
     *, user: AbstractBaseUser, annotation_id: int, lock: bool
-) -> tuple[Annotation, str | None, bool] | None:
+) -> tuple[Annotation, str | None, str | None] | None:
     """The annotation (image, project, defect class and severity loaded), the user's membership role in its
-    project and whether its image is assigned to them; None if there is no such annotation."""
+    project and their assignment's status on its image (None: not assigned); None if there is no such annotation."""
     sql, layout = _edit_query(lock)
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, user.pk, annotation_id])
@@ -231,24 +232,31 @@ def _annotation_with_access(
     annotation, image, project, defect_class, severity = instances
     image.project, annotation.image = project, image
     annotation.defect_class, annotation.severity = defect_class, severity
-    role, is_assigned = next(values), bool(next(values))
-    return annotation, role, is_assigned
+    role, assignment_status = next(values), next(values)
+    return annotation, role, assignment_status
 
 
 def annotation_get_for_edit(*, user: AbstractBaseUser, annotation_id: int, lock: bool = False) -> Annotation:
-    """An annotation the user may change. Inspectors may change only their own, on images assigned to them.
+    """An annotation the user may change. Inspectors may change only their own, on images assigned to them, and
+    not after they submitted the image (AlreadySubmitted) unless a reviewer returned it; reviewers may change any.
 
     One query: the annotation with its image, project, class and severity, and the user's access to the image
     (the image's metadata and pyramid and the annotation's RLE are left unread: an edit never needs them)."""
     found = _annotation_with_access(user=user, annotation_id=annotation_id, lock=lock)
     if found is None:
         raise NotFound("No such annotation.")
-    annotation, membership_role, is_assigned = found
+    annotation, membership_role, assignment_status = found
     role = _role_on_image(
-        user=user, image=annotation.image, capability=Capability.LABEL, access=(membership_role, is_assigned)
+        user=user,
+        image=annotation.image,
+        capability=Capability.LABEL,
+        access=(membership_role, assignment_status is not None),
     )
-    if not role_allows(role, Capability.REVIEW) and annotation.author_id != user.pk:
-        raise PermissionDenied("Inspectors may change only their own annotations.")
+    if not role_allows(role, Capability.REVIEW):
+        if annotation.author_id != user.pk:
+            raise PermissionDenied("Inspectors may change only their own annotations.")
+        if is_work_closed(role=role, assignment_status=assignment_status):
+            raise AlreadySubmitted()
     return annotation
 
 
@@ -363,7 +371,7 @@ class EditorState:
 
     image: Image  # with its project
     role: str
-    can_label: bool  # may draw and edit annotations on this image
+    can_label: bool  # may draw and edit annotations on this image (not once an inspector submitted it)
     can_review: bool  # may edit anyone's annotations
     defect_classes: list[DefectClass]  # with their severity levels
     annotations: list[Annotation]
@@ -378,14 +386,16 @@ def editor_state_for_image(*, user: AbstractBaseUser, image_id: int) -> EditorSt
     annotations = list(annotation_list_for_image(user=user, role=role, image=image))
     used_ids = {annotation.defect_class_id for annotation in annotations}
     previous_image_id, next_image_id = queue_neighbours_for_image(user=user, image=image)
+    assignment = assignment_get_for_image(user=user, image=image)
+    is_closed = is_work_closed(role=role, assignment_status=assignment.status if assignment else None)
     return EditorState(
         image=image,
         role=role,
-        can_label=role_allows(role, Capability.LABEL),
+        can_label=role_allows(role, Capability.LABEL) and not is_closed,
         can_review=role_allows(role, Capability.REVIEW),
         defect_classes=list(defect_class_list_for_editor(project=image.project, used_ids=used_ids)),
         annotations=annotations,
-        assignment=assignment_get_for_image(user=user, image=image),
+        assignment=assignment,
         comments=list(comment_list_for_image(user=user, role=role, image=image)),
         previous_image_id=previous_image_id,
         next_image_id=next_image_id,

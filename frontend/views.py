@@ -14,6 +14,7 @@ from annotation.selectors import (
     project_get_for_user,
     project_list_for_user,
 )
+from qa.permissions import QaAction, qa_allows
 
 IMAGES_PER_PAGE = 60
 
@@ -51,6 +52,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "role": role,
         "can_upload": role_allows(role, Capability.UPLOAD),
         "can_manage": role_allows(role, Capability.MANAGE_PROJECT),
+        "can_view_quality": qa_allows(role, QaAction.VIEW_STATISTICS),  # the QA page's own check
         "defect_classes": defect_class_list_for_project(project=project),
         "status_rows": [(value, label, counts.get(value, 0)) for value, label in ImageStatus.choices],
         "defect_free_count": counts["defect_free"],

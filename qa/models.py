@@ -147,6 +147,11 @@ class Adjudication(models.Model):
     final_sources = models.JSONField(
         default=list, help_text="[{final_annotation_id, source_annotation_id, is_edited}] of the decision."
     )
+    reviewer_edits = models.JSONField(
+        default=list,
+        help_text="Changes a reviewer made to the final annotations in the editor after the decision: "
+        "[{audit_entry_id, final_annotation_id, action, changes, reviewer_id, edited_at}].",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -198,7 +203,8 @@ class SpotCheck(models.Model):
     reviewer_edits = models.JSONField(
         default=list,
         help_text="What the reviewer changed, kept apart from the annotator's work: "
-        "[{source_annotation_id, final_annotation_id, changes}].",
+        "[{source_annotation_id, final_annotation_id, changes}]; later edits of the final annotations in the "
+        "editor add {audit_entry_id, action, reviewer_id, edited_at}.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -226,7 +232,7 @@ class EdgeCase(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="edge_cases")
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="edge_cases")
     flagged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    note = models.TextField(help_text="What makes it hard to call.")
+    note = models.TextField(blank=True, help_text="What makes it hard to call (optional).")
     status = models.CharField(max_length=20, choices=EdgeCaseStatus.choices, default=EdgeCaseStatus.OPEN)
     decision = models.TextField(blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from annotation.errors import NotFound
 from annotation.models import Annotation, Assignment, DefectClass, Image, ImageStatus, Project
-from annotation.selectors import defect_class_list_for_project, role_for
+from annotation.selectors import defect_class_list_for_project, image_list_for_project, role_for
 from qa import statistics
 from qa.agreement import MaskDifference, image_judgement_rate, mask_difference
 from qa.models import (
@@ -225,11 +225,18 @@ def edge_case_get_for_decision(*, user: AbstractBaseUser, edge_case_id: int, loc
     return edge_case
 
 
-def precedent_list_for_project(*, project: Project, defect_class_id: int | None = None) -> QuerySet[EdgeCase]:
-    """Decided edge cases attached to a defect class: the editor shows them with the class's description."""
-    precedents = EdgeCase.objects.filter(
-        project=project, status=EdgeCaseStatus.DECIDED, precedent_defect_class__isnull=False
-    ).select_related("precedent_defect_class", "decided_by")
+def precedent_list_for_project(
+    *, user: AbstractBaseUser, role: str, project: Project, defect_class_id: int | None = None
+) -> QuerySet[EdgeCase]:
+    """Decided edge cases attached to a defect class: the editor shows them with the class's description.
+    Each has `can_open_image`: whether `user` may open its image (inspectors: only images assigned to them), by
+    annotation's own visibility rule."""
+    visible_images = image_list_for_project(user=user, role=role, project=project).filter(pk=OuterRef("image_id"))
+    precedents = (
+        EdgeCase.objects.filter(project=project, status=EdgeCaseStatus.DECIDED, precedent_defect_class__isnull=False)
+        .select_related("precedent_defect_class", "decided_by")
+        .annotate(can_open_image=Exists(visible_images))
+    )
     if defect_class_id is not None:
         precedents = precedents.filter(precedent_defect_class_id=defect_class_id)
     return precedents.order_by("precedent_defect_class__position", "precedent_defect_class__name", "-decided_at")

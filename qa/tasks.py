@@ -1,4 +1,5 @@
-"""QA's Celery tasks: thin, ids in, one service call. annotation queues the first two by name (no import of qa)."""
+"""QA's Celery tasks: thin, ids in, one service call. annotation queues image_submitted_task,
+taxonomy_change_review_task and final_annotation_edited_task by name (no import of qa)."""
 
 from celery import shared_task
 
@@ -25,3 +26,11 @@ def spot_check_sample_release_task(sample_id: int) -> None:
 
     # Safe to re-run: only images still `submitted` are made final.
     spot_check_sample_release(sample_id=sample_id)
+
+
+@shared_task(acks_late=True)
+def final_annotation_edited_task(audit_entry_id: int) -> None:
+    from qa.services.final_edits import final_edit_record
+
+    # Safe to re-run: an audit entry is recorded once.
+    final_edit_record(audit_entry_id=audit_entry_id)

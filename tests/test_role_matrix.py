@@ -58,6 +58,8 @@ EXPECTED_STATUS = [
     ("defect-class-list",       "post",   "",            401, 403, 403, 403, 201, 404),
     ("defect-class-detail",     "patch",  "",            401, 403, 403, 403, 200, 404),
     ("defect-class-detail",     "delete", "",            401, 403, 403, 403, 204, 404),
+    ("defect-class-merge",      "post",   "",            401, 403, 403, 403, 200, 404),
+    ("defect-class-split",      "post",   "",            401, 403, 403, 403, 201, 404),
     ("image-list",              "get",    "",            401, 200, 200, 200, 200, 404),
     ("assignment-create",       "post",   "",            401, 403, 201, 403, 201, 404),
     ("audit-list",              "get",    "",            401, 403, 403, 403, 200, 404),
@@ -155,6 +157,11 @@ def _unused_defect_class(world: World) -> Call:
     return Call(f"/api/v1/defect-classes/{unused.pk}/")
 
 
+def _merge_into_new_class(world: World) -> Call:
+    fracture = DefectClassFactory(project=world.team.project, name="fracture")
+    return Call(f"/api/v1/defect-classes/{world.team.defect_class.pk}/merge/", {"into_defect_class_id": fracture.pk})
+
+
 def _upload(world: World) -> Call:
     part = SimpleUploadedFile("part.png", png_bytes(seed=9), content_type="image/png")
     return Call(f"/api/v1/projects/{world.team.project.pk}/uploads/", {"files": [part]}, format="multipart")
@@ -202,6 +209,10 @@ REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
         f"/api/v1/defect-classes/{world.team.defect_class.pk}/", {"description": "A line-shaped fracture"}
     ),
     ("defect-class-detail", "delete", ""): _unused_defect_class,
+    ("defect-class-merge", "post", ""): _merge_into_new_class,
+    ("defect-class-split", "post", ""): lambda world: Call(
+        f"/api/v1/defect-classes/{world.team.defect_class.pk}/split/", {"into": ["surface crack", "deep crack"]}
+    ),
     ("image-list", "get", ""): _project("images/"),
     ("assignment-create", "post", ""): lambda world: Call(
         f"/api/v1/projects/{world.team.project.pk}/assignments/",

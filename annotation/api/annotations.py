@@ -32,6 +32,9 @@ class AnnotationListApi(APIView):
             choices=[AnnotationSource.MANUAL, AnnotationSource.ASSISTED, AnnotationSource.MODEL],
             default=AnnotationSource.MANUAL,
         )
+        is_final = serializers.BooleanField(
+            default=False, help_text="reviewers: add the defect to a final image's final annotations"
+        )
 
     @extend_schema(responses=AnnotationOutput(many=True))
     def get(self, request: Request, image_id: int) -> Response:
@@ -51,6 +54,7 @@ class AnnotationListApi(APIView):
             severity_id=values["severity_id"],
             geometry_data=values["geometry"],
             source=values["source"],
+            is_final=values["is_final"],
         )
         return Response(AnnotationOutput(annotation).data, status=201)
 

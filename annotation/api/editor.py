@@ -42,7 +42,9 @@ class EditorProjectOutput(serializers.Serializer):
 
 
 class EditorCapabilitiesOutput(serializers.Serializer):
-    can_label = serializers.BooleanField(help_text="may draw, edit, mark defect-free and submit")
+    can_label = serializers.BooleanField(
+        help_text="may draw, edit, mark defect-free and submit (not once an inspector submitted, until returned)"
+    )
     can_review = serializers.BooleanField(help_text="may edit anyone's annotations")
 
 

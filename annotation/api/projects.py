@@ -21,6 +21,8 @@ from annotation.selectors import (
 from annotation.services.projects import (
     defect_class_create,
     defect_class_delete,
+    defect_class_merge,
+    defect_class_split,
     defect_class_update,
     membership_remove,
     membership_set,
@@ -189,3 +191,56 @@ class DefectClassDetailApi(APIView):
         )
         defect_class_delete(defect_class=defect_class, actor=request.user)
         return Response(status=204)
+
+
+class DefectClassMergeApi(APIView):
+    """Retire this class in favour of another. Nothing is relabelled: QA flags the retired class's final
+    annotations for re-review, suggesting the class merged into."""
+
+    class InputSerializer(serializers.Serializer):
+        into_defect_class_id = serializers.IntegerField(min_value=1, help_text="the active class it becomes part of")
+
+    class OutputSerializer(serializers.Serializer):
+        retired = DefectClassOutput()
+        merged_into = DefectClassOutput()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request, defect_class_id: int) -> Response:
+        source = defect_class_get_for_user(
+            user=request.user, defect_class_id=defect_class_id, capability=Capability.MANAGE_PROJECT
+        )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = defect_class_get_for_user(
+            user=request.user,
+            defect_class_id=data.validated_data["into_defect_class_id"],
+            capability=Capability.MANAGE_PROJECT,
+        )
+        merged_into = defect_class_merge(source=source, target=target, actor=request.user)
+        source.refresh_from_db()
+        return Response(self.OutputSerializer({"retired": source, "merged_into": merged_into}).data)
+
+
+class DefectClassSplitApi(APIView):
+    """Retire this class and create the named classes, each with its kind, minimum sizes and severity levels.
+    Which new class each annotation belongs to is a judgement: QA flags the final ones for re-review."""
+
+    class InputSerializer(serializers.Serializer):
+        into = serializers.ListField(
+            child=serializers.CharField(max_length=80), min_length=2, help_text="names of the new classes"
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        retired = DefectClassOutput()
+        created = DefectClassOutput(many=True)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, defect_class_id: int) -> Response:
+        defect_class = defect_class_get_for_user(
+            user=request.user, defect_class_id=defect_class_id, capability=Capability.MANAGE_PROJECT
+        )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = defect_class_split(defect_class=defect_class, into=data.validated_data["into"], actor=request.user)
+        defect_class.refresh_from_db()
+        return Response(self.OutputSerializer({"retired": defect_class, "created": created}).data, status=201)

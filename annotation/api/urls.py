@@ -9,6 +9,16 @@ urlpatterns = [
     path("projects/<int:project_id>/members/<int:user_id>/", projects.MemberDeleteApi.as_view(), name="member-delete"),
     path("projects/<int:project_id>/defect-classes/", projects.DefectClassListApi.as_view(), name="defect-class-list"),
     path("defect-classes/<int:defect_class_id>/", projects.DefectClassDetailApi.as_view(), name="defect-class-detail"),
+    path(
+        "defect-classes/<int:defect_class_id>/merge/",
+        projects.DefectClassMergeApi.as_view(),
+        name="defect-class-merge",
+    ),
+    path(
+        "defect-classes/<int:defect_class_id>/split/",
+        projects.DefectClassSplitApi.as_view(),
+        name="defect-class-split",
+    ),
     path("projects/<int:project_id>/images/", images.ImageListApi.as_view(), name="image-list"),
     path("projects/<int:project_id>/assignments/", images.AssignmentCreateApi.as_view(), name="assignment-create"),
     path("projects/<int:project_id>/audit/", annotations.AuditListApi.as_view(), name="audit-list"),

@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass
 
+from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from annotation import geometry
 from annotation.errors import (
+    AlreadySubmitted,
     AnnotationConflict,
     DefectTooSmall,
     ImageHasAnnotations,
@@ -28,10 +30,17 @@ from annotation.models import (
     ImageStatus,
     SeverityLevel,
 )
-from annotation.permissions import Capability
+from annotation.permissions import Capability, is_work_closed, role_allows
 from annotation.rules import MinSizeRule, min_size_violations
-from annotation.selectors import annotation_deleted_for_edit, annotation_get_for_edit, image_get_for_user
+from annotation.selectors import (
+    annotation_deleted_for_edit,
+    annotation_get_for_edit,
+    assignment_get_for_image,
+    image_get_for_user,
+)
 from annotation.services.audit import annotation_snapshot, audit_record
+
+QA_FINAL_EDIT_TASK = "qa.tasks.final_annotation_edited_task"
 
 
 def min_size_rule_of(defect_class: DefectClass) -> MinSizeRule:
@@ -125,6 +134,23 @@ def _class_and_severity(
     return defect_class, severity
 
 
+def _check_work_open(*, image: Image, user: AbstractBaseUser, role: str) -> None:
+    """An inspector's submitted work stays as submitted until a reviewer returns it (AlreadySubmitted)."""
+    if role_allows(role, Capability.REVIEW):
+        return  # reviewers edit anyone's work at any time; no query
+    assignment = assignment_get_for_image(user=user, image=image)
+    if is_work_closed(role=role, assignment_status=assignment.status if assignment else None):
+        raise AlreadySubmitted()
+
+
+def _final_edit_report(entry: AuditEntry) -> None:
+    """A reviewer changed an image's final answer in the editor: QA records it with the decision that made the
+    answer (adjudication or spot check). Sent by task name after commit with the audit entry, which says who
+    changed what: annotation imports no other app (docs/architecture.md, "QA")."""
+    kwargs = {"audit_entry_id": entry.pk}
+    transaction.on_commit(lambda: current_app.send_task(QA_FINAL_EDIT_TASK, kwargs=kwargs))
+
+
 def _mark_in_progress(*, image: Image, user: AbstractBaseUser) -> None:
     Assignment.objects.filter(image=image, annotator=user, status=AssignmentStatus.ASSIGNED).update(
         status=AssignmentStatus.IN_PROGRESS
@@ -143,8 +169,18 @@ def annotation_create(
     geometry_data: object,
     severity_id: int | None = None,
     source: str = AnnotationSource.MANUAL,
+    is_final: bool = False,
 ) -> Annotation:
+    """Draw a defect: the user's own work on the image, or (`is_final`, reviewers only) a defect added to a final
+    image's answer, as a reviewer does in the editor after a decision."""
     image, role = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
+    if is_final:
+        if not role_allows(role, Capability.REVIEW):
+            raise PermissionDenied("Only reviewers change an image's final annotations.")
+        if image.status != ImageStatus.FINAL:
+            raise ValidationFailed("Final annotations are added to final images only; decide the review first.")
+    else:
+        _check_work_open(image=image, user=user, role=role)
     defect_class, severity = _class_and_severity(image=image, defect_class_id=defect_class_id, severity_id=severity_id)
     shape = shape_derive(polygons=_parse(geometry_data, image), image=image)
     _check_min_size(shape=shape, defect_class=defect_class, image=image)
@@ -154,10 +190,10 @@ def annotation_create(
         severity=severity,
         source=source,
         author=user,
-        is_final=False,
+        is_final=is_final,
         **shape.fields(),
     )
-    audit_record(
+    entry = audit_record(
         project=image.project,
         actor=user,
         action=AuditAction.CREATE,
@@ -166,7 +202,10 @@ def annotation_create(
         before=None,
         after=annotation_snapshot(annotation),
     )
-    _mark_in_progress(image=image, user=user)
+    if is_final:
+        _final_edit_report(entry)
+    else:
+        _mark_in_progress(image=image, user=user)
     return annotation
 
 
@@ -221,7 +260,7 @@ def annotation_save(
         setattr(annotation, field, value)
     annotation.revision += 1
     annotation.save(update_fields=[*fields, "defect_class", "severity", "revision", "updated_at"])
-    audit_record(
+    entry = audit_record(
         project=image.project,
         actor=user,
         action=AuditAction.UPDATE,
@@ -230,6 +269,8 @@ def annotation_save(
         before=before,
         after=annotation_snapshot(annotation),
     )
+    if annotation.is_final:
+        _final_edit_report(entry)
     return annotation
 
 
@@ -241,7 +282,7 @@ def annotation_delete(*, user: AbstractBaseUser, annotation_id: int, expected_re
             f"Someone changed this annotation (now revision {annotation.revision}) before your delete.",
             current=annotation,
         )
-    audit_record(
+    entry = audit_record(
         project=annotation.image.project,
         actor=user,
         action=AuditAction.DELETE,
@@ -250,6 +291,8 @@ def annotation_delete(*, user: AbstractBaseUser, annotation_id: int, expected_re
         before=annotation_snapshot(annotation),
         after=None,
     )
+    if annotation.is_final:
+        _final_edit_report(entry)
     annotation.delete()
 
 
@@ -314,7 +357,8 @@ def image_defect_free_set(*, user: AbstractBaseUser, image_id: int, is_defect_fr
     """Record the user's judgement that the image shows no defect, or withdraw it: an explicit, audited act (who
     and when are in the audit entry), never inferred from an absence of annotations. Marking an image defect-free
     is refused while the user's own annotations on it say otherwise."""
-    image, _ = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
+    image, role = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
+    _check_work_open(image=image, user=user, role=role)
     # The row lock orders concurrent judgements, so each audit entry's `before` is the value it replaced.
     before = Image.objects.select_for_update().values_list("is_defect_free", flat=True).get(pk=image.pk)
     if is_defect_free:

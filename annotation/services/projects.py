@@ -231,6 +231,8 @@ def defect_class_merge(*, source: DefectClass, target: DefectClass, actor: Abstr
     `source` for re-review, with `target` as the suggestion."""
     if source.project_id != target.project_id or source.pk == target.pk:
         raise ValidationFailed("Merge two different defect classes of the same project.")
+    if not source.is_active:
+        raise ValidationFailed(f"{source.name!r} is already retired.")
     if not target.is_active:
         raise ValidationFailed(f"{target.name!r} is retired; merge into an active class.")
     before = defect_class_snapshot(source)
@@ -252,6 +254,8 @@ def defect_class_split(
     levels. Which new class each annotation belongs to is a judgement: QA flags the final ones for re-review."""
     if len(into) < 2 or len(set(into)) != len(into):
         raise ValidationFailed("Split a class into at least two differently named classes.")
+    if not defect_class.is_active:
+        raise ValidationFailed(f"{defect_class.name!r} is already retired.")
     before = defect_class_snapshot(defect_class)
     copied = {field: before[field] for field in ["geometry_kind", *MIN_SIZE_FIELDS]}
     levels = [{"name": level["name"], "criterion": level["criterion"]} for level in before["severity_levels"]]

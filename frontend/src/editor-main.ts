@@ -1,13 +1,17 @@
 /**
  * The editor page (/images/<id>/edit/): opens an image (one request: the editor bundle), replays any local draft,
- * and runs the page around the Editor: submit and next, defect-free, previous/next, comments, display controls.
- * Submit opens the next image in place, from a bundle fetched in the background when this one opened.
+ * and runs the page around the Editor: submit and next, defect-free, previous/next, comments, display controls,
+ * the class precedents and "flag as edge case" (qa's API). Submit opens the next image in place, from a bundle
+ * fetched in the background when this one opened. With ?final=1 (reviewers) it edits the image's final
+ * annotations instead of the user's own work (editor/mode.ts).
  */
-import { ApiError, type EditorBundle, api } from "./api/client";
+import { ApiError, type EditorBundle, type Precedent, api } from "./api/client";
 import { draftLoad } from "./drafts/drafts";
 import { Editor, frameProbe, frameTimings } from "./editor/Editor";
 import { DISPLAY_DEFAULT, type DisplaySettings, displayApply, originalUnits } from "./editor/display";
 import { byId, element } from "./editor/dom";
+import { edgeCaseDialogShow } from "./editor/edgeCase";
+import { type EditorMode, draftScopeOf } from "./editor/mode";
 import { commentsRender } from "./editor/panels";
 import { draftRecover } from "./editor/recovery";
 import { saveNetworkTimings, saveTimings } from "./editor/sync";
@@ -18,6 +22,7 @@ let editor: Editor | null = null;
 let prefetched: Promise<EditorBundle> | null = null;
 let prefetchedId: number | null = null;
 let display: DisplaySettings = DISPLAY_DEFAULT;
+const precedentsByProject = new Map<number, Promise<Precedent[]>>(); // fetched once per project and page
 
 declare global {
   interface Window {
@@ -37,19 +42,23 @@ function bundleFetch(imageId: number): Promise<EditorBundle> {
   return api.editorGet(imageId);
 }
 
-async function open(imageId: number, pushHistory: boolean): Promise<void> {
+async function open(imageId: number, pushHistory: boolean, mode: EditorMode = "work"): Promise<void> {
   root.dataset.state = "loading";
   const bundle = await bundleFetch(imageId);
-  const draft = await draftLoad(userId, imageId).catch(() => null);
-  const recovered = draftRecover(bundle.annotations, draft);
+  // Final mode edits the final answer only: the annotators' own work stays out of the document.
+  const annotations = mode === "final" ? bundle.annotations.filter((annotation) => annotation.is_final) : bundle.annotations;
+  const draft = await draftLoad(userId, imageId, draftScopeOf(mode)).catch(() => null);
+  const recovered = draftRecover(annotations, draft);
   editor?.destroy();
-  if (pushHistory) history.pushState({ imageId }, "", `/images/${imageId}/edit/`);
+  if (pushHistory) history.pushState({ imageId, mode }, "", `/images/${imageId}/edit/${mode === "final" ? "?final=1" : ""}`);
   root.dataset.imageId = String(imageId);
-  headerRender(bundle);
-  editor = new Editor(root, bundle, userId, recovered, { defectFreeToggle, submit, navigate });
+  root.dataset.mode = mode;
+  headerRender(bundle, mode);
+  editor = new Editor(root, bundle, userId, recovered, { defectFreeToggle, edgeCaseFlag, submit, navigate }, mode);
   window.defectlab.editor = editor;
   commentsRender(byId("comment-list"), bundle.comments);
   displayControlsRender(bundle);
+  precedentsLoad(editor);
   root.dataset.state = "ready";
   const next = bundle.queue.next_image_id;
   prefetchedId = next ?? null;
@@ -57,7 +66,29 @@ async function open(imageId: number, pushHistory: boolean): Promise<void> {
   prefetched?.catch(() => (prefetchedId = null));
 }
 
-function headerRender(bundle: EditorBundle): void {
+/** Shows the project's precedents under each class once they arrive; the editor works without them meanwhile. */
+function precedentsLoad(current: Editor): void {
+  const projectId = current.bundle.project.id;
+  let precedents = precedentsByProject.get(projectId);
+  if (!precedents) {
+    precedents = api.precedentList(projectId);
+    precedentsByProject.set(projectId, precedents);
+    precedents.catch(() => precedentsByProject.delete(projectId)); // tried again with the next image
+  }
+  root.dataset.precedents = "loading";
+  precedents.then(
+    (list) => {
+      if (editor !== current) return; // another image opened meanwhile: its own load shows them
+      current.precedentsShow(list);
+      root.dataset.precedents = "loaded";
+    },
+    (error: unknown) => {
+      if (editor === current) current.notify(`Class precedents could not be loaded: ${error instanceof ApiError ? error.message : "no connection"}.`);
+    },
+  );
+}
+
+function headerRender(bundle: EditorBundle, mode: EditorMode): void {
   const { image, assignment, capabilities } = bundle;
   byId("image-name").textContent = image.original_filename;
   byId("image-size").textContent = `${image.width} × ${image.height} px${image.bit_depth > 8 ? `, ${image.bit_depth}-bit` : ""}`;
@@ -65,16 +96,37 @@ function headerRender(bundle: EditorBundle): void {
   const defectFree = byId<HTMLButtonElement>("defect-free-button");
   defectFree.setAttribute("aria-pressed", String(!!image.is_defect_free));
   defectFree.textContent = image.is_defect_free ? "No defect ✓ (N)" : "No defect (N)";
-  for (const id of ["defect-free-button", "submit-button"]) byId<HTMLButtonElement>(id).disabled = !capabilities.can_label;
+  // Submitting and the defect-free judgement belong to one's own work, not to editing the final answer.
+  const isOwnWork = capabilities.can_label && mode === "work";
+  for (const id of ["defect-free-button", "submit-button"]) byId<HTMLButtonElement>(id).disabled = !isOwnWork;
   byId<HTMLButtonElement>("previous-button").disabled = !bundle.queue.previous_image_id;
   byId<HTMLButtonElement>("next-button").disabled = !bundle.queue.next_image_id;
   const banner = byId("banner");
-  banner.hidden = !assignment?.review_comment;
-  banner.textContent = assignment?.review_comment ? `Returned by the reviewer: ${assignment.review_comment}` : "";
+  let message = assignment?.review_comment ? `Returned by the reviewer: ${assignment.review_comment}` : "";
+  if (mode === "final") {
+    message = "Editing this image's final annotations as a reviewer: only they are shown, what you draw is added to them, and every change is audited and recorded with the QA decision.";
+  } else if (assignment?.status === "submitted" && !capabilities.can_label) {
+    message = "You submitted this image: your work on it is read-only unless a reviewer returns it to you.";
+  }
+  banner.hidden = !message;
+  banner.textContent = message;
+}
+
+function edgeCaseFlag(): void {
+  if (!editor) return;
+  const current = editor;
+  edgeCaseDialogShow(byId<HTMLDialogElement>("edge-case-dialog"), async (note) => {
+    try {
+      await api.edgeCaseFlag(current.bundle.image.id, note);
+      current.notify("Flagged as an edge case: a senior will decide it in consensus review.");
+    } catch (error) {
+      current.notify(error instanceof ApiError ? error.message : "Could not reach the server: the image is not flagged; try again.");
+    }
+  });
 }
 
 async function defectFreeToggle(): Promise<void> {
-  if (!editor) return;
+  if (!editor || editor.mode !== "work") return;
   const bundle = editor.bundle;
   const wanted = !bundle.image.is_defect_free;
   try {
@@ -82,7 +134,7 @@ async function defectFreeToggle(): Promise<void> {
     const result = await api.defectFreeSet(bundle.image.id, wanted);
     (bundle.image as { is_defect_free?: boolean }).is_defect_free = result.is_defect_free;
     (bundle.image as { status?: string }).status = result.status;
-    headerRender(bundle);
+    headerRender(bundle, editor.mode);
     editor.notify(result.is_defect_free ? "Recorded: this image shows no defect." : "Withdrawn: the image is no longer marked defect-free.");
   } catch (error) {
     editor.notify(error instanceof ApiError ? error.message : "Could not reach the server; try again.");
@@ -90,7 +142,7 @@ async function defectFreeToggle(): Promise<void> {
 }
 
 async function submit(): Promise<void> {
-  if (!editor) return;
+  if (!editor || editor.mode !== "work") return;
   const current = editor;
   await current.sync.flush();
   const pending = current.sync.pendingCount();
@@ -176,16 +228,19 @@ byId("defect-free-button").addEventListener("click", () => void defectFreeToggle
 byId("previous-button").addEventListener("click", () => navigate("previous"));
 byId("next-button").addEventListener("click", () => navigate("next"));
 byId("help-button").addEventListener("click", () => editor?.helpShow());
+byId("edge-case-button").addEventListener("click", () => edgeCaseFlag());
 byId("undo-button").addEventListener("click", () => editor?.store.undo());
 byId("redo-button").addEventListener("click", () => editor?.store.redo());
 byId("fit-button").addEventListener("click", () => editor?.fit());
 byId("one-to-one-button").addEventListener("click", () => editor?.oneToOne());
 window.addEventListener("popstate", (event) => {
-  const imageId = (event.state as { imageId?: number } | null)?.imageId;
-  if (imageId) void open(imageId, false);
+  const state = event.state as { imageId?: number; mode?: EditorMode } | null;
+  if (state?.imageId) void open(state.imageId, false, state.mode ?? "work");
 });
 
-void open(Number(root.dataset.imageId), false).catch((error: unknown) => {
+const initialMode: EditorMode = root.dataset.mode === "final" ? "final" : "work"; // the page checked the role
+history.replaceState({ imageId: Number(root.dataset.imageId), mode: initialMode }, "");
+void open(Number(root.dataset.imageId), false, initialMode).catch((error: unknown) => {
   root.dataset.state = "error";
   byId("notice").hidden = false;
   byId("notice").textContent = error instanceof ApiError ? error.message : "The image could not be opened. Check the connection and reload.";

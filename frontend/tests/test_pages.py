@@ -4,6 +4,8 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import Assignment
+from qa.models import Adjudication
+from qa.tests.factories import annotate, assigned_image, second_inspector, square, submit_all
 from tests.factories import image_create
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +63,49 @@ def test_upload_page_for_admins_only(client, team):
     assert b'<progress id="upload-progress"' in page.content
     client.force_login(team.inspector)
     assert client.get(reverse("project-upload-page", args=[team.project.pk])).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("role", "has_link"), [("inspector", False), ("senior", True), ("ml_engineer", True), ("admin", True)]
+)
+def test_project_page_links_to_the_qa_page_for_the_roles_that_may_see_it(client, team, role, has_link):
+    # given
+    client.force_login(team.member(role))
+    quality = f'<a class="button secondary" href="/projects/{team.project.pk}/qa/">Quality</a>'
+    # when
+    page = client.get(reverse("project-page", args=[team.project.pk])).content.decode()
+    qa_page = client.get(reverse("qa-project-page", args=[team.project.pk]))
+    # then: the link is there exactly when the QA page opens
+    assert (quality in page, qa_page.status_code) == (has_link, 200 if has_link else 403)
+
+
+def test_the_editor_opens_on_the_final_annotations_for_reviewers_only(client, team):
+    # given
+    image = image_create(project=team.project, seed=1)
+    Assignment.objects.create(image=image, annotator=team.inspector)
+    path = reverse("image-edit-page", args=[image.pk]) + "?final=1"
+    # when
+    client.force_login(team.senior)
+    senior = client.get(path)
+    client.force_login(team.inspector)
+    inspector = client.get(path)
+    # then
+    assert (senior.status_code, 'data-mode="final"' in senior.content.decode()) == (200, True)
+    assert inspector.status_code == 403
+    assert "only reviewers may" in inspector.content.decode()
+    assert 'data-mode="final"' not in client.get(reverse("image-edit-page", args=[image.pk])).content.decode()
+
+
+def test_the_adjudication_page_links_to_the_editor_on_the_final_annotations(client, team):
+    # given
+    inspector2 = second_inspector(team)
+    image = assigned_image(team, team.inspector, inspector2)
+    annotate(team.inspector, image, square(x=10))
+    submit_all(image, team.inspector, inspector2)
+    adjudication = Adjudication.objects.get(agreement__image=image)
+    client.force_login(team.senior)
+    # when
+    page = client.get(reverse("qa-adjudication-page", args=[adjudication.pk])).content.decode()
+    # then
+    assert f'href="/images/{image.pk}/edit/?final=1"' in page
+    assert 'id="decide-and-edit"' in page

@@ -45,6 +45,7 @@ class AdjudicationOutput(serializers.ModelSerializer):
             "reason",
             "adjudicator",
             "final_sources",
+            "reviewer_edits",
             "created_at",
             "decided_at",
         ]

@@ -37,7 +37,9 @@ class EdgeCaseOutput(serializers.ModelSerializer):
 
 class EdgeCaseFlagApi(APIView):
     class InputSerializer(serializers.Serializer):
-        note = serializers.CharField(max_length=5000, help_text="what makes the image hard to call")
+        note = serializers.CharField(
+            max_length=5000, required=False, allow_blank=True, default="", help_text="what makes it hard to call"
+        )
 
     @extend_schema(request=InputSerializer, responses={201: EdgeCaseOutput})
     def post(self, request: Request, image_id: int) -> Response:
@@ -97,6 +99,7 @@ class PrecedentListApi(APIView):
         defect_class_id = serializers.IntegerField(source="precedent_defect_class_id")
         defect_class = serializers.CharField(source="precedent_defect_class.name")
         decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+        can_open_image = serializers.BooleanField(help_text="whether you may open the image (link to it)")
 
         class Meta:
             model = EdgeCase
@@ -105,6 +108,7 @@ class PrecedentListApi(APIView):
                 "defect_class_id",
                 "defect_class",
                 "image_id",
+                "can_open_image",
                 "note",
                 "decision",
                 "decided_by",
@@ -113,11 +117,11 @@ class PrecedentListApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
-        project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_PRECEDENTS)
+        project, role = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_PRECEDENTS)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         precedents = precedent_list_for_project(
-            project=project, defect_class_id=filters.validated_data.get("defect_class")
+            user=request.user, role=role, project=project, defect_class_id=filters.validated_data.get("defect_class")
         )
         return Response(self.OutputSerializer(precedents, many=True).data)
 

@@ -14,13 +14,12 @@ from qa.selectors import edge_case_get_for_decision
 
 
 @transaction.atomic
-def edge_case_flag(*, user: AbstractBaseUser, image_id: int, note: str) -> EdgeCase:
-    """Anyone who can see the image may flag it (inspectors: only images assigned to them)."""
+def edge_case_flag(*, user: AbstractBaseUser, image_id: int, note: str = "") -> EdgeCase:
+    """Anyone who can see the image may flag it (inspectors: only images assigned to them). The note is optional:
+    a flag raised in the middle of labelling is worth having even when the question is hard to put into words."""
     image, role = image_get_for_user(user=user, image_id=image_id)
     qa_check(role, QaAction.FLAG_EDGE_CASE)
-    if not note.strip():
-        raise ValidationFailed("Say what makes this image hard to call.")
-    return EdgeCase.objects.create(project=image.project, image=image, flagged_by=user, note=note)
+    return EdgeCase.objects.create(project=image.project, image=image, flagged_by=user, note=note.strip())
 
 
 @transaction.atomic

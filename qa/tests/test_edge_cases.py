@@ -2,7 +2,8 @@
 
 import pytest
 
-from qa.models import EdgeCaseStatus
+from qa.models import EdgeCase, EdgeCaseStatus
+from qa.services.edge_cases import edge_case_decide, edge_case_flag
 from qa.tests.factories import assigned_image
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,55 @@ def test_inspectors_cannot_flag_images_outside_their_queue_and_see_only_their_ow
     assert outside.status_code == 404
     assert [item["note"] for item in own_list] == ["stain or pore?"]
     assert [item["note"] for item in senior_list] == ["odd reflection", "stain or pore?"]
+
+
+def test_a_flag_needs_no_note(team, api):
+    # given
+    image = assigned_image(team, team.inspector)
+    # when
+    response = api(team.inspector).post(f"/api/v1/images/{image.pk}/edge-cases/", {}, format="json")
+    # then
+    assert response.status_code == 201, response.json()
+    assert EdgeCase.objects.get(pk=response.json()["id"]).note == ""
+
+
+def test_precedents_say_whether_the_user_may_open_their_image(team, api, inspector2):
+    # given: two decided precedents of the crack class, one on an image assigned to the inspector
+    mine = assigned_image(team, team.inspector, seed=1)
+    theirs = assigned_image(team, inspector2, seed=2)
+    precedents = []
+    for image, decision in ((mine, "A glaze line is not a crack."), (theirs, "A hairline crack counts.")):
+        edge_case = edge_case_flag(user=team.senior, image_id=image.pk, note="crack?")
+        precedents.append(
+            edge_case_decide(
+                user=team.senior,
+                edge_case_id=edge_case.pk,
+                decision=decision,
+                precedent_defect_class_id=team.defect_class.pk,
+            )
+        )
+    path = f"/api/v1/projects/{team.project.pk}/precedents/?defect_class={team.defect_class.pk}"
+    # when
+    by_inspector = api(team.inspector).get(path).json()
+    by_senior = api(team.senior).get(path).json()
+    # then: the whole body the editor reads (newest decision first within a class)
+    decided_at = {precedent.pk: precedent.decided_at for precedent in precedents}
+
+    def expected(precedent, decision: str, can_open_image: bool) -> dict:
+        return {
+            "id": precedent.pk,
+            "defect_class_id": team.defect_class.pk,
+            "defect_class": "crack",
+            "image_id": precedent.image_id,
+            "can_open_image": can_open_image,
+            "note": "crack?",
+            "decision": decision,
+            "decided_by": "senior",
+            "decided_at": decided_at[precedent.pk].isoformat().replace("+00:00", "Z"),
+        }
+
+    assert by_inspector == [
+        expected(precedents[1], "A hairline crack counts.", can_open_image=False),
+        expected(precedents[0], "A glaze line is not a crack.", can_open_image=True),
+    ]
+    assert [item["can_open_image"] for item in by_senior] == [True, True]

@@ -138,3 +138,51 @@ def test_re_review_queue_is_for_reviewers(team, api, finals):
     # then
     assert [item["annotation_id"] for item in senior.json()["results"]] == [finals[0].pk, finals[1].pk]
     assert inspector.status_code == 403
+
+
+def test_merging_through_the_api_flags_the_final_annotations_for_re_review(
+    team, api, finals, sent_tasks, django_capture_on_commit_callbacks
+):
+    # given
+    fracture = DefectClassFactory(project=team.project, name="fracture")
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(team.admin).post(
+            f"/api/v1/defect-classes/{team.defect_class.pk}/merge/", {"into_defect_class_id": fracture.pk}
+        )
+    flags = run(sent_tasks)
+    # then
+    assert response.status_code == 200, response.json()
+    assert sorted((flag.annotation_id, flag.change, flag.status) for flag in flags) == [
+        (finals[0].pk, ReReviewChange.MERGED, ReReviewStatus.OPEN),
+        (finals[1].pk, ReReviewChange.MERGED, ReReviewStatus.OPEN),
+    ]
+    assert {flag.details["after"]["merged_into"]["id"] for flag in flags} == {fracture.pk}
+    assert list(
+        Annotation.objects.filter(pk__in=[a.pk for a in finals]).values_list("defect_class_id", "revision")
+    ) == [
+        (team.defect_class.pk, 1),
+        (team.defect_class.pk, 1),
+    ]  # flagged, not relabelled
+
+
+def test_splitting_through_the_api_flags_the_final_annotations_for_re_review(
+    team, api, finals, sent_tasks, django_capture_on_commit_callbacks
+):
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(team.admin).post(
+            f"/api/v1/defect-classes/{team.defect_class.pk}/split/", {"into": ["surface crack", "deep crack"]}
+        )
+    flags = run(sent_tasks)
+    # then
+    assert response.status_code == 201, response.json()
+    assert sorted((flag.annotation_id, flag.change) for flag in flags) == [
+        (finals[0].pk, ReReviewChange.SPLIT),
+        (finals[1].pk, ReReviewChange.SPLIT),
+    ]
+    queue = api(team.senior).get(f"/api/v1/projects/{team.project.pk}/qa/re-reviews/").json()["results"]
+    assert [(item["annotation_id"], item["change"]) for item in queue] == [
+        (finals[0].pk, "split"),
+        (finals[1].pk, "split"),
+    ]

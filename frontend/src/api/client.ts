@@ -17,12 +17,17 @@ export type Comment = Schemas["CommentOutput"];
 export type QueueItem = Schemas["QueueOutput"];
 export type Pyramid = Schemas["PyramidOutput"];
 export type AnnotationSource = NonNullable<Schemas["AnnotationOutput"]["source"]>;
+/** A consensus decision attached to a defect class (qa's precedents API). */
+export type Precedent = Schemas["PrecedentListOutput"];
+export type EdgeCase = Schemas["EdgeCaseOutput"];
 
 export interface AnnotationCreateInput {
   readonly defect_class_id: number;
   readonly severity_id: number | null;
   readonly geometry: Geometry;
   readonly source: AnnotationSource;
+  /** Reviewers editing a final image's answer: the defect joins its final annotations. */
+  readonly is_final?: boolean;
 }
 
 export interface AnnotationSaveInput {
@@ -110,6 +115,11 @@ export const api = {
   commentList: (imageId: number): Promise<Comment[]> => request("GET", `${V1}/images/${imageId}/comments/`),
   commentCreate: (imageId: number, text: string): Promise<Comment> =>
     request("POST", `${V1}/images/${imageId}/comments/`, { text }),
+  /** qa: the project's precedents, every class's (the editor shows them under each class's description). */
+  precedentList: (projectId: number): Promise<Precedent[]> => request("GET", `${V1}/projects/${projectId}/precedents/`),
+  /** qa: flag the image as an edge case for the seniors' consensus review; the note may be empty. */
+  edgeCaseFlag: (imageId: number, note: string): Promise<EdgeCase> =>
+    request("POST", `${V1}/images/${imageId}/edge-cases/`, { note }),
   queueList: (cursorUrl?: string): Promise<Schemas["PaginatedQueueQueueOutputList"]> =>
     request("GET", cursorUrl ?? `${V1}/queue/?page_size=200`),
   /** The next open image after `afterImageId` in my queue, or null when nothing else is open (204). */

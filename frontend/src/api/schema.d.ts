@@ -60,6 +60,46 @@ export interface paths {
         patch: operations["v1_defect_classes_partial_update"];
         trace?: never;
     };
+    "/api/v1/defect-classes/{defect_class_id}/merge/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Retire this class in favour of another. Nothing is relabelled: QA flags the retired class's final
+         *     annotations for re-review, suggesting the class merged into.
+         */
+        post: operations["v1_defect_classes_merge_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defect-classes/{defect_class_id}/split/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Retire this class and create the named classes, each with its kind, minimum sizes and severity levels.
+         *     Which new class each annotation belongs to is a judgement: QA flags the final ones for re-review.
+         */
+        post: operations["v1_defect_classes_split_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/exports/{export_id}/": {
         parameters: {
             query?: never;
@@ -775,6 +815,8 @@ export interface components {
             adjudicator?: string | null;
             /** @description [{final_annotation_id, source_annotation_id, is_edited}] of the decision. */
             final_sources?: unknown;
+            /** @description Changes a reviewer made to the final annotations in the editor after the decision: [{audit_entry_id, final_annotation_id, action, changes, reviewer_id, edited_at}]. */
+            reviewer_edits?: unknown;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -802,6 +844,11 @@ export interface components {
             geometry: unknown;
             /** @default manual */
             source: components["schemas"]["AnnotationListInputSourceEnum"];
+            /**
+             * @description reviewers: add the defect to a final image's final annotations
+             * @default false
+             */
+            is_final: boolean;
         };
         /**
          * @description * `manual` - manual
@@ -1082,6 +1129,14 @@ export interface components {
             /** Format: double */
             min_area_mm2?: number | null;
         };
+        DefectClassMergeInputRequest: {
+            /** @description the active class it becomes part of */
+            into_defect_class_id: number;
+        };
+        DefectClassMergeOutput: {
+            retired: components["schemas"]["DefectClassOutput"];
+            merged_into: components["schemas"]["DefectClassOutput"];
+        };
         DefectClassOutput: {
             readonly id: number;
             name: string;
@@ -1122,6 +1177,14 @@ export interface components {
             min_area_mm2?: number | null;
             readonly severity_levels: components["schemas"]["SeverityLevelOutput"][];
         };
+        DefectClassSplitInputRequest: {
+            /** @description names of the new classes */
+            into: string[];
+        };
+        DefectClassSplitOutput: {
+            retired: components["schemas"]["DefectClassOutput"];
+            created: components["schemas"]["DefectClassOutput"][];
+        };
         /** @description Uncompressed COCO runs over the image (column-major, starting with background). */
         DifferenceOutput: {
             height: number;
@@ -1136,14 +1199,17 @@ export interface components {
             precedent_defect_class_id?: number | null;
         };
         EdgeCaseFlagInputRequest: {
-            /** @description what makes the image hard to call */
+            /**
+             * @description what makes it hard to call
+             * @default
+             */
             note: string;
         };
         EdgeCaseOutput: {
             readonly id: number;
             readonly image_id: number;
-            /** @description What makes it hard to call. */
-            note: string;
+            /** @description What makes it hard to call (optional). */
+            note?: string;
             /** @description open | decided */
             status: string;
             flagged_by?: string | null;
@@ -1165,7 +1231,7 @@ export interface components {
             submitted_at: string | null;
         };
         EditorCapabilitiesOutput: {
-            /** @description may draw, edit, mark defect-free and submit */
+            /** @description may draw, edit, mark defect-free and submit (not once an inspector submitted, until returned) */
             can_label: boolean;
             /** @description may edit anyone's annotations */
             can_review: boolean;
@@ -1534,8 +1600,10 @@ export interface components {
             defect_class_id: number;
             defect_class: string;
             readonly image_id: number;
-            /** @description What makes it hard to call. */
-            note: string;
+            /** @description whether you may open the image (link to it) */
+            can_open_image: boolean;
+            /** @description What makes it hard to call (optional). */
+            note?: string;
             decision?: string;
             decided_by?: string | null;
             /** Format: date-time */
@@ -1828,7 +1896,7 @@ export interface components {
             reviewer?: string | null;
             /** @description Why it was returned; shown to the annotator. */
             comment?: string;
-            /** @description What the reviewer changed, kept apart from the annotator's work: [{source_annotation_id, final_annotation_id, changes}]. */
+            /** @description What the reviewer changed, kept apart from the annotator's work: [{source_annotation_id, final_annotation_id, changes}]; later edits of the final annotations in the editor add {audit_entry_id, action, reviewer_id, edited_at}. */
             reviewer_edits?: unknown;
             /** Format: date-time */
             readonly created_at: string;
@@ -1852,7 +1920,7 @@ export interface components {
             reviewer?: string | null;
             /** @description Why it was returned; shown to the annotator. */
             comment?: string;
-            /** @description What the reviewer changed, kept apart from the annotator's work: [{source_annotation_id, final_annotation_id, changes}]. */
+            /** @description What the reviewer changed, kept apart from the annotator's work: [{source_annotation_id, final_annotation_id, changes}]; later edits of the final annotations in the editor add {audit_entry_id, action, reviewer_id, edited_at}. */
             reviewer_edits?: unknown;
             /** Format: date-time */
             readonly created_at: string;
@@ -2019,6 +2087,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DefectClassOutput"];
+                };
+            };
+        };
+    };
+    v1_defect_classes_merge_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                defect_class_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DefectClassMergeInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DefectClassMergeInputRequest"];
+                "multipart/form-data": components["schemas"]["DefectClassMergeInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefectClassMergeOutput"];
+                };
+            };
+        };
+    };
+    v1_defect_classes_split_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                defect_class_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DefectClassSplitInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DefectClassSplitInputRequest"];
+                "multipart/form-data": components["schemas"]["DefectClassSplitInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefectClassSplitOutput"];
                 };
             };
         };
@@ -2226,7 +2348,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["EdgeCaseFlagInputRequest"];
                 "application/x-www-form-urlencoded": components["schemas"]["EdgeCaseFlagInputRequest"];

@@ -28,6 +28,9 @@ export interface Draft {
   /** Defects deleted locally, by key, with the server version the delete applies to. */
   readonly deleted: Readonly<Record<string, SavedBasis>>;
   readonly savedAt: string;
+  /** Which document of the image: "" for the user's own work, "final" for a reviewer's edit of the final
+   *  annotations (kept apart, so one is never replayed into the other). */
+  readonly scope?: string;
 }
 
 let opening: Promise<IDBDatabase> | null = null;
@@ -42,8 +45,8 @@ function database(): Promise<IDBDatabase> {
   return opening;
 }
 
-function draftKey(userId: number, imageId: number): string {
-  return `${userId}:${imageId}`;
+function draftKey(userId: number, imageId: number, scope = ""): string {
+  return scope ? `${userId}:${imageId}:${scope}` : `${userId}:${imageId}`;
 }
 
 async function run<T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
@@ -57,13 +60,13 @@ async function run<T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) 
 }
 
 export async function draftSave(draft: Draft): Promise<void> {
-  await run("readwrite", (store) => store.put(draft, draftKey(draft.userId, draft.imageId)));
+  await run("readwrite", (store) => store.put(draft, draftKey(draft.userId, draft.imageId, draft.scope)));
 }
 
-export async function draftLoad(userId: number, imageId: number): Promise<Draft | null> {
-  return ((await run("readonly", (store) => store.get(draftKey(userId, imageId)))) as Draft | undefined) ?? null;
+export async function draftLoad(userId: number, imageId: number, scope = ""): Promise<Draft | null> {
+  return ((await run("readonly", (store) => store.get(draftKey(userId, imageId, scope)))) as Draft | undefined) ?? null;
 }
 
-export async function draftDelete(userId: number, imageId: number): Promise<void> {
-  await run("readwrite", (store) => store.delete(draftKey(userId, imageId)));
+export async function draftDelete(userId: number, imageId: number, scope = ""): Promise<void> {
+  await run("readwrite", (store) => store.delete(draftKey(userId, imageId, scope)));
 }

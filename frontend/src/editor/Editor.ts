@@ -3,7 +3,7 @@
  * DOM events on its root: "annotation:saved", "annotation:conflict". The page shell (editor-main.ts) opens
  * images, submits and moves through the queue.
  */
-import type { EditorBundle } from "../api/client";
+import type { EditorBundle, Precedent } from "../api/client";
 import { pointInGeometry } from "../model/polygon";
 import type { Geometry, Point } from "../model/types";
 import { type Defect, Store, defectContentHash, newDefectKey } from "../state/store";
@@ -15,7 +15,8 @@ import { ImageLayer } from "./imageLayer";
 import { inputBind } from "./input";
 import { helpShow } from "./keyboard";
 import { Minimap } from "./minimap";
-import { Overlay, type OverlayStyle, paintDefect } from "./overlay";
+import type { EditorMode } from "./mode";
+import { Overlay, type OverlayStyle, paintDefect, vertexHandlesDraw } from "./overlay";
 import { classPickerRender, defectListRender, severityPickerRender } from "./panels";
 import type { Recovered } from "./recovery";
 import { Sync, type SyncState } from "./sync";
@@ -28,6 +29,7 @@ export const BRUSH_RADIUS_MAX_PX = 200;
 
 export interface EditorShell {
   defectFreeToggle(): void;
+  edgeCaseFlag(): void;
   submit(): void;
   navigate(direction: "next" | "previous"): void;
 }
@@ -61,6 +63,7 @@ export class Editor implements ToolHost {
   private frame = 0;
   private readonly pixelRatio = window.devicePixelRatio || 1;
   private readonly cleanup: Array<() => void> = [];
+  private readonly openPrecedents = new Set<number>(); // classes whose precedents the user unfolded
 
   constructor(
     private readonly root: HTMLElement,
@@ -68,6 +71,7 @@ export class Editor implements ToolHost {
     userId: number,
     recovered: Recovered,
     private readonly shell: EditorShell,
+    readonly mode: EditorMode = "work",
   ) {
     this.imageWidth = bundle.image.width;
     this.imageHeight = bundle.image.height;
@@ -94,7 +98,7 @@ export class Editor implements ToolHost {
         this.panelsRenderSoon();
         this.requestRender();
       },
-    });
+    }, mode);
     this.tools = toolsCreate(this);
     this.tool = this.tools.select;
     let previous = this.store.snapshot.defects;
@@ -229,20 +233,7 @@ export class Editor implements ToolHost {
     const key = [...selection][0]!;
     const defect = this.store.snapshot.defects.get(key);
     if (!defect || !this.isVisible(defect)) return;
-    const geometry = this.tools.select.previewOf(key) ?? defect.geometry;
-    context.fillStyle = "#ffffff";
-    context.strokeStyle = "#000000";
-    context.lineWidth = 1;
-    for (const polygon of geometry.polygons) {
-      for (const ring of [polygon.exterior, ...polygon.holes]) {
-        if (ring.length > 400) continue; // traced masks: vertex handles would hide the outline
-        for (const vertex of ring) {
-          const [x, y] = this.view.vertexToScreen(vertex);
-          context.fillRect(x - 3, y - 3, 6, 6);
-          context.strokeRect(x - 3, y - 3, 6, 6);
-        }
-      }
-    }
+    vertexHandlesDraw(context, this.view, this.tools.select.previewOf(key) ?? defect.geometry);
   }
 
   resize(): void {
@@ -346,6 +337,12 @@ export class Editor implements ToolHost {
     helpShow(byId<HTMLDialogElement>("help-dialog", this.root));
   }
 
+  /** Consensus decisions of the project's classes, shown under each class's description. */
+  precedentsShow(precedents: readonly Precedent[]): void {
+    this.taxonomy.precedentsSet(precedents);
+    this.panelsRender();
+  }
+
   // ---- panels --------------------------------------------------------------------------------------------------
 
   private toolbarRender(): void {
@@ -377,7 +374,7 @@ export class Editor implements ToolHost {
   }
 
   panelsRender(): void {
-    classPickerRender(byId("class-list", this.root), this.taxonomy, this.currentClassId, (id) => this.classPick(id));
+    classPickerRender(byId("class-list", this.root), this.taxonomy, this.currentClassId, (id) => this.classPick(id), this.openPrecedents);
     const current = this.currentClassId === null ? undefined : this.taxonomy.get(this.currentClassId);
     severityPickerRender(byId("severity-list", this.root), current, this.currentSeverityId, (id) => this.severityPick(id));
     defectListRender(

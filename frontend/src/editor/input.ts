@@ -154,6 +154,7 @@ export function inputBind(editor: Editor, shell: EditorShell): () => void {
     else if (key === "0") editor.oneToOne();
     else if (key.toLowerCase() === "h") editor.overlayToggle();
     else if (key.toLowerCase() === "n") shell.defectFreeToggle();
+    else if (key.toLowerCase() === "q") shell.edgeCaseFlag();
     else if (key === "?") editor.helpShow();
     else if (key === "Delete" || key === "Backspace") editor.selectionDelete();
     else if (key === "Escape") editor.store.select([]);

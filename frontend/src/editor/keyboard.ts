@@ -25,6 +25,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: "F / 0", action: "Fit the image / 1:1 (one image pixel per screen pixel)" },
   { keys: "H", action: "Hide or show all defects" },
   { keys: "N", action: "Mark the image as having no defect (or withdraw it)" },
+  { keys: "Q", action: "Flag the image as an edge case for the seniors (with an optional note)" },
   { keys: "Ctrl+Enter", action: "Submit and open the next image" },
   { keys: "Page Down / Page Up", action: "Next / previous image in my queue" },
   { keys: "Escape", action: "Cancel the drawing, or clear the selection" },

@@ -156,3 +156,24 @@ export class Overlay {
     this.isStale = false;
   }
 }
+
+const HANDLE_SIZE_PX = 6; // screen px
+const HANDLE_MAX_RING_VERTICES = 400; // traced masks: vertex handles would hide the outline
+
+/** The vertex handles of the one selected defect (select tool), in screen px. */
+export function vertexHandlesDraw(context: CanvasRenderingContext2D, view: Viewport, geometry: Geometry): void {
+  const half = HANDLE_SIZE_PX / 2;
+  context.fillStyle = "#ffffff";
+  context.strokeStyle = "#000000";
+  context.lineWidth = 1;
+  for (const polygon of geometry.polygons) {
+    for (const ring of [polygon.exterior, ...polygon.holes]) {
+      if (ring.length > HANDLE_MAX_RING_VERTICES) continue;
+      for (const vertex of ring) {
+        const [x, y] = view.vertexToScreen(vertex);
+        context.fillRect(x - half, y - half, HANDLE_SIZE_PX, HANDLE_SIZE_PX);
+        context.strokeRect(x - half, y - half, HANDLE_SIZE_PX, HANDLE_SIZE_PX);
+      }
+    }
+  }
+}

@@ -1,11 +1,46 @@
-/** The side panel: class and severity pickers, the defect list with measurements and warnings, comments. */
-import type { Comment, DefectClass } from "../api/client";
+/** The side panel: class and severity pickers (with each class's precedents), the defect list with measurements
+ *  and warnings, comments. */
+import type { Comment, DefectClass, Precedent } from "../api/client";
 import type { Defect, Snapshot } from "../state/store";
 import { element } from "./dom";
+import { precedentImageLink } from "./precedents";
 import type { Refusal } from "./sync";
 import { type Taxonomy, ruleText } from "./taxonomy";
 
-export function classPickerRender(container: HTMLElement, taxonomy: Taxonomy, currentId: number | null, pick: (id: number) => void): void {
+/** A class's precedents under its description, folded; `open` keeps the classes unfolded across re-renders. */
+function precedentsRender(defectClassId: number, precedents: readonly Precedent[], open: Set<number>): HTMLElement {
+  const items = precedents.map((precedent) => {
+    const link = precedentImageLink(precedent);
+    return element(
+      "li",
+      { class: "precedent", "data-precedent-id": String(precedent.id) },
+      element("span", { class: "decision" }, precedent.decision ?? ""),
+      element("span", { class: "muted" }, precedent.decided_by ? ` (${precedent.decided_by})` : ""),
+      " ",
+      link
+        ? element("a", { href: link, target: "_blank", rel: "noopener", class: "precedent-image" }, "open image")
+        : element("span", { class: "muted" }, "image not in your queue"),
+    );
+  });
+  const count = precedents.length;
+  const details = element(
+    "details",
+    { class: "precedents small", "data-class-id": String(defectClassId) },
+    element("summary", {}, `${count} precedent${count === 1 ? "" : "s"}`),
+    element("ul", {}, ...items),
+  );
+  details.open = open.has(defectClassId);
+  details.addEventListener("toggle", () => void (details.open ? open.add(defectClassId) : open.delete(defectClassId)));
+  return details;
+}
+
+export function classPickerRender(
+  container: HTMLElement,
+  taxonomy: Taxonomy,
+  currentId: number | null,
+  pick: (id: number) => void,
+  openPrecedents: Set<number> = new Set(),
+): void {
   container.replaceChildren(
     ...taxonomy.active.map((defectClass, index) => {
       const rule = ruleText(defectClass);
@@ -21,7 +56,9 @@ export function classPickerRender(container: HTMLElement, taxonomy: Taxonomy, cu
         button.append(element("span", { class: "description" }, [defectClass.description, rule && `Minimum: ${rule}`].filter(Boolean).join(" · ")));
       }
       button.addEventListener("click", () => pick(defectClass.id));
-      return button;
+      const precedents = taxonomy.precedentsOf(defectClass.id);
+      if (!precedents.length) return button;
+      return element("div", { class: "class-entry" }, button, precedentsRender(defectClass.id, precedents, openPrecedents));
     }),
   );
 }

@@ -10,6 +10,7 @@
 import { ApiError, type AnnotationOutput, NetworkError, api } from "../api/client";
 import { type SavedBasis, draftDelete, draftSave } from "../drafts/drafts";
 import { type Defect, type Store, defectContentHash, newDefectKey } from "../state/store";
+import { type EditorMode, draftScopeOf } from "./mode";
 import { type Conflict, basisFromServer, defectFromServer } from "./recovery";
 
 export const AUTOSAVE_DEBOUNCE_MS = 600;
@@ -65,6 +66,7 @@ export class Sync {
     private readonly store: Store,
     readonly basis: Map<string, SavedBasis>,
     private readonly listener: SyncListener,
+    private readonly mode: EditorMode = "work",
   ) {
     this.unsubscribe = store.subscribe((_, cause) => {
       if (cause === "selection") return;
@@ -185,6 +187,7 @@ export class Sync {
         severity_id: defect.severityId,
         geometry: defect.geometry,
         source: defect.source,
+        ...(this.mode === "final" ? { is_final: true } : {}),
       });
       this.basis.set(operation.key, { id: created.id, revision: created.revision ?? 1, hash: operation.hash });
     } else if (operation.kind === "save") {
@@ -240,7 +243,7 @@ export class Sync {
     const changed = [...defects.values()].filter((defect) => this.basis.get(defect.key)?.hash !== defectContentHash(defect));
     const deleted = [...this.basis].filter(([key]) => !defects.has(key));
     if (changed.length === 0 && deleted.length === 0) {
-      await draftDelete(this.userId, this.imageId);
+      await draftDelete(this.userId, this.imageId, draftScopeOf(this.mode));
     } else {
       const basis = Object.fromEntries(changed.flatMap((defect) => (this.basis.has(defect.key) ? [[defect.key, this.basis.get(defect.key)!]] : [])));
       await draftSave({
@@ -250,6 +253,7 @@ export class Sync {
         basis,
         deleted: Object.fromEntries(deleted),
         savedAt: new Date().toISOString(),
+        scope: draftScopeOf(this.mode),
       });
     }
     document.body.dataset.draftWrittenAt = String(Date.now());

@@ -1,9 +1,10 @@
-/** The project's defect taxonomy in the editor: class lookups, and each defect's live size check. */
-import type { DefectClass } from "../api/client";
+/** The project's defect taxonomy in the editor: class lookups, precedents, and each defect's live size check. */
+import type { DefectClass, Precedent } from "../api/client";
 import { type Measurement, measure } from "../model/measure";
 import { type MinSizeRule, formatG, minSizeViolations } from "../model/rules";
 import type { Geometry } from "../model/types";
 import type { Defect } from "../state/store";
+import { precedentsByClass } from "./precedents";
 
 export interface DefectCheck {
   readonly measurement: Measurement;
@@ -45,6 +46,7 @@ export class Taxonomy {
   readonly classes: readonly DefectClass[];
   private readonly byId: Map<number, DefectClass>;
   private readonly checks = new WeakMap<Geometry, Map<number, DefectCheck>>();
+  private precedents = new Map<number, Precedent[]>();
 
   constructor(
     classes: readonly DefectClass[],
@@ -61,6 +63,15 @@ export class Taxonomy {
 
   get(defectClassId: number): DefectClass | undefined {
     return this.byId.get(defectClassId);
+  }
+
+  /** Consensus decisions attached to the class (loaded after the image opens; none until then). */
+  precedentsOf(defectClassId: number): readonly Precedent[] {
+    return this.precedents.get(defectClassId) ?? [];
+  }
+
+  precedentsSet(precedents: readonly Precedent[]): void {
+    this.precedents = precedentsByClass(precedents);
   }
 
   colorOf(defectClassId: number): string {

@@ -1,5 +1,7 @@
 // The adjudication view: A and B over the image with the pixels only one of them marked, the matched pairs,
-// and the decision (take A, take B, pick per defect, or change class and severity), sent with a reason.
+// and the decision (take A, take B, pick per defect, or change class and severity), sent with a reason. Outlines
+// are edited in the editor on the final annotations (?final=1): "Save and edit" records the kept defects as an
+// `edited` decision and opens it; a decided adjudication links there and lists those later edits.
 (function () {
   "use strict";
   const root = document.getElementById("adjudication");
@@ -133,6 +135,11 @@
 
   function decision() {
     if (state.taken) return { decision: state.taken, defects: [] };
+    const kept = keptDefects();
+    return { decision: kept.edited ? "edited" : "per_defect", defects: kept.defects };
+  }
+
+  function keptDefects() {
     const defects = [];
     let edited = false;
     ["first", "second"].forEach(function (side) {
@@ -146,7 +153,38 @@
         }
       });
     });
-    return { decision: edited ? "edited" : "per_defect", defects: defects };
+    return { edited: edited, defects: defects };
+  }
+
+  function reviewerEditsRender(adjudication) {
+    const edits = adjudication.reviewer_edits || [];
+    const container = document.getElementById("reviewer-edits");
+    if (!edits.length) {
+      container.replaceChildren();
+      return;
+    }
+    const rows = edits.map(function (edit) {
+      const row = document.createElement("tr");
+      [new Date(edit.edited_at).toLocaleString(), "final defect " + edit.final_annotation_id, edit.changes.join(", ")]
+        .forEach(function (text) { const cell = document.createElement("td"); cell.textContent = text; row.appendChild(cell); });
+      return row;
+    });
+    const heading = document.createElement("h2");
+    heading.textContent = "Edited in the editor since the decision (" + edits.length + ")";
+    const table = document.createElement("table");
+    table.id = "reviewer-edit-list";
+    const body = document.createElement("tbody");
+    body.replaceChildren(...rows);
+    table.appendChild(body);
+    container.replaceChildren(heading, table);
+  }
+
+  function decidedShow(adjudication) {
+    document.getElementById("decide").disabled = true;
+    document.getElementById("decide-and-edit").disabled = true;
+    document.getElementById("adjudication-status").textContent = "Decided";
+    document.getElementById("final-edit").hidden = false;
+    reviewerEditsRender(adjudication);
   }
 
   function take(side) {
@@ -156,22 +194,28 @@
     renderChoices();
   }
 
-  async function decide() {
+  // `andEdit`: the kept defects (either side's, as picked or taken) become an `edited` decision, whose outlines
+  // the senior then changes in the editor.
+  async function decide(andEdit) {
     const reason = document.getElementById("reason").value.trim();
     if (!reason) {
       statusLine.textContent = "Record a reason for the decision.";
       return;
     }
-    const body = Object.assign(decision(), { reason: reason });
+    const body = andEdit ? { decision: "edited", defects: keptDefects().defects } : decision();
+    body.reason = reason;
     if (body.decision === "first" || body.decision === "second") delete body.defects;
     document.getElementById("decide").disabled = true;
+    document.getElementById("decide-and-edit").disabled = true;
     const result = await qa.api("POST", root.dataset.api + "decide/", body);
     if (result.ok) {
       statusLine.textContent = "Decision saved: " + result.data.final_sources.length + " final defect(s).";
-      document.getElementById("adjudication-status").textContent = "Decided";
+      decidedShow(result.data);
+      if (andEdit) window.location.assign(document.getElementById("final-edit-link").href);
     } else {
       statusLine.textContent = result.data.message;
       document.getElementById("decide").disabled = false;
+      document.getElementById("decide-and-edit").disabled = false;
     }
   }
 
@@ -190,13 +234,14 @@
     renderPairs();
     renderChoices();
     if (adjudication.status === "decided") {
-      document.getElementById("decide").disabled = true;
+      decidedShow(adjudication);
       statusLine.textContent = "Already decided by " + adjudication.adjudicator + ": " + adjudication.reason;
     }
     document.querySelectorAll("[data-layer]").forEach(function (box) { box.addEventListener("change", draw); });
     document.getElementById("take-first").addEventListener("click", function () { take("first"); });
     document.getElementById("take-second").addEventListener("click", function () { take("second"); });
-    document.getElementById("decide").addEventListener("click", decide);
+    document.getElementById("decide").addEventListener("click", function () { decide(false); });
+    document.getElementById("decide-and-edit").addEventListener("click", function () { decide(true); });
     root.dataset.ready = "true";
   }
 
