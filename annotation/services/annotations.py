@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from annotation import geometry
 from annotation.errors import (
@@ -38,7 +37,7 @@ from annotation.selectors import (
     assignment_get_for_image,
     image_get_for_user,
 )
-from annotation.services.audit import annotation_snapshot, audit_record
+from annotation.services.audit import annotation_snapshot, audit_entries_created, audit_record
 
 QA_FINAL_EDIT_TASK = "qa.tasks.final_annotation_edited_task"
 
@@ -331,22 +330,7 @@ def annotations_import(
             for defect in defects
         ]
     )
-    now = timezone.now()
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                project_id=image.project_id,
-                actor=author,
-                action=AuditAction.CREATE,
-                object_type="annotation",
-                object_id=annotation.pk,
-                before=None,
-                after=annotation_snapshot(annotation),
-                created_at=now,
-            )
-            for annotation in annotations
-        ]
-    )
+    AuditEntry.objects.bulk_create(audit_entries_created(annotations=annotations, actor=author))
     if is_final and annotations:
         Image.objects.filter(pk=image.pk).update(status=ImageStatus.FINAL)
     return annotations

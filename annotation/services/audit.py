@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from annotation.models import Annotation, AuditAction, AuditEntry, DefectClass, Project
 
@@ -60,3 +61,21 @@ def audit_record(
         before=before,
         after=after,
     )
+
+
+def audit_entries_created(*, annotations: list[Annotation], actor: AbstractBaseUser | None) -> list[AuditEntry]:
+    """Unsaved "create" entries for annotations made in bulk (the caller saves them with bulk_create)."""
+    now = timezone.now()
+    return [
+        AuditEntry(
+            project_id=annotation.image.project_id,
+            actor=actor,
+            action=AuditAction.CREATE,
+            object_type="annotation",
+            object_id=annotation.pk,
+            before=None,
+            after=annotation_snapshot(annotation),
+            created_at=now,
+        )
+        for annotation in annotations
+    ]

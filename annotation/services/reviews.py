@@ -23,7 +23,7 @@ from annotation.models import (
     ImageStatus,
 )
 from annotation.services.annotations import _check_min_size, _class_and_severity, _parse, shape_derive
-from annotation.services.audit import annotation_snapshot, audit_record
+from annotation.services.audit import annotation_snapshot, audit_entries_created, audit_record
 
 KEEP = object()  # a FinalDefect field left as the source annotation has it
 
@@ -121,19 +121,7 @@ def annotations_finalize(
     ]
     Annotation.objects.filter(pk__in=[annotation.pk for annotation in previous]).delete()
     created = Annotation.objects.bulk_create(rows)
-    entries += [
-        AuditEntry(
-            project_id=image.project_id,
-            actor=author,
-            action=AuditAction.CREATE,
-            object_type="annotation",
-            object_id=annotation.pk,
-            before=None,
-            after=annotation_snapshot(annotation),
-            created_at=now,
-        )
-        for annotation in created
-    ]
+    entries += audit_entries_created(annotations=created, actor=author)
     AuditEntry.objects.bulk_create(entries)
     Image.objects.filter(pk=image.pk).update(status=ImageStatus.FINAL, is_defect_free=not created)
     return created
