@@ -21,6 +21,8 @@ from PIL import Image as PILImage
 from PIL import TiffImagePlugin
 
 from annotation.models import Annotation, Image, Project
+from datasets import storage
+from datasets.ingest import sha256_of
 from datasets.services.imports import ImportSummary, images_import
 from datasets.sources import Entry, plan_sources, zip_entries
 
@@ -244,3 +246,13 @@ def zip_marked_encrypted(path: Path, name: str, data: bytes) -> Path:
         struct.pack_into("<H", raw, start, flags | ZIP_FLAG_ENCRYPTED)
     path.write_bytes(bytes(raw))
     return path
+
+
+def stored_keys(data: bytes, extension: str) -> set[str]:
+    """The files an 8-bit, upright JPEG or PNG is stored as: its original (also its display) and a thumbnail."""
+    sha256 = sha256_of(data)
+    return {storage.content_key("originals", sha256, extension), storage.content_key("thumbnails", sha256, "jpg")}
+
+
+def assert_nothing_imported(summary) -> None:
+    assert (summary.imported, summary.duplicates, summary.annotations) == (0, 0, 0)

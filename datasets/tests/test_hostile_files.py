@@ -5,19 +5,15 @@ PostgreSQL, with MEDIA_ROOT in a fresh temporary folder, and compares a snapshot
 """
 
 import warnings
-import zipfile
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import Image
-from datasets import storage
 from datasets.ingest import sha256_of
-from datasets.models import JobStatus
 from datasets.services import imports
-from datasets.services.jobs import import_job_create, import_job_run
 from datasets.sources import Rejection
 from datasets.tests.hostile import (
+    assert_nothing_imported,
     bilevel_png_bytes,
     files_import,
     gif_bytes,
@@ -25,42 +21,20 @@ from datasets.tests.hostile import (
     jpeg_bytes,
     jpeg_with_nul_in_exif_bytes,
     mask_png_bytes,
-    media_files,
     multi_page_tiff_bytes,
     png_declaring_size,
     png_with_damaged_exif_bytes,
     snapshot,
+    stored_keys,
     tiff_bytes,
     tiff_with_undefined_resolution_bytes,
     truncated,
-    zip_file,
-    zip_import,
-    zip_marked_encrypted,
-    zip_with_damaged_entry,
-    zip_with_understated_size,
 )
 
 DEFAULT_LIMIT_PIXELS = 200_000_000  # defectlab/settings.py DEFECTLAB_MAX_IMAGE_PIXELS default
 DEFAULT_FORMATS = ["JPEG", "PNG", "TIFF", "BMP", "WEBP"]  # defectlab/settings.py DEFECTLAB_IMAGE_FORMATS default
 DAMAGED = "the image is damaged or truncated ("
 BOMB_AT_DEFAULT_LIMIT = "too many pixels: a decompression bomb (limit 200,000,000)"
-MEBIBYTE = 1024 * 1024
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-def stored_keys(data: bytes, extension: str) -> set[str]:
-    """The files an 8-bit, upright JPEG or PNG is stored as: its original (also its display) and a thumbnail."""
-    sha256 = sha256_of(data)
-    return {storage.content_key("originals", sha256, extension), storage.content_key("thumbnails", sha256, "jpg")}
-
-
-def assert_nothing_imported(summary) -> None:
-    assert (summary.imported, summary.duplicates, summary.annotations) == (0, 0, 0)
 
 
 @pytest.mark.parametrize(
@@ -310,166 +284,3 @@ def test_bad_mask_rejects_its_image_by_the_mask_name(team, media_root, folder, m
     assert_nothing_imported(summary)
     assert summary.rejected == [Rejection(f"{folder}/part.png", reason)]
     assert snapshot() == before
-
-
-# -- zips -------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_zip_entries_with_escaping_paths_are_rejected_by_name(team, media_root, tmp_path):
-    # given
-    good = gray_png_bytes(seed=31)
-    escaping = ["../evil.png", "/abs/evil.png", "C:/evil.png", "..\\evil.png", "__MACOSX/../../evil.png"]
-    path = zip_file(tmp_path / "upload.zip", {**{name: gray_png_bytes(seed=32) for name in escaping}, "ok.png": good})
-    before = snapshot()
-    # when
-    summary = zip_import(project=team.project, path=path, zip_name="upload.zip")
-    # then
-    dots = "path with '..' inside the zip (refused: it could write outside the upload)"
-    absolute = "absolute path inside the zip (refused: it could write outside the upload)"
-    assert summary.rejected == [
-        Rejection("upload.zip:../evil.png", dots),
-        Rejection("upload.zip:/abs/evil.png", absolute),
-        Rejection("upload.zip:C:/evil.png", absolute),
-        Rejection("upload.zip:..\\evil.png", dots),
-        Rejection("upload.zip:__MACOSX/../../evil.png", dots),
-    ]
-    assert (summary.imported, summary.duplicates) == (1, 0)
-    assert list(team.project.images.values_list("original_filename", flat=True)) == ["upload.zip:ok.png"]
-    assert snapshot().media_files - before.media_files == stored_keys(good, "png")
-
-
-@pytest.mark.django_db
-def test_zip_bomb_entry_above_the_ratio_is_rejected(team, media_root, tmp_path):
-    # given: 2 MiB of zeros deflate to about 2 KiB, a ratio near 1,000:1 (the limit is 200:1)
-    good = gray_png_bytes(seed=33)
-    path = zip_file(tmp_path / "upload.zip", {"bomb.png": bytes(2 * MEBIBYTE), "ok.png": good})
-    bomb = zipfile.ZipFile(path).getinfo("bomb.png")
-    ratio = bomb.file_size // bomb.compress_size
-    before = snapshot()
-    # when
-    summary = zip_import(project=team.project, path=path, zip_name="upload.zip")
-    # then
-    assert ratio > 200
-    assert summary.rejected == [
-        Rejection("upload.zip:bomb.png", f"compression ratio {ratio}:1 above 200:1 (zip bomb)"),
-    ]
-    assert summary.imported == 1
-    assert snapshot().media_files - before.media_files == stored_keys(good, "png")
-
-
-@pytest.mark.django_db
-def test_zip_above_the_total_uncompressed_cap_is_rejected_whole(team, media_root, tmp_path, settings):
-    # given
-    settings.DEFECTLAB_MAX_ZIP_UNCOMPRESSED_BYTES = 4_000
-    members = {"a.png": gray_png_bytes(seed=34), "b.png": gray_png_bytes(seed=35)}
-    total = sum(len(data) for data in members.values())
-    path = zip_file(tmp_path / "upload.zip", members)
-    before = snapshot()
-    # when
-    summary = zip_import(project=team.project, path=path, zip_name="upload.zip")
-    # then
-    assert total > 4_000
-    assert_nothing_imported(summary)
-    assert summary.rejected == [Rejection("upload.zip", f"inflates to {total:,} bytes; at most 4,000 (zip bomb?)")]
-    assert snapshot() == before
-
-
-@pytest.mark.django_db
-def test_zip_with_too_many_entries_is_rejected_whole(team, media_root, tmp_path, settings):
-    # given
-    settings.DEFECTLAB_MAX_ZIP_ENTRIES = 2
-    path = zip_file(tmp_path / "upload.zip", {f"{seed}.png": gray_png_bytes(seed=seed) for seed in (36, 37, 38)})
-    before = snapshot()
-    # when
-    summary = zip_import(project=team.project, path=path, zip_name="upload.zip")
-    # then
-    assert_nothing_imported(summary)
-    assert summary.rejected == [Rejection("upload.zip", "3 entries; at most 2")]
-    assert snapshot() == before
-
-
-@pytest.mark.django_db
-def test_file_that_is_not_a_zip_is_rejected(team, media_root, tmp_path):
-    # given
-    path = tmp_path / "photos.zip"
-    path.write_bytes(b"this is a text file named .zip")
-    before = snapshot()
-    # when
-    summary = zip_import(project=team.project, path=path, zip_name="photos.zip")
-    # then
-    assert_nothing_imported(summary)
-    assert summary.rejected == [Rejection("photos.zip", "not a readable zip file (File is not a zip file)")]
-    assert snapshot() == before
-
-
-@pytest.mark.django_db
-def test_encrypted_zip_entry_is_rejected(team, media_root, tmp_path):
-    # given
-    path = zip_marked_encrypted(tmp_path / "upload.zip", "secret.png", gray_png_bytes(seed=39))
-    before = snapshot()
-    # when
-    summary = zip_import(project=team.project, path=path, zip_name="upload.zip")
-    # then
-    assert_nothing_imported(summary)
-    assert summary.rejected == [Rejection("upload.zip:secret.png", "encrypted zip entries are not accepted")]
-    assert snapshot() == before
-
-
-@pytest.mark.parametrize(
-    "build",
-    [
-        pytest.param(
-            lambda path, data: zip_with_understated_size(path, "part.png", data, declared_size=100),
-            id="header-understates-size",
-        ),
-        pytest.param(lambda path, data: zip_with_damaged_entry(path, "part.png", data), id="damaged-entry"),
-    ],
-)
-@pytest.mark.django_db
-def test_zip_entry_that_does_not_inflate_as_declared_is_rejected(team, media_root, tmp_path, build):
-    # given
-    path = build(tmp_path / "upload.zip", gray_png_bytes(seed=40))
-    before = snapshot()
-    # when
-    summary = zip_import(project=team.project, path=path, zip_name="upload.zip")
-    # then
-    assert_nothing_imported(summary)
-    [rejection] = summary.rejected
-    assert rejection.filename == "upload.zip:part.png"
-    assert rejection.reason.startswith("could not be read (the zip entry is damaged (Bad CRC-32"), rejection.reason
-    assert snapshot() == before
-
-
-def test_media_root_fixture_isolates_files(media_root):
-    # The snapshot compares files in this test's own MEDIA_ROOT, empty at the start.
-    assert media_files() == frozenset()
-
-
-@pytest.mark.django_db
-def test_upload_job_with_a_hostile_zip_succeeds_with_the_good_files_and_named_rejections(team, media_root, tmp_path):
-    # given: an uploaded zip with a good image, an escaping path, a damaged entry and a truncated JPEG
-    good = gray_png_bytes(seed=51)
-    upload = tmp_path / "upload.zip"
-    zip_file(upload, {"../up.png": gray_png_bytes(seed=52), "half.jpg": truncated(jpeg_bytes(seed=53)), "ok.png": good})
-    damaged = zip_with_damaged_entry(tmp_path / "damaged.zip", "part.png", gray_png_bytes(seed=54))
-    before = snapshot()
-    job = import_job_create(
-        project=team.project,
-        files=[
-            SimpleUploadedFile("upload.zip", upload.read_bytes()),
-            SimpleUploadedFile("damaged.zip", damaged.read_bytes()),
-        ],
-        created_by=team.admin,
-    )
-    # when
-    job = import_job_run(job_id=job.pk)
-    # then
-    assert (job.status, job.imported_count, job.duplicate_count, job.error) == (JobStatus.SUCCEEDED, 1, 0, "")
-    assert [(item["filename"], item["reason"].split(" (")[0]) for item in job.rejected] == [
-        ("upload.zip:../up.png", "path with '..' inside the zip"),
-        ("upload.zip:half.jpg", "the image is damaged or truncated"),
-        ("damaged.zip:part.png", "could not be read"),
-    ]
-    assert list(team.project.images.values_list("original_filename", flat=True)) == ["upload.zip:ok.png"]
-    assert snapshot().media_files - before.media_files == stored_keys(good, "png")  # staged uploads are removed

@@ -1,0 +1,9 @@
+"""Fixtures for the ingestion tests."""
+
+import pytest
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
