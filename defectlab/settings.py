@@ -151,7 +151,7 @@ CELERY_RESULT_BACKEND = None  # job state lives in our own tables, not in a resu
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its challenge turns "not logged in" into 401, which scripts and the editor tell from 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "annotation.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -43,3 +43,35 @@ def test_api_docs_are_served_without_a_cdn(client, team):
     assert page.status_code == 200
     assert b"cdn" not in page.content.lower()
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_unknown_token_is_refused_with_a_message(team):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = client.get("/api/v1/projects/")
+    assert response.status_code == 401
+    assert response.json()["message"] == "Invalid token."
+
+
+def test_token_of_a_deactivated_user_is_refused(team):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=team.inspector)
+    team.inspector.is_active = False
+    team.inspector.save(update_fields=["is_active"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/v1/projects/")
+    assert response.status_code == 401
+    assert response.json()["message"] == "User inactive or deleted."
+
+
+def test_deleted_token_stops_working_at_once(team):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=team.inspector)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/v1/projects/").status_code == 200
+    token.delete()
+    assert client.get("/api/v1/projects/").status_code == 401

@@ -30,6 +30,7 @@ from annotation.models import (
     SeverityLevel,
 )
 from annotation.permissions import Capability, is_work_closed, role_allows
+from annotation.rows import row_update
 from annotation.rules import MinSizeRule, min_size_violations
 from annotation.selectors import (
     annotation_deleted_for_edit,
@@ -258,7 +259,8 @@ def annotation_save(
     for field, value in fields.items():
         setattr(annotation, field, value)
     annotation.revision += 1
-    annotation.save(update_fields=[*fields, "defect_class", "severity", "revision", "updated_at"])
+    # The autosave path: SQL built once (annotation/rows.py); the row is locked, so it is there to update.
+    row_update(annotation, [*fields, "defect_class", "severity", "revision", "updated_at"])
     entry = audit_record(
         project=image.project,
         actor=user,

@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from annotation.models import Annotation, AuditAction, AuditEntry, DefectClass, Project
+from annotation.rows import row_insert
 
 
 def annotation_snapshot(annotation: Annotation) -> dict:
@@ -52,7 +53,7 @@ def audit_record(
     before: dict | None,
     after: dict | None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         project=project,
         actor=actor if actor and actor.is_authenticated else None,
         action=action,
@@ -61,6 +62,7 @@ def audit_record(
         before=before,
         after=after,
     )
+    return row_insert(entry)  # every autosave writes one: SQL built once (annotation/rows.py)
 
 
 def audit_entries_created(*, annotations: list[Annotation], actor: AbstractBaseUser | None) -> list[AuditEntry]:

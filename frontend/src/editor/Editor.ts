@@ -7,6 +7,7 @@ import type { EditorBundle, Precedent } from "../api/client";
 import { pointInGeometry } from "../model/polygon";
 import type { Geometry, Point } from "../model/types";
 import { type Defect, Store, defectContentHash, newDefectKey } from "../state/store";
+import { brushRadiusStep } from "../tools/brush/brushTool";
 import { type Tools, toolList, toolsCreate } from "../tools/registry";
 import type { Tool, ToolHost } from "../tools/tool";
 import { conflictShow } from "./conflict";
@@ -24,8 +25,6 @@ import { Taxonomy } from "./taxonomy";
 import { Viewport } from "./viewport";
 
 const MINIMAP_MIN_PIXELS = 4_000_000; // images at least this large get a minimap
-export const BRUSH_RADIUS_MIN_PX = 1;
-export const BRUSH_RADIUS_MAX_PX = 200;
 
 export interface EditorShell {
   defectFreeToggle(): void;
@@ -358,7 +357,7 @@ export class Editor implements ToolHost {
   }
 
   brushResize(delta: number): void {
-    this.brushRadiusPx = Math.min(BRUSH_RADIUS_MAX_PX, Math.max(BRUSH_RADIUS_MIN_PX, Math.round(this.brushRadiusPx * (delta > 0 ? 1.25 : 0.8)) + (delta > 0 ? 1 : 0)));
+    this.brushRadiusPx = brushRadiusStep(this.brushRadiusPx, delta);
     byId("brush-size", this.root).textContent = `Brush ${this.brushRadiusPx * 2} px`;
     this.requestRender();
   }

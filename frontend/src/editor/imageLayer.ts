@@ -33,6 +33,8 @@ export class ImageLayer {
     private readonly onLoaded: () => void,
   ) {
     if (!pyramid) void this.loadWhole();
+    // The coarsest level first: one small tile that stands in for any tile still loading, and the minimap.
+    else this.request(pyramid.levels.length - 1, 0, 0);
   }
 
   /** The coarsest level's single tile, for the minimap; null until loaded. */

@@ -10,6 +10,17 @@ import type { Box, Geometry, Point } from "../../model/types";
 import type { Defect } from "../../state/store";
 import type { Tool, ToolHost, ToolPointer } from "../tool";
 
+/** Brush radii that [ and ] step through: fine steps where precision matters, coarse ones for big areas, and
+ *  ] then [ comes back to where it was. */
+export const BRUSH_RADII_PX = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200] as const;
+
+/** The next radius up (delta > 0) or down from `radius`, staying within BRUSH_RADII_PX. */
+export function brushRadiusStep(radius: number, delta: number): number {
+  const radii = BRUSH_RADII_PX;
+  if (delta > 0) return radii.find((candidate) => candidate > radius) ?? radii[radii.length - 1]!;
+  return [...radii].reverse().find((candidate) => candidate < radius) ?? radii[0]!;
+}
+
 function strokeBox(points: readonly Point[], radius: number, width: number, height: number): Box {
   const xs = points.map((point) => point[0]);
   const ys = points.map((point) => point[1]);
