@@ -857,19 +857,20 @@ export interface components {
          * @enum {string}
          */
         AnnotationListInputSourceEnum: "manual" | "assisted" | "model";
+        /** @description One defect as stored: its outline, the area and bbox the server derived, and the revision to edit from. */
         AnnotationOutput: {
             readonly id: number;
             readonly image_id: number;
             readonly defect_class_id: number;
             readonly severity_id: number | null;
-            geometry: unknown;
+            readonly geometry: unknown;
             /** Format: double */
-            area_px: number;
+            readonly area_px: number;
             readonly bbox: number[];
-            source?: components["schemas"]["AnnotationOutputSourceEnum"];
+            readonly source: components["schemas"]["AnnotationOutputSourceEnum"];
             readonly author_id: number | null;
-            is_final?: boolean;
-            revision?: number;
+            readonly is_final: boolean;
+            readonly revision: number;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
