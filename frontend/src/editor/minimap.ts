@@ -38,9 +38,12 @@ export class Minimap {
     context.fillRect(0, 0, canvas.width, canvas.height);
     const overview = this.image.overview();
     if (overview) context.drawImage(overview, 0, 0, canvas.width, canvas.height);
+    // The part of the image in view: the view can reach past the image's edges, the minimap cannot.
     const visible = this.view.visible();
+    const [x0, y0] = [Math.max(0, visible.minX), Math.max(0, visible.minY)];
+    const [x1, y1] = [Math.min(this.view.imageWidth, visible.maxX), Math.min(this.view.imageHeight, visible.maxY)];
     context.strokeStyle = "#ffd400";
     context.lineWidth = 2;
-    context.strokeRect(visible.minX * this.scale, visible.minY * this.scale, (visible.maxX - visible.minX) * this.scale, (visible.maxY - visible.minY) * this.scale);
+    context.strokeRect(x0 * this.scale + 1, y0 * this.scale + 1, Math.max(0, (x1 - x0) * this.scale - 2), Math.max(0, (y1 - y0) * this.scale - 2));
   }
 }
