@@ -8,7 +8,8 @@ DefectLab listens to them (side effects are explicit calls, HOUSE_STYLE).
 """
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Field, Model
@@ -61,29 +62,48 @@ def row_insert(instance: Model) -> Model:
     return instance
 
 
+@dataclass(frozen=True)
+class RowLayout:
+    """How one model's columns are selected (`columns`, with a table alias) and turned back into an instance."""
+
+    model: type[Model]
+    columns: str
+    attnames: frozenset
+    converters: tuple
+
+    def instance(self, values: Iterator) -> Model | None:
+        """An instance from the next values of a row (as many as this layout selects); None when its primary key
+        is NULL, as for the missing side of a LEFT JOIN."""
+        converted = []
+        for field, field_converters in self.converters:
+            value = next(values)
+            for converter in field_converters:
+                value = converter(value, field, connection)
+            converted.append(value)
+        return None if converted[0] is None else self.model.from_db(connection.alias, self.attnames, converted)
+
+
+def row_layout(model: type[Model], alias: str, skipped: frozenset = frozenset()) -> RowLayout:
+    """The layout of `model`'s concrete fields but those whose attname is in `skipped` (the primary key first)."""
+    return _row_layout(model, alias, skipped, connection.vendor)
+
+
 @functools.cache
-def _columns(model: type[Model], alias: str, vendor: str) -> tuple[str, frozenset, tuple]:
-    fields = model._meta.concrete_fields
+def _row_layout(model: type[Model], alias: str, skipped: frozenset, vendor: str) -> RowLayout:
+    fields = [field for field in model._meta.concrete_fields if field.attname not in skipped]
     converters = tuple(
         (field, connection.ops.get_db_converters(field.get_col(alias)) + field.get_db_converters(connection))
         for field in fields
     )
     columns = ", ".join(f"{alias}.{_quote(field.column)}" for field in fields)
-    return columns, frozenset(field.attname for field in fields), converters
+    return RowLayout(model, columns, frozenset(field.attname for field in fields), converters)
 
 
 def row_select(model: type[Model], *, alias: str, tail: str, params: Sequence) -> Model | None:
     """The first row of `SELECT <all of model's columns, table alias `alias`> <tail>` as an instance, or None.
     `tail` is the FROM ... WHERE ... part; values go in `params`, never into `tail`."""
-    columns, attnames, converters = _columns(model, alias, connection.vendor)
+    layout = row_layout(model, alias)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} {tail}", params)  # noqa: S608 (the caller's tail binds every value)
+        cursor.execute(f"SELECT {layout.columns} {tail}", params)  # noqa: S608 (the caller's tail binds every value)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    values = []
-    for value, (field, field_converters) in zip(row, converters, strict=True):
-        for converter in field_converters:
-            value = converter(value, field, connection)
-        values.append(value)
-    return model.from_db(connection.alias, attnames, values)
+    return None if row is None else layout.instance(iter(row))

@@ -24,6 +24,7 @@ from annotation.models import (
     SeverityLevel,
 )
 from annotation.permissions import Capability, is_work_closed, role_allows
+from annotation.rows import RowLayout, row_layout
 
 
 def role_for(*, user: AbstractBaseUser, project: Project) -> str | None:
@@ -180,20 +181,12 @@ _EDIT_TABLES = (  # model, alias, attnames not read (an edit never needs them), 
 
 
 @functools.cache
-def _edit_query(lock: bool) -> tuple[str, tuple]:
-    """(sql, [(model, attnames, [(field, converters)]), ...]) for `_annotation_with_access`."""
-    quote, operations = connection.ops.quote_name, connection.ops
-    columns, layout, joins = [], [], []
-    for model, alias, skipped, join in _EDIT_TABLES:
-        fields = [field for field in model._meta.concrete_fields if field.attname not in skipped]
-        columns += [f"{alias}.{quote(field.column)}" for field in fields]
-        converters = [
-            (field, operations.get_db_converters(field.get_col(alias)) + field.get_db_converters(connection))
-            for field in fields
-        ]
-        layout.append((model, frozenset(field.attname for field in fields), converters))
-        if join:
-            joins.append(join.format(table=quote(model._meta.db_table)))
+def _edit_query(lock: bool, vendor: str) -> tuple[str, tuple[RowLayout, ...]]:
+    """(sql, the row layout of each table in _EDIT_TABLES) for `_annotation_with_access`."""
+    quote = connection.ops.quote_name
+    layouts = tuple(row_layout(model, alias, skipped) for model, alias, skipped, _ in _EDIT_TABLES)
+    joins = [join.format(table=quote(model._meta.db_table)) for model, _, _, join in _EDIT_TABLES if join]
+    columns = [layout.columns for layout in layouts]
     membership, assignment = quote(Membership._meta.db_table), quote(Assignment._meta.db_table)
     annotations = quote(Annotation._meta.db_table)
     # S608 waived below: identifiers come from the models' metadata and every value is a bound parameter.
@@ -206,7 +199,7 @@ def _edit_query(lock: bool) -> tuple[str, tuple]:
         sql += " FOR UPDATE OF a"  # the annotation row only: edits of other annotations on the image go on
     elif lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    return sql, tuple(layout)
+    return sql, layouts
 
 
 def _annotation_with_access(
@@ -214,22 +207,14 @@ def _annotation_with_access(
 ) -> tuple[Annotation, str | None, str | None] | None:
     """The annotation (image, project, defect class and severity loaded), the user's membership role in its
     project and their assignment's status on its image (None: not assigned); None if there is no such annotation."""
-    sql, layout = _edit_query(lock)
+    sql, layouts = _edit_query(lock, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, user.pk, annotation_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    values, instances = iter(row), []
-    for model, attnames, converters in layout:
-        converted = []
-        for field, field_converters in converters:
-            value = next(values)
-            for converter in field_converters:
-                value = converter(value, field, connection)
-            converted.append(value)
-        instances.append(None if converted[0] is None else model.from_db(connection.alias, attnames, converted))
-    annotation, image, project, defect_class, severity = instances
+    values = iter(row)
+    annotation, image, project, defect_class, severity = (layout.instance(values) for layout in layouts)
     image.project, annotation.image = project, image
     annotation.defect_class, annotation.severity = defect_class, severity
     role, assignment_status = next(values), next(values)
