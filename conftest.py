@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import Role
 from defectlab.celery import worker_command
+from defectlab.events import events_dispatch_through
 from tests.factories import DefectClassFactory, MembershipFactory, ProjectFactory, SeverityLevelFactory, UserFactory
 
 REPO = Path(__file__).resolve().parent
@@ -81,6 +82,16 @@ def api():
     return client_for
 
 
+@pytest.fixture
+def sent_events():
+    """The tasks that emitted events would queue, as (task name, kwargs), captured instead of going to the broker.
+    tests/test_events.py shows the same events reach their handlers through a real worker."""
+    sent: list[tuple[str, dict]] = []
+    previous = events_dispatch_through(lambda subscription, payload: sent.append((subscription.task_name, payload)))
+    yield sent
+    events_dispatch_through(previous)
+
+
 @pytest.fixture(scope="session")
 def magnetic_tile() -> Path:
     if not SHARED_DATA.is_dir():
@@ -118,7 +129,9 @@ def worker_start(*, queues: str = "celery", log_name: str = "worker.log") -> sub
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real `celery worker` process consuming from the real Redis, writing to the test database."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for key in broker.scan_iter(f"{settings.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix']}*"):
+        broker.delete(key)  # this session's keys only: another session may share the Redis database
     with django_db_blocker.unblock():
         worker = worker_start()
     yield worker

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from annotation.errors import AlreadySubmitted, NotFound, PermissionDenied
+from annotation.errors import AlreadySubmitted
 from annotation.models import (
     Annotation,
     Assignment,
@@ -24,7 +24,8 @@ from annotation.models import (
     SeverityLevel,
 )
 from annotation.permissions import Capability, is_work_closed, role_allows
-from annotation.rows import RowLayout, row_layout
+from defectlab.errors import NotFound, PermissionDenied
+from defectlab.rows import RowLayout, row_layout
 
 
 def role_for(*, user: AbstractBaseUser, project: Project) -> str | None:

@@ -1,6 +1,6 @@
-"""Domain errors of dataset versions and exports; annotation/api/errors.py maps each to its HTTP status."""
+"""Domain errors of dataset versions and exports; defectlab/api/errors.py maps each to its HTTP status."""
 
-from annotation.errors import DomainError
+from defectlab.errors import DomainError
 
 
 class ExportNotReady(DomainError):

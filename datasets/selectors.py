@@ -8,11 +8,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
-from annotation.errors import NotFound
 from annotation.models import Annotation, DefectClass, Image, Project
 from annotation.permissions import Capability
 from annotation.selectors import project_get_for_user
 from datasets.models import DatasetExport, DatasetVersion
+from defectlab.errors import NotFound
 
 FREEZE_CHUNK_ROWS = 2000  # rows per round trip while streaming a freeze (a server-side cursor on PostgreSQL)
 

@@ -7,9 +7,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from annotation.errors import NotFound
 from annotation.permissions import Capability, role_allows
 from annotation.selectors import image_get_for_user
+from defectlab.errors import NotFound
 
 
 @login_required

@@ -10,8 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from annotation.errors import NotFound, PermissionDenied
 from annotation.selectors import defect_class_list_for_project
+from defectlab.errors import NotFound, PermissionDenied
 from qa.models import EdgeCaseStatus
 from qa.permissions import QaAction, project_get_for_qa, qa_allows
 from qa.selectors import (

@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from annotation.errors import NotFound, PermissionDenied, ValidationFailed
 from annotation.models import ImageStatus
 from annotation.permissions import Capability
 from annotation.selectors import defect_class_list_for_project, project_get_for_user
@@ -21,6 +20,7 @@ from datasets.selectors import (
 )
 from datasets.services.versions import FreezeOptions, dataset_version_freeze
 from datasets.splits import SPLIT_NAMES
+from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
 
 FORMAT_LABELS = {
     "coco": "COCO instances",

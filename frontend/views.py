@@ -4,7 +4,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from annotation.errors import NotFound, PermissionDenied
 from annotation.models import ImageStatus
 from annotation.permissions import Capability, role_allows
 from annotation.selectors import (
@@ -14,6 +13,7 @@ from annotation.selectors import (
     project_get_for_user,
     project_list_for_user,
 )
+from defectlab.errors import NotFound, PermissionDenied
 from qa.permissions import QaAction, qa_allows
 
 IMAGES_PER_PAGE = 60

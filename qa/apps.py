@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class QaConfig(AppConfig):
     name = "qa"
     verbose_name = "QA"
+
+    def ready(self) -> None:
+        from annotation.events import FINAL_ANNOTATION_EDITED, IMAGE_SUBMITTED, TAXONOMY_CHANGED
+        from qa import tasks
+
+        # QA turns submitted work into final annotations and keeps them true to the taxonomy.
+        IMAGE_SUBMITTED.subscribe(tasks.image_submitted_task)
+        FINAL_ANNOTATION_EDITED.subscribe(tasks.final_annotation_edited_task)
+        TAXONOMY_CHANGED.subscribe(tasks.taxonomy_change_review_task)

@@ -1,6 +1,6 @@
-"""QA's domain errors: DomainError subclasses with a stable `code` (annotation/api/errors.py maps them)."""
+"""QA's domain errors: DomainError subclasses with a stable `code` (defectlab/api/errors.py maps them)."""
 
-from annotation.errors import DomainError
+from defectlab.errors import DomainError
 
 
 class AlreadyDecided(DomainError):

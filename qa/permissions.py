@@ -4,9 +4,9 @@ from enum import Enum
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from annotation.errors import PermissionDenied
 from annotation.models import Project, Role
 from annotation.selectors import project_get_for_user
+from defectlab.errors import PermissionDenied
 
 
 class QaAction(Enum):

@@ -9,9 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from annotation.errors import NotFound
 from annotation.models import Annotation, Assignment, DefectClass, Image, ImageStatus, Project
 from annotation.selectors import defect_class_list_for_project, image_list_for_project, role_for
+from defectlab.errors import NotFound
 from qa import statistics
 from qa.agreement import MaskDifference, image_judgement_rate, mask_difference
 from qa.models import (

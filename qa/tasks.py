@@ -1,5 +1,5 @@
-"""QA's Celery tasks: thin, ids in, one service call. annotation queues image_submitted_task,
-taxonomy_change_review_task and final_annotation_edited_task by name (no import of qa)."""
+"""QA's Celery tasks: thin, ids in, one service call. Three of them handle the core's events (annotation/events.py),
+subscribed in qa/apps.py."""
 
 from celery import shared_task
 

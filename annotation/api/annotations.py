@@ -6,7 +6,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import IdCursorPagination
 from annotation.api.serializers import AnnotationConflictOutput, AnnotationOutput
 from annotation.models import AnnotationSource
 from annotation.permissions import Capability
@@ -17,6 +16,7 @@ from annotation.selectors import (
     project_get_for_user,
 )
 from annotation.services.annotations import annotation_create, annotation_delete, annotation_save
+from defectlab.api.pagination import IdCursorPagination
 
 
 class GeometryField(serializers.JSONField):

@@ -11,9 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import IdCursorPagination
 from annotation.api.serializers import ErrorOutput, ImageDetailOutput, ImageOutput
-from annotation.errors import NotFound, ValidationFailed
 from annotation.models import AssignmentStatus, ImageStatus
 from annotation.permissions import Capability
 from annotation.selectors import (
@@ -26,6 +24,8 @@ from annotation.selectors import (
 )
 from annotation.services.annotations import image_defect_free_set
 from annotation.services.images import assignment_submit, assignments_create
+from defectlab.api.pagination import IdCursorPagination
+from defectlab.errors import NotFound, ValidationFailed
 
 FILE_KINDS = {"original": "file", "display": "display_file", "thumbnail": "thumbnail_file"}
 

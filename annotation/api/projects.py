@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.serializers import DefectClassOutput, ProjectOutput
-from annotation.errors import NotFound, PermissionDenied
 from annotation.models import GeometryKind, Membership, Role
 from annotation.permissions import Capability
 from annotation.selectors import (
@@ -29,6 +28,7 @@ from annotation.services.projects import (
     project_create,
     project_update,
 )
+from defectlab.errors import NotFound, PermissionDenied
 
 
 class ProjectListApi(APIView):

@@ -2,20 +2,12 @@
 
 from dataclasses import dataclass
 
-from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from annotation import geometry
-from annotation.errors import (
-    AlreadySubmitted,
-    AnnotationConflict,
-    DefectTooSmall,
-    ImageHasAnnotations,
-    NotFound,
-    PermissionDenied,
-    ValidationFailed,
-)
+from annotation.errors import AlreadySubmitted, AnnotationConflict, DefectTooSmall, ImageHasAnnotations
+from annotation.events import FINAL_ANNOTATION_EDITED
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -30,7 +22,6 @@ from annotation.models import (
     SeverityLevel,
 )
 from annotation.permissions import Capability, is_work_closed, role_allows
-from annotation.rows import row_update
 from annotation.rules import MinSizeRule, min_size_violations
 from annotation.selectors import (
     annotation_deleted_for_edit,
@@ -39,8 +30,9 @@ from annotation.selectors import (
     image_get_for_user,
 )
 from annotation.services.audit import annotation_snapshot, audit_entries_created, audit_record
-
-QA_FINAL_EDIT_TASK = "qa.tasks.final_annotation_edited_task"
+from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
+from defectlab.events import event_emit
+from defectlab.rows import row_update
 
 
 def min_size_rule_of(defect_class: DefectClass) -> MinSizeRule:
@@ -145,10 +137,9 @@ def _check_work_open(*, image: Image, user: AbstractBaseUser, role: str) -> None
 
 def _final_edit_report(entry: AuditEntry) -> None:
     """A reviewer changed an image's final answer in the editor: QA records it with the decision that made the
-    answer (adjudication or spot check). Sent by task name after commit with the audit entry, which says who
+    answer (adjudication or spot check). Announced after commit with the audit entry, which says who
     changed what: annotation imports no other app (docs/architecture.md, "QA")."""
-    kwargs = {"audit_entry_id": entry.pk}
-    transaction.on_commit(lambda: current_app.send_task(QA_FINAL_EDIT_TASK, kwargs=kwargs))
+    event_emit(FINAL_ANNOTATION_EDITED, audit_entry_id=entry.pk)
 
 
 def _mark_in_progress(*, image: Image, user: AbstractBaseUser) -> None:
@@ -259,7 +250,7 @@ def annotation_save(
     for field, value in fields.items():
         setattr(annotation, field, value)
     annotation.revision += 1
-    # The autosave path: SQL built once (annotation/rows.py); the row is locked, so it is there to update.
+    # The autosave path: SQL built once (defectlab/rows.py); the row is locked, so it is there to update.
     row_update(annotation, [*fields, "defect_class", "severity", "revision", "updated_at"])
     entry = audit_record(
         project=image.project,

@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from annotation.models import Annotation, AuditAction, AuditEntry, DefectClass, Project
-from annotation.rows import row_insert
+from defectlab.rows import row_insert
 
 
 def annotation_snapshot(annotation: Annotation) -> dict:
@@ -62,7 +62,7 @@ def audit_record(
         before=before,
         after=after,
     )
-    return row_insert(entry)  # every autosave writes one: SQL built once (annotation/rows.py)
+    return row_insert(entry)  # every autosave writes one: SQL built once (defectlab/rows.py)
 
 
 def audit_entries_created(*, annotations: list[Annotation], actor: AbstractBaseUser | None) -> list[AuditEntry]:

@@ -3,9 +3,9 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from annotation.errors import ValidationFailed
 from annotation.models import ImageComment
 from annotation.selectors import annotation_list_for_image, image_get_for_user
+from defectlab.errors import ValidationFailed
 
 COMMENT_MAX_CHARS = 5000
 

@@ -3,15 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.errors import ValidationFailed
+from annotation.events import IMAGE_SUBMITTED, IMAGES_INGESTED
 from annotation.models import Assignment, AssignmentStatus, Image, ImageStatus, Membership, Project, Role
-
-QA_IMAGE_SUBMITTED_TASK = "qa.tasks.image_submitted_task"
+from defectlab.errors import ValidationFailed
+from defectlab.events import event_emit
 
 
 @dataclass(frozen=True)
@@ -43,8 +42,15 @@ def image_build(*, project: Project, record: ImageRecord, is_defect_free: bool =
 @transaction.atomic
 def images_record(*, images: list[Image]) -> list[Image]:
     """Save built images in one statement. Duplicates (same project and sha256) must be filtered by the caller
-    under the same lock; the unique constraint is the last line of defence."""
-    return Image.objects.bulk_create(images)
+    under the same lock; the unique constraint is the last line of defence. Announces the new images per project
+    (the assist app computes their embeddings)."""
+    recorded = Image.objects.bulk_create(images)
+    image_ids_by_project: dict[int, list[int]] = {}
+    for image in recorded:
+        image_ids_by_project.setdefault(image.project_id, []).append(image.pk)
+    for project_id, image_ids in image_ids_by_project.items():
+        event_emit(IMAGES_INGESTED, project_id=project_id, image_ids=image_ids)
+    return recorded
 
 
 @transaction.atomic
@@ -88,8 +94,6 @@ def assignment_submit(*, image: Image, annotator: AbstractBaseUser) -> Assignmen
     assignment.save(update_fields=["status", "submitted_at"])
     if not image.assignments.exclude(status=AssignmentStatus.SUBMITTED).exists():
         Image.objects.filter(pk=image.pk).update(status=ImageStatus.SUBMITTED)
-        image_id = image.pk
-        # QA compares dual annotations and re-queues returned work. Sent by task name: annotation imports no
-        # other app (docs/architecture.md, "QA").
-        transaction.on_commit(lambda: current_app.send_task(QA_IMAGE_SUBMITTED_TASK, kwargs={"image_id": image_id}))
+        # QA compares dual annotations and re-queues returned work (annotation imports no other app).
+        event_emit(IMAGE_SUBMITTED, image_id=image.pk)
     return assignment

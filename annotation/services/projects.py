@@ -1,13 +1,14 @@
 """Projects, members and the defect taxonomy. Taxonomy changes are audited and bump the taxonomy revision."""
 
-from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from annotation.errors import InUse, ValidationFailed
+from annotation.events import TAXONOMY_CHANGED
 from annotation.models import AuditAction, DefectClass, GeometryKind, Membership, Project, Role, SeverityLevel
 from annotation.services.audit import audit_record, defect_class_snapshot
+from defectlab.errors import InUse, ValidationFailed
+from defectlab.events import event_emit
 
 DEFECT_CLASS_FIELDS = {
     "name",
@@ -111,17 +112,15 @@ def _taxonomy_changed(project: Project) -> None:
     Project.objects.filter(pk=project.pk).update(taxonomy_revision=F("taxonomy_revision") + 1)
 
 
-QA_RE_REVIEW_TASK = "qa.tasks.taxonomy_change_review_task"
 MIN_SIZE_FIELDS = sorted(field for field in DEFECT_CLASS_FIELDS if field.startswith("min_"))
 
 
 def _re_review_request(*, defect_class: DefectClass, changes: list[str], before: dict, after: dict) -> None:
-    """Ask QA to flag the final annotations a change affects, instead of changing them silently. Sent by task
-    name after commit: annotation imports no other app (docs/architecture.md, "QA")."""
+    """Ask QA to flag the final annotations a change affects, instead of changing them silently. Announced
+    after commit: annotation imports no other app (docs/architecture.md, "QA")."""
     if not changes:
         return
-    kwargs = {"defect_class_id": defect_class.pk, "changes": changes, "before": before, "after": after}
-    transaction.on_commit(lambda: current_app.send_task(QA_RE_REVIEW_TASK, kwargs=kwargs))
+    event_emit(TAXONOMY_CHANGED, defect_class_id=defect_class.pk, changes=changes, before=before, after=after)
 
 
 def _changes_needing_re_review(before: dict | None, after: dict) -> list[str]:

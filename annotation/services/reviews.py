@@ -11,7 +11,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.errors import ValidationFailed
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -24,6 +23,7 @@ from annotation.models import (
 )
 from annotation.services.annotations import _check_min_size, _class_and_severity, _parse, shape_derive
 from annotation.services.audit import annotation_snapshot, audit_entries_created, audit_record
+from defectlab.errors import ValidationFailed
 
 KEEP = object()  # a FinalDefect field left as the source annotation has it
 

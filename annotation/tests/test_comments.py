@@ -2,12 +2,12 @@
 
 import pytest
 
-from annotation.errors import ValidationFailed
 from annotation.models import ImageComment
 from annotation.services.annotations import annotation_create, annotation_delete
 from annotation.services.comments import image_comment_create
 from annotation.services.images import assignments_create
 from annotation.tests.test_api_contract import TIMESTAMP, blank_timestamps
+from defectlab.errors import ValidationFailed
 from tests.factories import image_create
 
 SQUARE = {"polygons": [{"exterior": [[10, 10], [20, 10], [20, 20], [10, 20]]}]}

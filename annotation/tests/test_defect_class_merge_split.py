@@ -2,21 +2,14 @@
 by task name to flag the final annotations for re-review (qa/tests/test_re_reviews.py runs that task)."""
 
 import pytest
-from celery import current_app
 
+from annotation.events import TAXONOMY_CHANGED
 from annotation.models import AuditAction, AuditEntry, DefectClass, Project
 from tests.factories import DefectClassFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
-RE_REVIEW_TASK = "qa.tasks.taxonomy_change_review_task"
-
-
-@pytest.fixture
-def sent_tasks(monkeypatch):
-    sent = []
-    monkeypatch.setattr(current_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
-    return sent
+(RE_REVIEW_TASK,) = [subscription.task_name for subscription in TAXONOMY_CHANGED.subscriptions]  # QA's handler
 
 
 def class_names(project) -> list[tuple[str, bool]]:
@@ -28,7 +21,7 @@ def audited(project) -> list[tuple[str, str]]:
     return [(entry.action, entry.after["name"] if entry.after else entry.before["name"]) for entry in entries]
 
 
-def test_admin_merges_a_class_into_another(team, api, sent_tasks, django_capture_on_commit_callbacks):
+def test_admin_merges_a_class_into_another(team, api, sent_events, django_capture_on_commit_callbacks):
     # given
     fracture = DefectClassFactory(project=team.project, name="fracture", position=1)
     revision = team.project.taxonomy_revision
@@ -49,10 +42,10 @@ def test_admin_merges_a_class_into_another(team, api, sent_tasks, django_capture
     assert class_names(team.project) == [("crack", False), ("fracture", True)]
     assert audited(team.project) == [(AuditAction.UPDATE, "crack")]
     assert Project.objects.get(pk=team.project.pk).taxonomy_revision > revision
-    assert [(name, kwargs["defect_class_id"], kwargs["changes"]) for name, kwargs in sent_tasks] == [
+    assert [(name, kwargs["defect_class_id"], kwargs["changes"]) for name, kwargs in sent_events] == [
         (RE_REVIEW_TASK, team.defect_class.pk, ["merged"])
     ]
-    assert sent_tasks[0][1]["after"]["merged_into"] == {"id": fracture.pk, "name": "fracture"}
+    assert sent_events[0][1]["after"]["merged_into"] == {"id": fracture.pk, "name": "fracture"}
 
 
 @pytest.mark.parametrize(
@@ -63,7 +56,7 @@ def test_admin_merges_a_class_into_another(team, api, sent_tasks, django_capture
         ("other project", (404, "No such project.")),  # as for any foreign defect class id
     ],
 )
-def test_a_merge_needs_another_active_class_of_the_same_project(team, api, sent_tasks, target, expected):
+def test_a_merge_needs_another_active_class_of_the_same_project(team, api, sent_events, target, expected):
     # given
     into = {
         "itself": team.defect_class,
@@ -82,7 +75,7 @@ def test_a_merge_needs_another_active_class_of_the_same_project(team, api, sent_
 
 
 def test_admin_splits_a_class_into_new_ones_with_its_rules_and_levels(
-    team, api, sent_tasks, django_capture_on_commit_callbacks
+    team, api, sent_events, django_capture_on_commit_callbacks
 ):
     # given
     DefectClass.objects.filter(pk=team.defect_class.pk).update(min_area_px=20)
@@ -105,7 +98,7 @@ def test_admin_splits_a_class_into_new_ones_with_its_rules_and_levels(
         (AuditAction.CREATE, "deep crack"),
         (AuditAction.UPDATE, "crack"),
     ]
-    assert [(name, kwargs["changes"]) for name, kwargs in sent_tasks] == [(RE_REVIEW_TASK, ["split"])]
+    assert [(name, kwargs["changes"]) for name, kwargs in sent_events] == [(RE_REVIEW_TASK, ["split"])]
 
 
 @pytest.mark.parametrize(
@@ -116,7 +109,7 @@ def test_admin_splits_a_class_into_new_ones_with_its_rules_and_levels(
         (["deep crack", "crack"], "The project already has a defect class named 'crack'."),
     ],
 )
-def test_a_split_needs_two_new_distinct_names(team, api, sent_tasks, into, message):
+def test_a_split_needs_two_new_distinct_names(team, api, sent_events, into, message):
     # given
     before = class_names(team.project)
     # when
@@ -127,7 +120,7 @@ def test_a_split_needs_two_new_distinct_names(team, api, sent_tasks, into, messa
     assert audited(team.project) == []
 
 
-def test_a_retired_class_is_neither_merged_nor_split_again(team, api, sent_tasks):
+def test_a_retired_class_is_neither_merged_nor_split_again(team, api, sent_events):
     # given
     fracture = DefectClassFactory(project=team.project, name="fracture")
     DefectClass.objects.filter(pk=team.defect_class.pk).update(is_active=False)
@@ -141,4 +134,4 @@ def test_a_retired_class_is_neither_merged_nor_split_again(team, api, sent_tasks
         (400, "'crack' is already retired."),
         (400, "'crack' is already retired."),
     ]
-    assert sent_tasks == []
+    assert sent_events == []

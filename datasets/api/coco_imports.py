@@ -7,11 +7,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.errors import ValidationFailed
 from annotation.permissions import Capability
 from annotation.selectors import project_get_for_user
 from datasets.importers.coco import CocoFormatError
 from datasets.services.coco_import import coco_import
+from defectlab.errors import ValidationFailed
 
 COCO_JSON_MAX_BYTES = 256 * 1024**2  # read whole (JSON has no streaming parser here); larger: `manage.py import_coco`
 

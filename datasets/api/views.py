@@ -8,11 +8,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.errors import NotFound, ValidationFailed
 from annotation.permissions import Capability
 from annotation.selectors import project_get_for_user
 from datasets.models import ImportJob
 from datasets.services.jobs import import_job_create
+from defectlab.errors import NotFound, ValidationFailed
 
 
 class ImportJobOutput(serializers.ModelSerializer):

@@ -12,12 +12,12 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.errors import ValidationFailed
 from datasets import storage
 from datasets.exporters.registry import Exporter, ExportSource, exporter_get, exporter_names
 from datasets.manifest import manifest_read
 from datasets.models import DatasetExport, DatasetVersion, JobStatus
 from datasets.stored_files import scratch_file, store_file
+from defectlab.errors import ValidationFailed
 
 PROGRESS_EVERY_SECONDS = 0.5  # an export's progress row is updated at most this often
 EXPORT_REQUEUE_AFTER_SECONDS = 15 * 60  # a build still queued after this long is queued again when asked for

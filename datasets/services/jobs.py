@@ -13,12 +13,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotation.errors import ValidationFailed
 from annotation.models import Project
 from datasets import storage
 from datasets.models import ImportJob, JobStatus
 from datasets.services.imports import ImportSummary, images_import
 from datasets.sources import Entry, Rejection, Source, plan_sources, zip_entries
+from defectlab.errors import ValidationFailed
 
 
 def _safe_name(name: str) -> str:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 
-from annotation.errors import ValidationFailed
 from annotation.models import ImageStatus, Project
 from datasets import storage
 from datasets.manifest import (
@@ -35,6 +34,7 @@ from datasets.selectors import (
 )
 from datasets.splits import DEFAULT_SPLIT_RATIOS, SplitItem, split_assign, split_ratios_check
 from datasets.stored_files import scratch_file, store_file
+from defectlab.errors import ValidationFailed
 
 OUTLINE_BATCH = 256  # annotations traced together (datasets/outlines.py); bounds the freeze's working memory
 VERSION_NAME_MAX_LENGTH = 100

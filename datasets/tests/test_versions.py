@@ -5,7 +5,6 @@ import zipfile
 
 import pytest
 
-from annotation.errors import ValidationFailed
 from annotation.models import Annotation
 from annotation.services.annotations import annotation_delete, annotation_save
 from annotation.services.projects import defect_class_update
@@ -15,6 +14,7 @@ from datasets.models import DatasetExport
 from datasets.services.exports import dataset_export_build
 from datasets.services.versions import FreezeOptions, dataset_version_freeze
 from datasets.tests.version_data import labelled_image, ring, square, stored_file, stored_image
+from defectlab.errors import ValidationFailed
 from tests.factories import DefectClassFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import IdCursorPagination
+from defectlab.api.pagination import IdCursorPagination
 from qa.api.serializers import (
     DefectChoiceInput,
     QaAnnotationOutput,

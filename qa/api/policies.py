@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.errors import ValidationFailed
+from defectlab.errors import ValidationFailed
 from qa.models import QaPolicy
 from qa.permissions import QaAction, project_get_for_qa
 from qa.selectors import calibration_progress, qa_policy_for_project, qa_statistics_for_project

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import IdCursorPagination
+from defectlab.api.pagination import IdCursorPagination
 from qa.models import EdgeCase, EdgeCaseStatus, ReReview, ReReviewStatus
 from qa.permissions import QaAction, project_get_for_qa
 from qa.selectors import edge_case_list_for_project, precedent_list_for_project, re_review_list_for_project

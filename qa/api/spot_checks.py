@@ -6,8 +6,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import IdCursorPagination
-from annotation.errors import ValidationFailed
+from defectlab.api.pagination import IdCursorPagination
+from defectlab.errors import ValidationFailed
 from qa.api.serializers import DefectChoiceInput, QaAnnotationOutput, QaImageOutput, defect_choices
 from qa.models import SpotCheck, SpotCheckSample
 from qa.permissions import QaAction, project_get_for_qa

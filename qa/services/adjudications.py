@@ -7,8 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.errors import ValidationFailed
 from annotation.services.reviews import FinalDefect, annotations_finalize
+from defectlab.errors import ValidationFailed
 from qa.errors import AlreadyDecided
 from qa.models import Adjudication, AdjudicationDecision, AdjudicationStatus
 from qa.selectors import adjudication_get_for_review, dual_work_for_image

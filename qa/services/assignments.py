@@ -8,9 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count
 
-from annotation.errors import ValidationFailed
 from annotation.models import Image, Project
 from annotation.services.images import assignments_create
+from defectlab.errors import ValidationFailed
 from qa.sampling import is_dual_annotated
 from qa.services.policies import qa_policy_current
 

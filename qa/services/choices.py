@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from annotation.errors import ValidationFailed
 from annotation.models import Annotation
 from annotation.services.reviews import KEEP, FinalDefect
+from defectlab.errors import ValidationFailed
 
 
 @dataclass(frozen=True)

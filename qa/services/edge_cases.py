@@ -4,9 +4,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.errors import ValidationFailed
 from annotation.models import DefectClass
 from annotation.selectors import image_get_for_user
+from defectlab.errors import ValidationFailed
 from qa.errors import AlreadyDecided
 from qa.models import EdgeCase, EdgeCaseStatus
 from qa.permissions import QaAction, qa_check

@@ -3,8 +3,8 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from annotation.errors import ValidationFailed
 from annotation.models import DefectClass, Project
+from defectlab.errors import ValidationFailed
 from qa.agreement import BOX, MASK, AgreementRules, ClassRule
 from qa.models import QaPolicy
 from qa.sampling import seed_new

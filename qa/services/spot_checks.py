@@ -7,9 +7,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.errors import ValidationFailed
 from annotation.models import Annotation, Assignment, AssignmentStatus, Image, ImageStatus, Project
 from annotation.services.reviews import FinalDefect, annotations_finalize, assignment_return, images_review_start
+from defectlab.errors import ValidationFailed
 from qa.errors import AlreadyDecided, CalibrationIncomplete, NothingToSample
 from qa.models import SpotCheck, SpotCheckSample, SpotCheckStatus
 from qa.sampling import seed_new, spot_check_draw

@@ -2,8 +2,8 @@
 
 import pytest
 
-from annotation.errors import ValidationFailed
 from annotation.models import Annotation, AuditEntry, DefectClass, Image, ImageStatus
+from defectlab.errors import ValidationFailed
 from qa.errors import AlreadyDecided
 from qa.models import Adjudication, AdjudicationStatus
 from qa.services.adjudications import adjudication_decide

@@ -3,33 +3,24 @@ annotation's API: each change is audited there and recorded on the decision (`re
 annotation sends by name; A's and B's work stays as it was."""
 
 import pytest
-from celery import current_app
 
 from annotation.models import Annotation, AuditAction, AuditEntry
-from annotation.services.annotations import QA_FINAL_EDIT_TASK
 from qa.models import Adjudication, SpotCheck
 from qa.services.adjudications import adjudication_decide
 from qa.services.choices import DefectChoice
 from qa.services.final_edits import final_edit_record
 from qa.services.policies import qa_policy_update
 from qa.services.spot_checks import spot_check_accept, spot_check_sample_draw
+from qa.tasks import final_annotation_edited_task
 from qa.tests.factories import annotate, assigned_image, square, submit_all
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sent_tasks(monkeypatch):
-    """The tasks annotation sends to QA by name, captured instead of going to the broker."""
-    sent = []
-    monkeypatch.setattr(current_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
-    return sent
-
-
-def run(sent_tasks) -> None:
+def run(sent_events) -> None:
     """What the worker would do with the captured tasks."""
-    for name, kwargs in sent_tasks:
-        assert name == QA_FINAL_EDIT_TASK
+    for name, kwargs in sent_events:
+        assert name == final_annotation_edited_task.name
         final_edit_record(**kwargs)
 
 
@@ -60,7 +51,7 @@ def as_stored(annotations) -> list[tuple]:
 
 
 def test_a_reviewer_edits_adds_and_removes_final_annotations_and_each_change_is_recorded(
-    team, api, adjudicated, sent_tasks, django_capture_on_commit_callbacks
+    team, api, adjudicated, sent_events, django_capture_on_commit_callbacks
 ):
     # given
     image, work, adjudication = adjudicated
@@ -76,8 +67,8 @@ def test_a_reviewer_edits_adds_and_removes_final_annotations_and_each_change_is_
             format="json",
         )
         removed = client.delete(f"/api/v1/annotations/{extra.json()['id']}/?expected_revision=1")
-    run(sent_tasks)
-    run(sent_tasks)  # a redelivered task records nothing twice
+    run(sent_events)
+    run(sent_events)  # a redelivered task records nothing twice
     # then
     assert [response.status_code for response in (saved, extra, removed)] == [200, 201, 204]
     assert (extra.json()["is_final"], extra.json()["author_id"]) == (True, team.senior.pk)
@@ -148,7 +139,7 @@ def test_only_reviewers_change_final_annotations_and_add_them_only_to_final_imag
 
 
 def test_an_edit_after_an_accepted_spot_check_is_recorded_on_it(
-    team, api, sent_tasks, django_capture_on_commit_callbacks
+    team, api, sent_events, django_capture_on_commit_callbacks
 ):
     # given: a one-image sample, accepted as the inspector drew it
     qa_policy_update(project=team.project, actor=team.admin, calibration_image_count=0, spot_check_rate=1.0)
@@ -163,7 +154,7 @@ def test_an_edit_after_an_accepted_spot_check_is_recorded_on_it(
         response = api(team.senior).put(
             f"/api/v1/annotations/{final.pk}/", {"expected_revision": 1, "severity_id": team.severity.pk}
         )
-    run(sent_tasks)
+    run(sent_events)
     # then
     check.refresh_from_db()
     assert response.status_code == 200, response.json()
@@ -172,7 +163,7 @@ def test_an_edit_after_an_accepted_spot_check_is_recorded_on_it(
     ]
 
 
-def test_edits_of_work_that_is_not_final_are_not_reported(team, api, sent_tasks, django_capture_on_commit_callbacks):
+def test_edits_of_work_that_is_not_final_are_not_reported(team, api, sent_events, django_capture_on_commit_callbacks):
     # given
     image = assigned_image(team, team.inspector)
     own = annotate(team.inspector, image, square(x=10))
@@ -180,7 +171,7 @@ def test_edits_of_work_that_is_not_final_are_not_reported(team, api, sent_tasks,
     with django_capture_on_commit_callbacks(execute=True):
         api(team.inspector).put(f"/api/v1/annotations/{own.pk}/", {"expected_revision": 1, "geometry": square(x=11)})
     # then
-    assert sent_tasks == []
+    assert sent_events == []
 
 
 def test_a_final_answer_no_decision_made_keeps_its_edits_in_the_audit_trail_only(team, inspector2, api):

@@ -1,7 +1,6 @@
 """Taxonomy changes flag the final annotations they affect for re-review instead of changing them silently."""
 
 import pytest
-from celery import current_app
 
 from annotation.geometry import polygons_from_json
 from annotation.models import Annotation, DefectClass
@@ -9,18 +8,11 @@ from annotation.services.annotations import ImportedDefect, annotations_import
 from annotation.services.projects import defect_class_merge, defect_class_split, defect_class_update
 from qa.models import ReReview, ReReviewChange, ReReviewStatus
 from qa.services.re_reviews import re_review_resolve, re_reviews_flag
+from qa.tasks import taxonomy_change_review_task
 from qa.tests.factories import square
 from tests.factories import DefectClassFactory, image_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent_tasks(monkeypatch):
-    """The tasks annotation sends to QA by name, captured instead of going to the broker."""
-    sent = []
-    monkeypatch.setattr(current_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
-    return sent
 
 
 @pytest.fixture
@@ -37,22 +29,22 @@ def finals(team):
     return annotations_import(image=image, defects=defects, author=None)
 
 
-def run(sent_tasks) -> list[ReReview]:
+def run(sent_events) -> list[ReReview]:
     """Run what the worker would: the re-review task with the kwargs annotation sent."""
     flags = []
-    for name, kwargs in sent_tasks:
-        assert name == "qa.tasks.taxonomy_change_review_task"
+    for name, kwargs in sent_events:
+        assert name == taxonomy_change_review_task.name
         flags += re_reviews_flag(**kwargs)
     return flags
 
 
 def test_a_rename_flags_every_final_annotation_of_the_class(
-    team, finals, sent_tasks, django_capture_on_commit_callbacks
+    team, finals, sent_events, django_capture_on_commit_callbacks
 ):
     # when
     with django_capture_on_commit_callbacks(execute=True):
         defect_class_update(defect_class=team.defect_class, actor=team.admin, name="hairline crack")
-    flags = run(sent_tasks)
+    flags = run(sent_events)
     # then
     assert sorted((flag.annotation_id, flag.change) for flag in flags) == [
         (finals[0].pk, ReReviewChange.RENAMED),
@@ -63,32 +55,32 @@ def test_a_rename_flags_every_final_annotation_of_the_class(
 
 
 def test_a_larger_minimum_size_flags_only_the_annotations_now_below_it(
-    team, finals, sent_tasks, django_capture_on_commit_callbacks
+    team, finals, sent_events, django_capture_on_commit_callbacks
 ):
     # when
     with django_capture_on_commit_callbacks(execute=True):
         defect_class_update(defect_class=team.defect_class, actor=team.admin, min_area_px=50)
-    flags = run(sent_tasks)
+    flags = run(sent_events)
     # then
     assert [(flag.annotation_id, flag.change, flag.details["reasons"]) for flag in flags] == [
         (finals[1].pk, ReReviewChange.MIN_SIZE_CHANGED, ["area 16 px² is below the minimum 50 px²"])
     ]
 
 
-def test_a_description_change_flags_nothing(team, finals, sent_tasks, django_capture_on_commit_callbacks):
+def test_a_description_change_flags_nothing(team, finals, sent_events, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         defect_class_update(defect_class=team.defect_class, actor=team.admin, description="A fracture line")
-    assert sent_tasks == []
+    assert sent_events == []
 
 
 def test_a_merge_retires_the_class_and_the_resolution_relabels_through_annotation(
-    team, finals, sent_tasks, django_capture_on_commit_callbacks
+    team, finals, sent_events, django_capture_on_commit_callbacks
 ):
     # given
     fracture = DefectClassFactory(project=team.project, name="fracture")
     with django_capture_on_commit_callbacks(execute=True):
         defect_class_merge(source=team.defect_class, target=fracture, actor=team.admin)
-    flags = run(sent_tasks)
+    flags = run(sent_events)
     # when
     resolved = re_review_resolve(
         user=team.senior, re_review_id=flags[0].pk, resolution="same thing", defect_class_id=fracture.pk
@@ -106,12 +98,12 @@ def test_a_merge_retires_the_class_and_the_resolution_relabels_through_annotatio
 
 
 def test_a_split_creates_the_new_classes_and_flags_the_old_ones_annotations(
-    team, finals, sent_tasks, django_capture_on_commit_callbacks
+    team, finals, sent_events, django_capture_on_commit_callbacks
 ):
     # when
     with django_capture_on_commit_callbacks(execute=True):
         created = defect_class_split(defect_class=team.defect_class, into=["surface crack", "deep crack"], actor=None)
-    flags = run(sent_tasks)
+    flags = run(sent_events)
     # then
     assert [(c.name, list(c.severity_levels.values_list("name", flat=True))) for c in created] == [
         ("surface crack", ["minor"]),
@@ -141,7 +133,7 @@ def test_re_review_queue_is_for_reviewers(team, api, finals):
 
 
 def test_merging_through_the_api_flags_the_final_annotations_for_re_review(
-    team, api, finals, sent_tasks, django_capture_on_commit_callbacks
+    team, api, finals, sent_events, django_capture_on_commit_callbacks
 ):
     # given
     fracture = DefectClassFactory(project=team.project, name="fracture")
@@ -150,7 +142,7 @@ def test_merging_through_the_api_flags_the_final_annotations_for_re_review(
         response = api(team.admin).post(
             f"/api/v1/defect-classes/{team.defect_class.pk}/merge/", {"into_defect_class_id": fracture.pk}
         )
-    flags = run(sent_tasks)
+    flags = run(sent_events)
     # then
     assert response.status_code == 200, response.json()
     assert sorted((flag.annotation_id, flag.change, flag.status) for flag in flags) == [
@@ -167,14 +159,14 @@ def test_merging_through_the_api_flags_the_final_annotations_for_re_review(
 
 
 def test_splitting_through_the_api_flags_the_final_annotations_for_re_review(
-    team, api, finals, sent_tasks, django_capture_on_commit_callbacks
+    team, api, finals, sent_events, django_capture_on_commit_callbacks
 ):
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = api(team.admin).post(
             f"/api/v1/defect-classes/{team.defect_class.pk}/split/", {"into": ["surface crack", "deep crack"]}
         )
-    flags = run(sent_tasks)
+    flags = run(sent_events)
     # then
     assert response.status_code == 201, response.json()
     assert sorted((flag.annotation_id, flag.change) for flag in flags) == [

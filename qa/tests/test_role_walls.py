@@ -2,10 +2,10 @@
 annotator's work on a calibration image before both submitted."""
 
 import pytest
-from celery import current_app
 
 from annotation.services.images import assignment_submit
 from qa.models import Adjudication
+from qa.tasks import image_submitted_task
 from qa.tests.factories import annotate, assigned_image, square, submit_all
 
 pytestmark = pytest.mark.django_db
@@ -80,19 +80,17 @@ def test_qa_pages_by_role(team, client, inspector2, path, role, status):
         assert b"Not allowed" in response.content
 
 
-def test_submitting_the_last_assignment_queues_the_qa_task_by_name(
-    team, inspector2, monkeypatch, django_capture_on_commit_callbacks
+def test_submitting_the_last_assignment_sends_image_submitted_to_qa(
+    team, inspector2, sent_events, django_capture_on_commit_callbacks
 ):
     # given
-    sent = []
-    monkeypatch.setattr(current_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
     image = assigned_image(team, team.inspector, inspector2)
     # when
     with django_capture_on_commit_callbacks(execute=True):
         assignment_submit(image=image, annotator=team.inspector)
-    after_first = list(sent)
+    after_first = list(sent_events)
     with django_capture_on_commit_callbacks(execute=True):
         assignment_submit(image=image, annotator=inspector2)
     # then
     assert after_first == []
-    assert sent == [("qa.tasks.image_submitted_task", {"image_id": image.pk})]
+    assert sent_events == [(image_submitted_task.name, {"image_id": image.pk})]

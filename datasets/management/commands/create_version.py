@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.errors import ValidationFailed
 from annotation.models import ImageStatus, Project
 from datasets.services.versions import FreezeOptions, dataset_version_freeze
 from datasets.splits import SPLIT_NAMES
+from defectlab.errors import ValidationFailed
 
 
 class Command(BaseCommand):

@@ -2,12 +2,12 @@ import shutil
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.errors import NotFound, ValidationFailed
 from annotation.models import Project
 from datasets import storage
 from datasets.exporters.registry import exporter_names
 from datasets.selectors import dataset_version_get_by_name
 from datasets.services.exports import dataset_export_build
+from defectlab.errors import NotFound, ValidationFailed
 
 
 class Command(BaseCommand):

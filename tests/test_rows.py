@@ -1,4 +1,4 @@
-"""annotation.rows writes and reads exactly what the ORM would, with the SQL built once."""
+"""defectlab.rows writes and reads exactly what the ORM would, with the SQL built once."""
 
 import datetime
 
@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from annotation.models import Annotation, AuditAction, AuditEntry
-from annotation.rows import row_insert, row_select, row_update
 from annotation.services.annotations import annotation_create
 from annotation.services.images import assignments_create
+from defectlab.rows import row_insert, row_select, row_update
 from tests.factories import image_create
 
 pytestmark = pytest.mark.django_db
