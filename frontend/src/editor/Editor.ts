@@ -6,15 +6,16 @@
 import type { EditorBundle, Precedent } from "../api/client";
 import { pointInGeometry } from "../model/polygon";
 import type { Geometry, Point } from "../model/types";
-import { type Defect, Store, defectContentHash, newDefectKey } from "../state/store";
+import { type Defect, Store, defectContentHash, defectDrawn, newDefectKey } from "../state/store";
 import { brushRadiusStep } from "../tools/brush/brushTool";
-import { type Tools, toolList, toolsCreate } from "../tools/registry";
-import type { Tool, ToolHost } from "../tools/tool";
+import { TOOL_REGISTRY, toolsCreate } from "../tools/registry";
+import type { DefectOrigin, Tool, ToolDescriptor, ToolHost } from "../tools/tool";
+import { EDITOR_COMMANDS } from "./commands";
 import { conflictShow } from "./conflict";
-import { byId, element } from "./dom";
+import { byId } from "./dom";
 import { ImageLayer } from "./imageLayer";
 import { inputBind } from "./input";
-import { helpShow } from "./keyboard";
+import { helpRows, helpShow } from "./keyboard";
 import { Minimap } from "./minimap";
 import type { EditorMode } from "./mode";
 import { Overlay, type OverlayStyle, paintDefect, vertexHandlesDraw } from "./overlay";
@@ -22,6 +23,7 @@ import { classPickerRender, defectListRender, severityPickerRender } from "./pan
 import type { Recovered } from "./recovery";
 import { Sync, type SyncState } from "./sync";
 import { Taxonomy } from "./taxonomy";
+import { brushSizeText, toolbarButtons, toolbarRender } from "./toolbar";
 import { Viewport } from "./viewport";
 
 const MINIMAP_MIN_PIXELS = 4_000_000; // images at least this large get a minimap
@@ -53,7 +55,8 @@ export class Editor implements ToolHost {
   opacity = 1;
   readonly hiddenClassIds = new Set<number>();
   private isOverlayHidden = false;
-  readonly tools: Tools;
+  readonly toolRegistry: readonly ToolDescriptor[] = TOOL_REGISTRY;
+  readonly tools: ReadonlyMap<string, Tool>;
   tool: Tool;
   private readonly overlay = new Overlay();
   private readonly minimap: Minimap | null;
@@ -98,8 +101,8 @@ export class Editor implements ToolHost {
         this.requestRender();
       },
     }, mode);
-    this.tools = toolsCreate(this);
-    this.tool = this.tools.select;
+    this.tools = toolsCreate(this, this.toolRegistry);
+    this.tool = this.tools.get(this.toolRegistry[0]!.name)!;
     let previous = this.store.snapshot.defects;
     this.store.subscribe((snapshot, cause) => {
       // Edits of the selected defects (drawn live) leave the cached picture of all the others valid.
@@ -142,12 +145,12 @@ export class Editor implements ToolHost {
     return hits.reduce((best, defect) => (this.taxonomy.check(defect).measurement.areaPx < this.taxonomy.check(best).measurement.areaPx ? defect : best));
   }
 
-  defectCreate(geometry: Geometry): void {
+  defectCreate(geometry: Geometry, origin: DefectOrigin): void {
     if (this.currentClassId === null) {
       this.notify("This project has no defect classes: ask an admin to add some.");
       return;
     }
-    const defect: Defect = { key: newDefectKey(), defectClassId: this.currentClassId, severityId: this.currentSeverityId, geometry, source: "manual" };
+    const defect = defectDrawn({ defectClassId: this.currentClassId, severityId: this.currentSeverityId, geometry }, origin);
     this.store.edit((defects) => {
       defects.set(defect.key, defect);
       return new Set([defect.key]);
@@ -212,7 +215,7 @@ export class Editor implements ToolHost {
     for (const key of live) {
       const defect = defects.get(key);
       if (!defect || !this.isVisible(defect)) continue;
-      const geometry = this.tools.select.previewOf(key) ?? defect.geometry;
+      const geometry = this.tool.previewOf?.(key) ?? defect.geometry;
       paintDefect(context, { ...defect, geometry }, view.scale, { ...style, opacity: Math.max(style.opacity, 0.6) });
     }
     context.setTransform(pixelRatio, 0, 0, pixelRatio, 0, 0);
@@ -228,11 +231,11 @@ export class Editor implements ToolHost {
   }
 
   private handlesDraw(context: CanvasRenderingContext2D, selection: ReadonlySet<string>): void {
-    if (selection.size !== 1 || this.tool !== this.tools.select) return;
+    if (selection.size !== 1 || !this.tool.descriptor.hasVertexHandles) return;
     const key = [...selection][0]!;
     const defect = this.store.snapshot.defects.get(key);
     if (!defect || !this.isVisible(defect)) return;
-    vertexHandlesDraw(context, this.view, this.tools.select.previewOf(key) ?? defect.geometry);
+    vertexHandlesDraw(context, this.view, this.tool.previewOf?.(key) ?? defect.geometry);
   }
 
   resize(): void {
@@ -251,10 +254,12 @@ export class Editor implements ToolHost {
 
   // ---- commands (keyboard, buttons) ----------------------------------------------------------------------------
 
-  toolSet(name: keyof Tools): void {
+  toolSet(name: string): void {
+    const tool = this.tools.get(name);
+    if (!tool) throw new Error(`no tool named "${name}" is registered`);
     this.tool.cancel();
-    this.tool = this.tools[name];
-    byId("overlay-layer", this.root).style.cursor = this.tool.cursor;
+    this.tool = tool;
+    byId("overlay-layer", this.root).style.cursor = tool.descriptor.cursor;
     this.root.dataset.tool = name;
     this.toolbarRender();
     this.requestRender();
@@ -333,7 +338,7 @@ export class Editor implements ToolHost {
   }
 
   helpShow(): void {
-    helpShow(byId<HTMLDialogElement>("help-dialog", this.root));
+    helpShow(byId<HTMLDialogElement>("help-dialog", this.root), helpRows(this.toolRegistry, EDITOR_COMMANDS));
   }
 
   /** Consensus decisions of the project's classes, shown under each class's description. */
@@ -345,20 +350,13 @@ export class Editor implements ToolHost {
   // ---- panels --------------------------------------------------------------------------------------------------
 
   private toolbarRender(): void {
-    const bar = byId("toolbar", this.root);
-    bar.replaceChildren(
-      ...toolList(this.tools).map((tool) => {
-        const button = element("button", { type: "button", class: tool === this.tool ? "active" : "", "data-tool": tool.name, title: `${tool.label} (${tool.shortcut})` }, tool.label, element("kbd", {}, tool.shortcut));
-        button.addEventListener("click", () => this.toolSet(tool.name as keyof Tools));
-        return button;
-      }),
-      element("span", { class: "brush-size", id: "brush-size" }, `Brush ${this.brushRadiusPx * 2} px`),
-    );
+    const buttons = toolbarButtons(this.toolRegistry, this.tool.descriptor.name);
+    toolbarRender(byId("toolbar", this.root), buttons, this.brushRadiusPx, (name) => this.toolSet(name));
   }
 
   brushResize(delta: number): void {
     this.brushRadiusPx = brushRadiusStep(this.brushRadiusPx, delta);
-    byId("brush-size", this.root).textContent = `Brush ${this.brushRadiusPx * 2} px`;
+    byId("brush-size", this.root).textContent = brushSizeText(this.brushRadiusPx);
     this.requestRender();
   }
 

@@ -1,23 +1,21 @@
 /**
  * Mouse, touch and keyboard. Panning: Space+drag, middle or right button, or two fingers; zooming: wheel (and a
- * trackpad pinch, which arrives as wheel + Ctrl), a two-finger pinch, + and -. Everything else goes to the tool.
+ * trackpad pinch, which arrives as wheel + Ctrl), a two-finger pinch, + and -. Pointer input goes to the tool;
+ * a key goes to the tool first, then to the key table (keyboard.ts).
  */
 import { snapToPixel } from "../model/polygon";
-import type { Tools } from "../tools/registry";
 import type { ToolPointer } from "../tools/tool";
+import { EDITOR_COMMANDS } from "./commands";
 import type { Editor, EditorShell } from "./Editor";
 import { byId } from "./dom";
-import { isTyping } from "./keyboard";
+import { isTyping, keyLookup, keyTableBuild } from "./keyboard";
 
 const WHEEL_ZOOM_PER_PX = 0.0015;
-const KEY_ZOOM_FACTOR = 1.25;
-const NUDGE_PX = 1;
-const NUDGE_SHIFT_PX = 10;
-const TOOL_KEYS: Record<string, keyof Tools> = { v: "select", p: "polygon", r: "rectangle", b: "brush", e: "eraser" };
 
 export function inputBind(editor: Editor, shell: EditorShell): () => void {
   const canvas = byId<HTMLCanvasElement>("overlay-layer");
   const viewer = byId("viewer");
+  const keys = keyTableBuild(editor.toolRegistry, EDITOR_COMMANDS);
   const pointers = new Map<number, { x: number; y: number }>();
   let panning: { x: number; y: number } | null = null;
   let toolDragging = false;
@@ -101,27 +99,14 @@ export function inputBind(editor: Editor, shell: EditorShell): () => void {
     editor.zoomBy(Math.exp(-pixels * WHEEL_ZOOM_PER_PX * (event.ctrlKey ? 4 : 1)), event.clientX - box.left, event.clientY - box.top);
   };
 
-  const onDoubleClick = (): void => {
-    if (editor.tool === editor.tools.polygon) editor.tools.polygon.doubleClick();
-  };
-
-  const nudge = (dx: number, dy: number): void => {
-    const selected = editor.selected();
-    if (!selected.length) return;
-    editor.store.edit((defects) => {
-      for (const defect of selected) {
-        const move = (ring: readonly (readonly [number, number])[]): Array<[number, number]> =>
-          ring.map(([x, y]) => [Math.min(editor.imageWidth - 1, Math.max(0, x + dx)), Math.min(editor.imageHeight - 1, Math.max(0, y + dy))]);
-        defects.set(defect.key, { ...defect, geometry: { polygons: defect.geometry.polygons.map((polygon) => ({ exterior: move(polygon.exterior), holes: polygon.holes.map(move) })) } });
-      }
-    });
+  const onDoubleClick = (event: MouseEvent): void => {
+    editor.tool.doubleClick?.(toolPointer(event));
   };
 
   const onKeyDown = (event: KeyboardEvent): void => {
     if (isTyping(event) || document.querySelector("dialog[open]")) return;
-    const key = event.key;
-    const control = event.ctrlKey || event.metaKey;
-    if (key === " ") {
+    // Space is not a command: it pans for as long as it is held, so it is kept here with its keyup.
+    if (event.key === " ") {
       isSpaceDown = true;
       viewer.classList.add("panning");
       event.preventDefault();
@@ -131,40 +116,9 @@ export function inputBind(editor: Editor, shell: EditorShell): () => void {
       event.preventDefault();
       return;
     }
-    const digit = /^Digit([1-9])$/.exec(event.code);
-    if (control && key.toLowerCase() === "z") editor.store[event.shiftKey ? "redo" : "undo"]();
-    else if (control && key.toLowerCase() === "y") editor.store.redo();
-    else if (control && key.toLowerCase() === "d") editor.selectionDuplicate();
-    else if (control && key.toLowerCase() === "a") editor.store.select(editor.store.snapshot.defects.keys());
-    else if (control && key === "Enter") shell.submit();
-    else if (control) return;
-    else if (digit && event.shiftKey) {
-      const rank = Number(digit[1]);
-      const current = editor.currentClassId === null ? undefined : editor.taxonomy.get(editor.currentClassId);
-      const level = current?.severity_levels.find((candidate) => candidate.rank === rank);
-      if (level) editor.severityPick(level.id);
-    } else if (digit) {
-      const defectClass = editor.taxonomy.active[Number(digit[1]) - 1];
-      if (defectClass) editor.classPick(defectClass.id);
-    } else if (TOOL_KEYS[key.toLowerCase()]) editor.toolSet(TOOL_KEYS[key.toLowerCase()]!);
-    else if (key === "[" || key === "]") editor.brushResize(key === "]" ? 1 : -1);
-    else if (key === "+" || key === "=") editor.zoomBy(KEY_ZOOM_FACTOR);
-    else if (key === "-" || key === "_") editor.zoomBy(1 / KEY_ZOOM_FACTOR);
-    else if (key.toLowerCase() === "f") editor.fit();
-    else if (key === "0") editor.oneToOne();
-    else if (key.toLowerCase() === "h") editor.overlayToggle();
-    else if (key.toLowerCase() === "n") shell.defectFreeToggle();
-    else if (key.toLowerCase() === "q") shell.edgeCaseFlag();
-    else if (key === "?") editor.helpShow();
-    else if (key === "Delete" || key === "Backspace") editor.selectionDelete();
-    else if (key === "Escape") editor.store.select([]);
-    else if (key === "PageDown") shell.navigate("next");
-    else if (key === "PageUp") shell.navigate("previous");
-    else if (key.startsWith("Arrow")) {
-      const step = event.shiftKey ? NUDGE_SHIFT_PX : NUDGE_PX;
-      const [dx, dy] = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[key] ?? [0, 0];
-      nudge(dx!, dy!);
-    } else return;
+    const binding = keyLookup(keys, event);
+    if (!binding) return; // not ours: the browser keeps Ctrl+P, Ctrl+1, Tab...
+    binding.run({ editor, shell });
     event.preventDefault();
   };
 

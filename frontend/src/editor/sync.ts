@@ -7,7 +7,7 @@
  * - 400 (defect_too_small, invalid) keeps the defect locally, marked with the server's reasons, until it changes;
  * - no answer (offline) keeps everything in the draft and retries with backoff.
  */
-import { ApiError, type AnnotationOutput, NetworkError, api } from "../api/client";
+import { ApiError, type AnnotationCreateInput, type AnnotationOutput, NetworkError, api } from "../api/client";
 import { type SavedBasis, draftDelete, draftSave } from "../drafts/drafts";
 import { type Defect, type Store, defectContentHash, newDefectKey } from "../state/store";
 import { type EditorMode, draftScopeOf } from "./mode";
@@ -48,6 +48,20 @@ function networkTiming(since: number): void {
   const entry = entries.filter((item) => item.name.includes("/api/v1/") && item.startTime >= since).pop();
   if (entry) saveNetworkTimings.push(entry.responseEnd - entry.startTime);
   if (entries.length > 200) performance.clearResourceTimings();
+}
+
+/**
+ * The create request for a new defect. `source` is the drawing tool's (ToolDescriptor.source). The defect's
+ * `provenance` is left out: the create API has no field for it yet and would drop it (see Defect.provenance).
+ */
+export function annotationCreateInput(defect: Defect, mode: EditorMode): AnnotationCreateInput {
+  return {
+    defect_class_id: defect.defectClassId,
+    severity_id: defect.severityId,
+    geometry: defect.geometry,
+    source: defect.source,
+    ...(mode === "final" ? { is_final: true } : {}),
+  };
 }
 
 export class Sync {
@@ -182,13 +196,7 @@ export class Sync {
     const started = performance.now();
     if (operation.kind === "create") {
       const { defect } = operation;
-      const created = await api.annotationCreate(this.imageId, {
-        defect_class_id: defect.defectClassId,
-        severity_id: defect.severityId,
-        geometry: defect.geometry,
-        source: defect.source,
-        ...(this.mode === "final" ? { is_final: true } : {}),
-      });
+      const created = await api.annotationCreate(this.imageId, annotationCreateInput(defect, this.mode));
       this.basis.set(operation.key, { id: created.id, revision: created.revision ?? 1, hash: operation.hash });
     } else if (operation.kind === "save") {
       const { defect, basis } = operation;

@@ -8,6 +8,12 @@
 import type { AnnotationSource } from "../api/client";
 import type { Geometry } from "../model/types";
 
+/** Any JSON value, as `JSON.parse` gives it back. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [name: string]: JsonValue };
+
+/** What made a defect beyond its `source`, e.g. {"prompt": {"points": [[12, 40]]}, "model": "sam-vit-b"}. */
+export type Provenance = { readonly [name: string]: JsonValue };
+
 export interface Defect {
   /** Local identity: "s<id>" for annotations loaded from the server, "n<random>" for new ones. */
   readonly key: string;
@@ -15,6 +21,9 @@ export interface Defect {
   readonly severityId: number | null;
   readonly geometry: Geometry;
   readonly source: AnnotationSource;
+  /** Set by the tool that drew it. Kept here and in the local draft only: the annotation API has no field for it
+   *  yet, so it is not sent, and defects loaded from the server have none. */
+  readonly provenance?: Provenance;
 }
 
 export type Defects = ReadonlyMap<string, Defect>;
@@ -102,6 +111,15 @@ export class Store {
   private emit(cause: Parameters<Listener>[1]): void {
     for (const listener of this.listeners) listener(this.current, cause);
   }
+}
+
+/** A defect just drawn with `source` (and `provenance`, when the tool gave one), under a new key. */
+export function defectDrawn(
+  fields: Pick<Defect, "defectClassId" | "severityId" | "geometry">,
+  origin: { readonly source: AnnotationSource; readonly provenance?: Provenance },
+): Defect {
+  const defect: Defect = { key: newDefectKey(), ...fields, source: origin.source };
+  return origin.provenance === undefined ? defect : { ...defect, provenance: origin.provenance };
 }
 
 export function newDefectKey(): string {

@@ -1,28 +1,28 @@
-/** Every drawing tool by name, with its shortcut key. A new tool is one folder plus one line here. */
-import { BrushTool } from "./brush/brushTool";
-import { PolygonTool } from "./polygon/polygonTool";
-import { RectangleTool } from "./rectangle/rectangleTool";
-import { SelectTool } from "./select/selectTool";
-import type { Tool, ToolHost } from "./tool";
+/**
+ * Every drawing tool, in toolbar order. A new tool is one folder (its class and its ToolDescriptor) plus one line
+ * here: the toolbar, the shortcut, the help overlay and the cursor all come from the descriptor.
+ */
+import { brushTool, eraserTool } from "./brush/brushTool";
+import { polygonTool } from "./polygon/polygonTool";
+import { rectangleTool } from "./rectangle/rectangleTool";
+import { selectTool } from "./select/selectTool";
+import type { Tool, ToolDescriptor, ToolHost } from "./tool";
 
-export interface Tools {
-  readonly select: SelectTool;
-  readonly polygon: PolygonTool;
-  readonly rectangle: RectangleTool;
-  readonly brush: BrushTool;
-  readonly eraser: BrushTool;
-}
+/** The first tool is the one the editor opens with. */
+export const TOOL_REGISTRY: readonly ToolDescriptor[] = [
+  selectTool,
+  polygonTool,
+  rectangleTool,
+  brushTool,
+  eraserTool,
+];
 
-export function toolsCreate(host: ToolHost): Tools {
-  return {
-    select: new SelectTool(host),
-    polygon: new PolygonTool(host),
-    rectangle: new RectangleTool(host),
-    brush: new BrushTool(host, 1),
-    eraser: new BrushTool(host, 0),
-  };
-}
-
-export function toolList(tools: Tools): Tool[] {
-  return [tools.select, tools.polygon, tools.rectangle, tools.brush, tools.eraser];
+/** One instance of each registered tool, by name. Shortcut clashes are caught by the key table (keyboard.ts). */
+export function toolsCreate(host: ToolHost, registry: readonly ToolDescriptor[] = TOOL_REGISTRY): ReadonlyMap<string, Tool> {
+  const tools = new Map<string, Tool>();
+  for (const descriptor of registry) {
+    if (tools.has(descriptor.name)) throw new Error(`two tools are named "${descriptor.name}"`);
+    tools.set(descriptor.name, descriptor.create(host));
+  }
+  return tools;
 }

@@ -8,7 +8,7 @@ import { maskCreate, maskPaintSegment, maskReframe, maskToPolygons } from "../..
 import { polygonsBbox, rasterizeCrop } from "../../model/raster";
 import type { Box, Geometry, Point } from "../../model/types";
 import type { Defect } from "../../state/store";
-import type { Tool, ToolHost, ToolPointer } from "../tool";
+import type { Tool, ToolDescriptor, ToolHost, ToolPointer } from "../tool";
 
 /** Brush radii that [ and ] step through: fine steps where precision matters, coarse ones for big areas, and
  *  ] then [ comes back to where it was. */
@@ -56,22 +56,35 @@ export function strokeApply(geometry: Geometry | null, points: readonly Point[],
   return polygons.length ? { polygons } : null;
 }
 
+export const brushTool: ToolDescriptor = {
+  name: "brush",
+  label: "Brush",
+  key: "b",
+  help: "Brush (adds to the selected defect, or draws a new one)",
+  cursor: "none", // the brush outline is the cursor
+  source: "manual",
+  create: (host) => new BrushTool(host, brushTool, 1),
+};
+
+export const eraserTool: ToolDescriptor = {
+  name: "eraser",
+  label: "Eraser",
+  key: "e",
+  help: "Eraser (removes from the selected defects, or any it touches)",
+  cursor: "none",
+  source: "manual", // draws nothing
+  create: (host) => new BrushTool(host, eraserTool, 0),
+};
+
 export class BrushTool implements Tool {
-  readonly name: string;
-  readonly label: string;
-  readonly shortcut: string;
-  readonly cursor = "none";
   private stroke: Point[] = [];
   private hover: Point | null = null;
 
   constructor(
     private readonly host: ToolHost,
+    readonly descriptor: ToolDescriptor,
     private readonly value: 0 | 1,
-  ) {
-    this.name = value ? "brush" : "eraser";
-    this.label = value ? "Brush" : "Eraser";
-    this.shortcut = value ? "B" : "E";
-  }
+  ) {}
 
   pointerDown(pointer: ToolPointer): void {
     this.stroke = [this.centre(pointer)];
@@ -117,7 +130,7 @@ export class BrushTool implements Tool {
       const geometry = strokeApply(target?.geometry ?? null, points, radius, 1, region);
       if (!geometry) return;
       if (target) host.store.edit((all) => void all.set(target.key, { ...target, geometry }));
-      else host.defectCreate(geometry);
+      else host.defectCreate(geometry, { source: this.descriptor.source });
       return;
     }
     const targets = (selected.length ? selected : [...defects.values()].filter((defect) => host.isVisible(defect))).filter(

@@ -1,13 +1,20 @@
 /** Polygon: click vertices (on pixel centres); close on the first vertex, Enter or double-click; Backspace
  *  removes the last vertex, Escape drops the polygon. */
 import type { Point } from "../../model/types";
-import { HANDLE_TOLERANCE_PX, type Tool, type ToolHost, type ToolPointer } from "../tool";
+import { HANDLE_TOLERANCE_PX, type Tool, type ToolDescriptor, type ToolHost, type ToolPointer } from "../tool";
+
+export const polygonTool: ToolDescriptor = {
+  name: "polygon",
+  label: "Polygon",
+  key: "p",
+  help: "Polygon (click vertices; Enter, double-click or the first vertex closes)",
+  cursor: "crosshair",
+  source: "manual",
+  create: (host) => new PolygonTool(host),
+};
 
 export class PolygonTool implements Tool {
-  readonly name = "polygon";
-  readonly label = "Polygon";
-  readonly shortcut = "P";
-  readonly cursor = "crosshair";
+  readonly descriptor = polygonTool;
   private vertices: Point[] = [];
   private hover: Point | null = null;
 
@@ -63,7 +70,7 @@ export class PolygonTool implements Tool {
     }
     const exterior = this.vertices;
     this.vertices = [];
-    this.host.defectCreate({ polygons: [{ exterior, holes: [] }] });
+    this.host.defectCreate({ polygons: [{ exterior, holes: [] }] }, { source: this.descriptor.source });
   }
 
   cancel(): void {

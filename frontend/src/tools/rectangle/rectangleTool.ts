@@ -1,13 +1,20 @@
 /** Rectangle: drag between two corners; stored as a 4-vertex polygon through pixel centres. */
 import { rectanglePolygon } from "../../model/polygon";
 import type { Point } from "../../model/types";
-import type { Tool, ToolHost, ToolPointer } from "../tool";
+import type { Tool, ToolDescriptor, ToolHost, ToolPointer } from "../tool";
+
+export const rectangleTool: ToolDescriptor = {
+  name: "rectangle",
+  label: "Rectangle",
+  key: "r",
+  help: "Rectangle (drag)",
+  cursor: "crosshair",
+  source: "manual",
+  create: (host) => new RectangleTool(host),
+};
 
 export class RectangleTool implements Tool {
-  readonly name = "rectangle";
-  readonly label = "Rectangle";
-  readonly shortcut = "R";
-  readonly cursor = "crosshair";
+  readonly descriptor = rectangleTool;
   private start: Point | null = null;
   private end: Point | null = null;
 
@@ -32,7 +39,7 @@ export class RectangleTool implements Tool {
       this.host.requestRender();
       return; // a click, not a rectangle
     }
-    this.host.defectCreate({ polygons: [rectanglePolygon(start, pointer.pixel)] });
+    this.host.defectCreate({ polygons: [rectanglePolygon(start, pointer.pixel)] }, { source: this.descriptor.source });
   }
 
   key(event: KeyboardEvent): boolean {

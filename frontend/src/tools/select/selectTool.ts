@@ -7,18 +7,26 @@ import { clampTranslation, edgeNear, geometryBounds, geometryTranslate, vertexDe
 import type { Geometry, Point } from "../../model/types";
 import type { Defect } from "../../state/store";
 import { geometryExtent } from "../../editor/overlay";
-import { HANDLE_TOLERANCE_PX, type Tool, type ToolHost, type ToolPointer } from "../tool";
+import { HANDLE_TOLERANCE_PX, type Tool, type ToolDescriptor, type ToolHost, type ToolPointer } from "../tool";
 
 type Drag =
   | { kind: "vertex"; key: string; original: Geometry; address: VertexAddress }
   | { kind: "move"; keys: string[]; originals: Map<string, Geometry>; from: Point }
   | { kind: "box"; from: Point; to: Point; additive: boolean };
 
+export const selectTool: ToolDescriptor = {
+  name: "select",
+  label: "Select",
+  key: "v",
+  help: "Select / edit (drag vertices, drag an edge to insert, Alt+click deletes a vertex)",
+  cursor: "default",
+  source: "manual", // draws nothing
+  hasVertexHandles: true,
+  create: (host) => new SelectTool(host),
+};
+
 export class SelectTool implements Tool {
-  readonly name = "select";
-  readonly label = "Select";
-  readonly shortcut = "V";
-  readonly cursor = "default";
+  readonly descriptor = selectTool;
   private drag: Drag | null = null;
   private preview: Map<string, Geometry> | null = null;
 
