@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { defineConfig } from "vite";
 
-// The bundle is served by Django as static files: {% static 'frontend/build/editor.js' %}. File names carry no
+// The bundle is served by Django as static files: {% static 'frontend/build/editor.js' %}, one entry a page. File names carry no
 // hash (Django's static storage adds its own in production), so the templates name them directly.
 export default defineConfig({
   base: "/static/frontend/build/",
@@ -16,6 +16,10 @@ export default defineConfig({
       input: {
         editor: resolve(__dirname, "src/editor-main.ts"),
         queue: resolve(__dirname, "src/queue-main.ts"),
+        "qa-project": resolve(__dirname, "src/pages/qa-project-main.ts"),
+        "qa-adjudication": resolve(__dirname, "src/pages/qa-adjudication-main.ts"),
+        "qa-spot-checks": resolve(__dirname, "src/pages/qa-spot-checks-main.ts"),
+        upload: resolve(__dirname, "src/pages/upload-main.ts"),
       },
       output: {
         entryFileNames: "[name].js",

@@ -13,7 +13,7 @@ function row(item: QueueItem): HTMLElement {
   const image = item.image;
   const link = element("a", { href: `/images/${image.id}/edit/`, class: "queue-open" }, image.original_filename);
   const children: Array<Node | string> = [
-    element("img", { src: `/api/v1/images/${image.id}/file/thumbnail`, alt: "", width: "64", height: "64", loading: "lazy" }),
+    element("img", { src: api.imageFileUrl(image.id, "thumbnail"), alt: "", width: "64", height: "64", loading: "lazy" }),
     element("div", {}, link, element("div", { class: "small muted" }, `${image.width} × ${image.height} px · image ${image.status ?? ""}${image.is_defect_free ? " · defect-free" : ""}`)),
   ];
   if (item.review_comment) children.push(element("div", { class: "review-comment small" }, `Reviewer: ${item.review_comment}`));

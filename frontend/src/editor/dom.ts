@@ -15,6 +15,6 @@ export function element<K extends keyof HTMLElementTagNameMap>(
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document): T {
   const node = root.querySelector<T>(`#${id}`);
-  if (!node) throw new Error(`editor page is missing #${id}`);
+  if (!node) throw new Error(`the page is missing #${id}`);
   return node;
 }
