@@ -71,17 +71,7 @@ def test_no_script_spells_an_api_path_outside_the_route_table():
     assert spelled == set(), "build API URLs with routeUrl(ROUTES.x, ...) or the typed client, not by hand"
 
 
-def template_marks(path: Path) -> list:
-    if path.name == "version_detail.html":
-        # strict: passing fails too, so the mark goes as soon as the version pages load their script from the bundle.
-        return [pytest.mark.xfail(strict=True, reason="the version page's inline script moves into the bundle")]
-    return []
-
-
-@pytest.mark.parametrize(
-    "template",
-    [pytest.param(path, id=path.name, marks=template_marks(path)) for path in sorted(TEMPLATES.rglob("*.html"))],
-)
+@pytest.mark.parametrize("template", sorted(TEMPLATES.rglob("*.html")), ids=lambda path: path.name)
 def test_templates_pass_ids_not_api_paths(template):
     # Links to the API (downloads, thumbnails) are reversed with {% url %}; scripts get ids in data attributes.
     assert API_PATH.findall(template.read_text()) == []
