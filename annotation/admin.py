@@ -1,6 +1,9 @@
-"""Django admin for admins: taxonomy editing audits every change like the API does."""
+"""Django admin for admins: taxonomy editing audits every change like the API does, and the admin keeps the
+services' rules (a project keeps an admin; a new px_per_mm is a calibration)."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from annotation.models import (
     Annotation,
@@ -11,14 +14,45 @@ from annotation.models import (
     Image,
     Membership,
     Project,
+    Role,
     SeverityLevel,
 )
+from annotation.rules import MINIMUM_SIZE_MM_FIELDS, MINIMUM_SIZE_PX_FIELDS
 from annotation.services.audit import defect_class_snapshot
-from annotation.services.projects import defect_class_change_record, defect_class_delete
+from annotation.services.projects import (
+    defect_class_change_record,
+    defect_class_delete,
+    membership_changes_check,
+    project_calibrate,
+)
+from defectlab.errors import ValidationFailed
+
+
+class MembershipFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        """The services' last-admin rule over the whole inline: rows demoted, removed or handed to another user
+        leave, rows saved as admin join. The check locks the admins' rows until the admin's save commits."""
+        super().clean()
+        if self.instance.pk is None or any(self.errors):
+            return
+        leaving, joining = set(), set()
+        for form in self.forms:
+            was_admin = form.instance.pk is not None and form.initial.get("role") == Role.ADMIN
+            is_deleted = self.can_delete and self._should_delete_form(form)
+            user = form.cleaned_data.get("user")
+            if was_admin and (is_deleted or form.has_changed()):
+                leaving.add(form.initial["user"])
+            if not is_deleted and user is not None and form.cleaned_data.get("role") == Role.ADMIN:
+                joining.add(user.pk)
+        try:
+            membership_changes_check(project=self.instance, leaving=leaving, joining=joining)
+        except ValidationFailed as error:
+            raise ValidationError(error.message) from None
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ["user"]
 
@@ -29,6 +63,18 @@ class ProjectAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["taxonomy_revision"]
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        """A new px_per_mm on an existing project goes through project_calibrate (audit, taxonomy revision,
+        re-review); the other fields are saved as they are, and never the revision read when the form opened."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        plain = [field for field in form.changed_data if field != "px_per_mm"]
+        if plain:
+            obj.save(update_fields=plain)
+        if "px_per_mm" in form.changed_data:
+            project_calibrate(project=obj, actor=request.user, px_per_mm=obj.px_per_mm)
 
 
 class SeverityLevelInline(admin.TabularInline):
@@ -44,11 +90,8 @@ class DefectClassAdmin(admin.ModelAdmin):
     inlines = [SeverityLevelInline]
     fieldsets = [
         (None, {"fields": ["project", "name", "color", "description", "geometry_kind", "position", "is_active"]}),
-        ("Minimum size in pixels", {"fields": ["min_length_px", "min_width_px", "min_height_px", "min_area_px"]}),
-        (
-            "Minimum size in millimetres (needs the project's px_per_mm)",
-            {"fields": ["min_length_mm", "min_width_mm", "min_height_mm", "min_area_mm2"]},
-        ),
+        ("Minimum size in pixels", {"fields": [*MINIMUM_SIZE_PX_FIELDS]}),
+        ("Minimum size in millimetres (needs the project's px_per_mm)", {"fields": [*MINIMUM_SIZE_MM_FIELDS]}),
     ]
 
     def save_model(self, request, obj, form, change):

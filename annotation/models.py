@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from annotation.rules import MINIMUM_SIZE_FIELDS, MINIMUM_SIZE_HELP_TEXTS, MinimumSize, minimum_size_of
+
 
 class Role(models.TextChoices):
     INSPECTOR = "inspector", "Inspector"
@@ -46,8 +48,23 @@ class GeometryKind(models.TextChoices):
     LINEAR = "linear", "Linear (cracks, scratches)"
 
 
-class DefectClass(models.Model):
-    """A kind of defect. Minimum sizes in px apply always; in mm only when the project is calibrated."""
+def _minimum_size_columns() -> type[models.Model]:
+    """An abstract model with one nullable float column per limit of annotation/rules.py MinimumSize, so the
+    limits are listed once (a new one still needs its migration)."""
+    columns = {
+        name: models.FloatField(null=True, blank=True, help_text=MINIMUM_SIZE_HELP_TEXTS[name])
+        for name in MINIMUM_SIZE_FIELDS
+    }
+    meta = type("Meta", (), {"abstract": True})
+    return type("MinimumSizeColumns", (models.Model,), {"__module__": __name__, "Meta": meta, **columns})
+
+
+MinimumSizeColumns = _minimum_size_columns()
+
+
+class DefectClass(MinimumSizeColumns):
+    """A kind of defect. Minimum sizes in px apply always; in mm only when the project is calibrated. The
+    minimum-size columns (min_area_px, min_length_mm, ...) come from annotation/rules.py MinimumSize."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="defect_classes")
     name = models.CharField(max_length=80)
@@ -55,14 +72,6 @@ class DefectClass(models.Model):
     description = models.TextField(blank=True)
     geometry_kind = models.CharField(max_length=10, choices=GeometryKind.choices, default=GeometryKind.AREA)
     position = models.PositiveIntegerField(default=0, help_text="Order in pickers; keys 1-9 follow it.")
-    min_length_px = models.FloatField(null=True, blank=True, help_text="Linear defects: shortest length kept.")
-    min_width_px = models.FloatField(null=True, blank=True, help_text="Area defects: smallest width kept.")
-    min_height_px = models.FloatField(null=True, blank=True, help_text="Area defects: smallest height kept.")
-    min_area_px = models.FloatField(null=True, blank=True, help_text="Area defects: smallest area kept, px².")
-    min_length_mm = models.FloatField(null=True, blank=True)
-    min_width_mm = models.FloatField(null=True, blank=True)
-    min_height_mm = models.FloatField(null=True, blank=True)
-    min_area_mm2 = models.FloatField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -72,6 +81,10 @@ class DefectClass(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def minimum_size(self) -> MinimumSize:
+        return minimum_size_of(self)
 
 
 class SeverityLevel(models.Model):

@@ -2,7 +2,7 @@
 projects, as in annotation.selectors); the freeze reads stream rows and never load a whole project at once."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet, TextField
@@ -10,6 +10,7 @@ from django.db.models.functions import Cast
 
 from annotation.models import Annotation, DefectClass, Image, Project
 from annotation.permissions import Capability
+from annotation.rules import minimum_size_of
 from annotation.selectors import project_get_for_user
 from datasets.models import DatasetExport, DatasetVersion
 from defectlab.errors import NotFound
@@ -78,19 +79,7 @@ def taxonomy_snapshot(*, project: Project) -> dict:
                 "geometry_kind": defect_class.geometry_kind,
                 "position": defect_class.position,
                 "is_active": defect_class.is_active,
-                "min_sizes": {
-                    field: getattr(defect_class, field)
-                    for field in (
-                        "min_length_px",
-                        "min_width_px",
-                        "min_height_px",
-                        "min_area_px",
-                        "min_length_mm",
-                        "min_width_mm",
-                        "min_height_mm",
-                        "min_area_mm2",
-                    )
-                },
+                "min_sizes": asdict(minimum_size_of(defect_class)),
                 "severity_levels": [
                     {"name": level.name, "rank": level.rank, "criterion": level.criterion}
                     for level in sorted(defect_class.severity_levels.all(), key=lambda level: level.rank)

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from annotation.api.serializers import DefectClassOutput, ProjectOutput
 from annotation.models import GeometryKind, Membership, Role
 from annotation.permissions import Capability
+from annotation.rules import MINIMUM_SIZE_FIELDS
 from annotation.selectors import (
     defect_class_get_for_user,
     defect_class_list_for_project,
@@ -83,7 +84,8 @@ class ProjectDetailApi(APIView):
         )
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        return Response(ProjectOutput(project_update(project=project, **data.validated_data)).data)
+        project = project_update(project=project, actor=request.user, **data.validated_data)
+        return Response(ProjectOutput(project).data)
 
 
 class MemberListApi(APIView):
@@ -138,7 +140,17 @@ class SeverityLevelInput(serializers.Serializer):
     criterion = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class DefectClassInput(serializers.Serializer):
+# One optional, non-negative float per minimum-size field (annotation/rules.py MinimumSize), after the
+# serializer's own fields; null clears a limit. A comment, not a docstring: the OpenAPI schema would show it.
+class MinimumSizeInput(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name in MINIMUM_SIZE_FIELDS:
+            fields[name] = serializers.FloatField(min_value=0, required=False, allow_null=True)
+        return fields
+
+
+class DefectClassInput(MinimumSizeInput):
     name = serializers.CharField(max_length=80)
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -146,14 +158,6 @@ class DefectClassInput(serializers.Serializer):
     position = serializers.IntegerField(min_value=0, required=False)
     is_active = serializers.BooleanField(required=False)
     severity_levels = SeverityLevelInput(many=True, required=False)
-    min_length_px = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    min_width_px = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    min_height_px = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    min_area_px = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    min_length_mm = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    min_width_mm = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    min_height_mm = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    min_area_mm2 = serializers.FloatField(min_value=0, required=False, allow_null=True)
 
 
 class DefectClassListApi(APIView):

@@ -11,6 +11,7 @@ from annotation.models import (
     Project,
     SeverityLevel,
 )
+from annotation.rules import MINIMUM_SIZE_FIELDS
 
 
 class SeverityLevelOutput(serializers.ModelSerializer):
@@ -32,14 +33,7 @@ class DefectClassOutput(serializers.ModelSerializer):
             "geometry_kind",
             "position",
             "is_active",
-            "min_length_px",
-            "min_width_px",
-            "min_height_px",
-            "min_area_px",
-            "min_length_mm",
-            "min_width_mm",
-            "min_height_mm",
-            "min_area_mm2",
+            *MINIMUM_SIZE_FIELDS,
             "severity_levels",
         ]
 

@@ -1,6 +1,6 @@
 """Annotations: create, save with optimistic concurrency, delete, bulk import. Every change is audited."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -22,7 +22,7 @@ from annotation.models import (
     SeverityLevel,
 )
 from annotation.permissions import Capability, is_work_closed, role_allows
-from annotation.rules import MinSizeRule, min_size_violations
+from annotation.rules import MinSizeRule, min_size_violations, minimum_size_of
 from annotation.selectors import (
     annotation_deleted_for_edit,
     annotation_get_for_edit,
@@ -37,15 +37,7 @@ from defectlab.rows import row_update
 
 def min_size_rule_of(defect_class: DefectClass) -> MinSizeRule:
     return MinSizeRule(
-        is_linear=defect_class.geometry_kind == GeometryKind.LINEAR,
-        min_length_px=defect_class.min_length_px,
-        min_width_px=defect_class.min_width_px,
-        min_height_px=defect_class.min_height_px,
-        min_area_px=defect_class.min_area_px,
-        min_length_mm=defect_class.min_length_mm,
-        min_width_mm=defect_class.min_width_mm,
-        min_height_mm=defect_class.min_height_mm,
-        min_area_mm2=defect_class.min_area_mm2,
+        is_linear=defect_class.geometry_kind == GeometryKind.LINEAR, **asdict(minimum_size_of(defect_class))
     )
 
 

@@ -1,7 +1,10 @@
+from dataclasses import asdict
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from annotation.models import Annotation, AuditAction, AuditEntry, DefectClass, Project
+from annotation.rules import minimum_size_of
 from defectlab.rows import row_insert
 
 
@@ -19,23 +22,9 @@ def annotation_snapshot(annotation: Annotation) -> dict:
 
 
 def defect_class_snapshot(defect_class: DefectClass) -> dict:
-    fields = [
-        "name",
-        "color",
-        "description",
-        "geometry_kind",
-        "position",
-        "is_active",
-        "min_length_px",
-        "min_width_px",
-        "min_height_px",
-        "min_area_px",
-        "min_length_mm",
-        "min_width_mm",
-        "min_height_mm",
-        "min_area_mm2",
-    ]
+    fields = ["name", "color", "description", "geometry_kind", "position", "is_active"]
     snapshot = {field: getattr(defect_class, field) for field in fields}
+    snapshot.update(asdict(minimum_size_of(defect_class)))
     snapshot["severity_levels"] = [
         {"id": level.pk, "name": level.name, "criterion": level.criterion, "rank": level.rank}
         for level in defect_class.severity_levels.order_by("rank")

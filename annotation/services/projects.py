@@ -1,31 +1,20 @@
 """Projects, members and the defect taxonomy. Taxonomy changes are audited and bump the taxonomy revision."""
 
+from collections.abc import Set as AbstractSet
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from annotation.events import TAXONOMY_CHANGED
 from annotation.models import AuditAction, DefectClass, GeometryKind, Membership, Project, Role, SeverityLevel
+from annotation.rules import MINIMUM_SIZE_FIELDS, minimum_size_of
 from annotation.services.audit import audit_record, defect_class_snapshot
 from defectlab.errors import InUse, ValidationFailed
 from defectlab.events import event_emit
 
-DEFECT_CLASS_FIELDS = {
-    "name",
-    "color",
-    "description",
-    "geometry_kind",
-    "position",
-    "is_active",
-    "min_length_px",
-    "min_width_px",
-    "min_height_px",
-    "min_area_px",
-    "min_length_mm",
-    "min_width_mm",
-    "min_height_mm",
-    "min_area_mm2",
-}
+DEFECT_CLASS_FIELDS = {"name", "color", "description", "geometry_kind", "position", "is_active", *MINIMUM_SIZE_FIELDS}
+ADMIN_STAYS = "A project keeps at least one admin."
 
 
 @transaction.atomic
@@ -41,26 +30,73 @@ def project_create(
 
 
 @transaction.atomic
-def project_update(*, project: Project, **fields: object) -> Project:
+def project_update(*, project: Project, actor: AbstractBaseUser | None, **fields: object) -> Project:
     allowed = {"name", "description", "px_per_mm"}
-    for field, value in fields.items():
+    for field in fields:
         if field not in allowed:
             raise ValidationFailed(f"{field} cannot be changed here.")
+    plain = {field: value for field, value in fields.items() if field != "px_per_mm"}
+    for field, value in plain.items():
         setattr(project, field, value)
-    project.save(update_fields=[*fields.keys()])
+    if plain:
+        project.save(update_fields=[*plain])
+    if "px_per_mm" in fields:
+        project_calibrate(project=project, actor=actor, px_per_mm=fields["px_per_mm"])
     return project
 
 
-def _check_an_admin_stays(*, project: Project, leaving: AbstractBaseUser) -> None:
-    """Refuse to take away the project's last admin. The admins' rows are locked, so two admins demoting or
-    removing each other at once cannot both succeed."""
-    admin_ids = list(
+@transaction.atomic
+def project_calibrate(*, project: Project, actor: AbstractBaseUser | None, px_per_mm: float | None) -> Project:
+    """Set the camera calibration (None: not calibrated, limits in mm stop applying). It rescales every minimum
+    size given in mm, so it is a taxonomy change like a class's new minimum: audited, the taxonomy revision
+    bumped, and QA asked to re-review the final annotations of each class with a limit in mm. The same value
+    again changes nothing."""
+    if px_per_mm is not None and not px_per_mm > 0:
+        raise ValidationFailed("px_per_mm must be positive (or empty: not calibrated).")
+    stored = Project.objects.select_for_update().get(pk=project.pk)
+    before = stored.px_per_mm
+    if before != px_per_mm:
+        stored.px_per_mm = px_per_mm
+        stored.save(update_fields=["px_per_mm"])
+        audit_record(
+            project=stored,
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type="project",
+            object_id=stored.pk,
+            before={"px_per_mm": before},
+            after={"px_per_mm": px_per_mm},
+        )
+        _taxonomy_changed(stored)
+        for defect_class in DefectClass.objects.filter(project=stored).order_by("pk"):
+            if not minimum_size_of(defect_class).has_mm_limits:
+                continue  # limits in px only: the same pixels as before
+            snapshot = defect_class_snapshot(defect_class)
+            _re_review_request(
+                defect_class=defect_class,
+                changes=["min_size_changed"],
+                before={**snapshot, "px_per_mm": before},
+                after={**snapshot, "px_per_mm": px_per_mm},
+            )
+    project.refresh_from_db(fields=["px_per_mm", "taxonomy_revision"])
+    return project
+
+
+def membership_changes_check(
+    *, project: Project, leaving: AbstractSet[int], joining: AbstractSet[int] = frozenset()
+) -> None:
+    """Refuse a change of members that leaves the project without an admin: `leaving` are the user ids that stop
+    being admins (demoted or removed), `joining` those that become admins in the same change. The admins' rows
+    stay locked until the caller's transaction ends, so two admins demoting or removing each other at once cannot
+    both succeed. A project that has no admin yet (made in the Django admin) is not held to it."""
+    admin_ids = set(
         Membership.objects.select_for_update()
         .filter(project=project, role=Role.ADMIN)
         .values_list("user_id", flat=True)
     )
-    if admin_ids == [leaving.pk]:
-        raise ValidationFailed("A project keeps at least one admin.")
+    admin_ids_after = (admin_ids - leaving) | joining
+    if admin_ids and not admin_ids_after:
+        raise ValidationFailed(ADMIN_STAYS)
 
 
 @transaction.atomic
@@ -68,14 +104,14 @@ def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Me
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
     if role != Role.ADMIN:
-        _check_an_admin_stays(project=project, leaving=user)
+        membership_changes_check(project=project, leaving={user.pk})
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, project: Project, user: AbstractBaseUser) -> None:
-    _check_an_admin_stays(project=project, leaving=user)
+    membership_changes_check(project=project, leaving={user.pk})
     Membership.objects.filter(project=project, user=user).delete()
 
 
@@ -83,7 +119,7 @@ def _check_defect_class(fields: dict) -> None:
     if "geometry_kind" in fields and fields["geometry_kind"] not in GeometryKind.values:
         raise ValidationFailed(f"geometry_kind must be one of {', '.join(GeometryKind.values)}.")
     for field, value in fields.items():
-        if field.startswith("min_") and value is not None and value < 0:
+        if field in MINIMUM_SIZE_FIELDS and value is not None and value < 0:
             raise ValidationFailed(f"{field} cannot be negative.")
 
 
@@ -112,9 +148,6 @@ def _taxonomy_changed(project: Project) -> None:
     Project.objects.filter(pk=project.pk).update(taxonomy_revision=F("taxonomy_revision") + 1)
 
 
-MIN_SIZE_FIELDS = sorted(field for field in DEFECT_CLASS_FIELDS if field.startswith("min_"))
-
-
 def _re_review_request(*, defect_class: DefectClass, changes: list[str], before: dict, after: dict) -> None:
     """Ask QA to flag the final annotations a change affects, instead of changing them silently. Announced
     after commit: annotation imports no other app (docs/architecture.md, "QA")."""
@@ -127,7 +160,7 @@ def _changes_needing_re_review(before: dict | None, after: dict) -> list[str]:
     if before is None:
         return []
     changes = ["renamed"] if before["name"] != after["name"] else []
-    if any(before[field] != after[field] for field in MIN_SIZE_FIELDS):
+    if any(before[field] != after[field] for field in MINIMUM_SIZE_FIELDS):
         changes.append("min_size_changed")
     return changes
 
@@ -256,7 +289,7 @@ def defect_class_split(
     if not defect_class.is_active:
         raise ValidationFailed(f"{defect_class.name!r} is already retired.")
     before = defect_class_snapshot(defect_class)
-    copied = {field: before[field] for field in ["geometry_kind", *MIN_SIZE_FIELDS]}
+    copied = {field: before[field] for field in ["geometry_kind", *MINIMUM_SIZE_FIELDS]}
     levels = [{"name": level["name"], "criterion": level["criterion"]} for level in before["severity_levels"]]
     created = [
         defect_class_create(project=defect_class.project, actor=actor, name=name, severity_levels=levels, **copied)

@@ -3,9 +3,14 @@
 import pytest
 
 from annotation.geometry import polygons_from_json
-from annotation.models import Annotation, DefectClass
+from annotation.models import Annotation, DefectClass, Project
 from annotation.services.annotations import ImportedDefect, annotations_import
-from annotation.services.projects import defect_class_merge, defect_class_split, defect_class_update
+from annotation.services.projects import (
+    defect_class_merge,
+    defect_class_split,
+    defect_class_update,
+    project_calibrate,
+)
 from qa.models import ReReview, ReReviewChange, ReReviewStatus
 from qa.services.re_reviews import re_review_resolve, re_reviews_flag
 from qa.tasks import taxonomy_change_review_task
@@ -65,6 +70,43 @@ def test_a_larger_minimum_size_flags_only_the_annotations_now_below_it(
     assert [(flag.annotation_id, flag.change, flag.details["reasons"]) for flag in flags] == [
         (finals[1].pk, ReReviewChange.MIN_SIZE_CHANGED, ["area 16 px² is below the minimum 50 px²"])
     ]
+
+
+def test_a_new_calibration_flags_the_finals_now_below_a_mm_minimum_and_only_in_classes_with_one(
+    team, finals, sent_events, django_capture_on_commit_callbacks
+):
+    # given: at 2 px/mm the crack minimum of 1 mm² is 4 px², which both cracks pass; "stain" has a px minimum that
+    # its 10x10 final annotation misses, which a calibration does not change
+    Project.objects.filter(pk=team.project.pk).update(px_per_mm=2)
+    team.project.refresh_from_db()
+    DefectClass.objects.filter(pk=team.defect_class.pk).update(min_area_mm2=1.0)
+    stain = DefectClassFactory(project=team.project, name="stain")
+    image = image_create(project=team.project, seed=4)
+    annotations_import(
+        image=image,
+        defects=[
+            ImportedDefect(
+                defect_class=stain,
+                polygons=polygons_from_json(square(x=5, side=10), width=image.width, height=image.height),
+            )
+        ],
+        author=None,
+    )
+    DefectClass.objects.filter(pk=stain.pk).update(min_area_px=200)
+    # when: at 8 px/mm, 1 mm² is 64 px²
+    with django_capture_on_commit_callbacks(execute=True):
+        project_calibrate(project=team.project, actor=team.admin, px_per_mm=8)
+    flags = run(sent_events)
+    # then
+    assert [(flag.annotation_id, flag.change, flag.details["reasons"]) for flag in flags] == [
+        (
+            finals[1].pk,
+            ReReviewChange.MIN_SIZE_CHANGED,
+            ["area 16 px² (0.25 mm²) is below the minimum 64 px² (1 mm²)"],
+        )
+    ]
+    assert (flags[0].details["before"]["px_per_mm"], flags[0].details["after"]["px_per_mm"]) == (2.0, 8.0)
+    assert Annotation.objects.get(pk=finals[1].pk).revision == 1  # nothing changed silently
 
 
 def test_a_description_change_flags_nothing(team, finals, sent_events, django_capture_on_commit_callbacks):

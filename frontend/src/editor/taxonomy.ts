@@ -1,7 +1,7 @@
 /** The project's defect taxonomy in the editor: class lookups, precedents, and each defect's live size check. */
 import type { DefectClass, Precedent } from "../api/client";
 import { type Measurement, measure } from "../model/measure";
-import { type MinSizeRule, formatG, minSizeViolations } from "../model/rules";
+import { type MinSizeRule, formatG, minSizeViolations, minimumSizeInWords, minimumSizeOf } from "../model/rules";
 import type { Geometry } from "../model/types";
 import type { Defect } from "../state/store";
 import { precedentsByClass } from "./precedents";
@@ -12,34 +12,12 @@ export interface DefectCheck {
 }
 
 export function ruleOf(defectClass: DefectClass): MinSizeRule {
-  return {
-    isLinear: defectClass.geometry_kind === "linear",
-    minLengthPx: defectClass.min_length_px ?? null,
-    minWidthPx: defectClass.min_width_px ?? null,
-    minHeightPx: defectClass.min_height_px ?? null,
-    minAreaPx: defectClass.min_area_px ?? null,
-    minLengthMm: defectClass.min_length_mm ?? null,
-    minWidthMm: defectClass.min_width_mm ?? null,
-    minHeightMm: defectClass.min_height_mm ?? null,
-    minAreaMm2: defectClass.min_area_mm2 ?? null,
-  };
+  return { isLinear: defectClass.geometry_kind === "linear", ...minimumSizeOf(defectClass) };
 }
 
 /** The class's minimum-size rule in words, e.g. "area ≥ 50 px²; length ≥ 1.5 mm". Empty when none. */
 export function ruleText(defectClass: DefectClass): string {
-  const parts: string[] = [];
-  const add = (value: number | null | undefined, text: (value: number) => string): void => {
-    if (value !== null && value !== undefined) parts.push(text(value));
-  };
-  add(defectClass.min_length_px, (value) => `length ≥ ${formatG(value)} px`);
-  add(defectClass.min_width_px, (value) => `width ≥ ${formatG(value)} px`);
-  add(defectClass.min_height_px, (value) => `height ≥ ${formatG(value)} px`);
-  add(defectClass.min_area_px, (value) => `area ≥ ${formatG(value)} px²`);
-  add(defectClass.min_length_mm, (value) => `length ≥ ${formatG(value)} mm`);
-  add(defectClass.min_width_mm, (value) => `width ≥ ${formatG(value)} mm`);
-  add(defectClass.min_height_mm, (value) => `height ≥ ${formatG(value)} mm`);
-  add(defectClass.min_area_mm2, (value) => `area ≥ ${formatG(value)} mm²`);
-  return parts.join("; ");
+  return minimumSizeInWords(minimumSizeOf(defectClass)).join("; ");
 }
 
 export class Taxonomy {

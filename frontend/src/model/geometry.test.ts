@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fixtures from "./fixtures/opencv.json";
 import { maskCount, maskToPolygons } from "./mask";
 import { measure } from "./measure";
-import { minSizeViolations } from "./rules";
+import { minSizeViolations, minimumSizeOf } from "./rules";
 import { polygonsBbox, rasterizeCrop } from "./raster";
 import type { Geometry, Mask, Point, Polygon, Ring } from "./types";
 
@@ -75,21 +75,7 @@ describe("minimum-size reasons read exactly as the server's (annotation/rules.py
     };
     const rule = fixture.rule;
     // when
-    const reasons = minSizeViolations(
-      {
-        isLinear: rule.is_linear,
-        minLengthPx: rule.min_length_px,
-        minWidthPx: rule.min_width_px,
-        minHeightPx: rule.min_height_px,
-        minAreaPx: rule.min_area_px,
-        minLengthMm: rule.min_length_mm,
-        minWidthMm: rule.min_width_mm,
-        minHeightMm: rule.min_height_mm,
-        minAreaMm2: rule.min_area_mm2,
-      },
-      measured,
-      fixture.px_per_mm,
-    );
+    const reasons = minSizeViolations({ isLinear: rule.is_linear, ...minimumSizeOf(rule) }, measured, fixture.px_per_mm);
     // then
     expect(reasons).toEqual(fixture.reasons);
   });
