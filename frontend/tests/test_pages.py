@@ -34,6 +34,17 @@ def test_project_page_shows_taxonomy_counts_and_thumbnails(client, team):
     assert "Upload images" not in page  # seniors do not upload
 
 
+def test_project_page_states_every_minimum_size_with_its_unit(client, team):
+    # given
+    team.defect_class.min_length_px, team.defect_class.min_width_mm, team.defect_class.min_area_mm2 = 8, 0.25, 1.5
+    team.defect_class.save()
+    client.force_login(team.senior)
+    # when
+    page = client.get(reverse("project-page", args=[team.project.pk])).content.decode()
+    # then
+    assert '<td class="small">length ≥ 8 px<br>width ≥ 0.25 mm<br>area ≥ 1.5 mm²<br></td>' in page
+
+
 def test_project_page_filters_by_status(client, team):
     image_create(project=team.project, seed=1)
     client.force_login(team.admin)
