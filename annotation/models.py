@@ -211,7 +211,16 @@ class Annotation(models.Model):
     bbox_width = models.FloatField()
     bbox_height = models.FloatField()
     rle = models.JSONField(help_text="COCO compressed RLE of the rasterised geometry: {size: [h, w], counts}.")
+    vertex_count = models.PositiveIntegerField(
+        default=0, help_text="Vertices of the geometry, all rings: counted against the image's geometry budget."
+    )
     source = models.CharField(max_length=20, choices=AnnotationSource.choices, default=AnnotationSource.MANUAL)
+    provenance = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="How an assisted or model annotation was made (engine or model id, its prompt, its score); "
+        "null when drawn by hand. Set once, at creation.",
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     is_final = models.BooleanField(default=False)
     revision = models.PositiveIntegerField(default=1)

@@ -1,5 +1,7 @@
 """The editor's annotation endpoints. Saves carry the revision they started from (optimistic concurrency)."""
 
+import json
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -23,6 +25,34 @@ class GeometryField(serializers.JSONField):
     """{"polygons": [{"exterior": [[x, y], ...], "holes": [[[x, y], ...]]}]}; checked by annotation.geometry."""
 
 
+class ProvenanceField(serializers.JSONField):
+    """{"engine": "sam-vit_t", "model_id": 3, "prompt": {"clicks": [[x, y, 1]], "box": [x0, y0, x1, y1]}, ...}: how an
+    assisted or model annotation was made. A small JSON object; its keys are the engine's."""
+
+    max_bytes = 16_384
+    max_depth = 6
+
+    def to_internal_value(self, data: object) -> object:
+        value = super().to_internal_value(data)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Provenance is a JSON object.")
+        if len(json.dumps(value)) > self.max_bytes:
+            raise serializers.ValidationError(f"Provenance is at most {self.max_bytes} bytes of JSON.")
+        if _depth(value) > self.max_depth:
+            raise serializers.ValidationError(f"Provenance nests at most {self.max_depth} levels.")
+        return value
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(item) for item in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(item) for item in value), default=0)
+    return 0
+
+
 class AnnotationListApi(APIView):
     class InputSerializer(serializers.Serializer):
         defect_class_id = serializers.IntegerField(min_value=1)
@@ -35,6 +65,7 @@ class AnnotationListApi(APIView):
         is_final = serializers.BooleanField(
             default=False, help_text="reviewers: add the defect to a final image's final annotations"
         )
+        provenance = ProvenanceField(required=False, allow_null=True, default=None)
 
     @extend_schema(responses=AnnotationOutput(many=True))
     def get(self, request: Request, image_id: int) -> Response:
@@ -55,6 +86,7 @@ class AnnotationListApi(APIView):
             geometry_data=values["geometry"],
             source=values["source"],
             is_final=values["is_final"],
+            provenance=values["provenance"],
         )
         return Response(AnnotationOutput(annotation).data, status=201)
 

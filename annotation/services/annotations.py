@@ -153,9 +153,13 @@ def annotation_create(
     severity_id: int | None = None,
     source: str = AnnotationSource.MANUAL,
     is_final: bool = False,
+    provenance: dict | None = None,
 ) -> Annotation:
     """Draw a defect: the user's own work on the image, or (`is_final`, reviewers only) a defect added to a final
-    image's answer, as a reviewer does in the editor after a decision."""
+    image's answer, as a reviewer does in the editor after a decision. `provenance` records how an assisted or
+    model annotation was made (the engine, its prompt); drawing by hand has none."""
+    if provenance is not None and source == AnnotationSource.MANUAL:
+        raise ValidationFailed("A defect drawn by hand has no provenance; send it with source assisted or model.")
     image, role = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
     if is_final:
         if not role_allows(role, Capability.REVIEW):
@@ -172,6 +176,7 @@ def annotation_create(
         defect_class=defect_class,
         severity=severity,
         source=source,
+        provenance=provenance,
         author=user,
         is_final=is_final,
         **shape.fields(),

@@ -84,6 +84,7 @@ def test_image_annotation_list_contract(team, api, image):
             "area_px": 121.0,
             "bbox": [10.0, 10.0, 11.0, 11.0],
             "source": "manual",
+            "provenance": None,
             "author_id": team.inspector.pk,
             "is_final": False,
             "revision": 1,
@@ -99,6 +100,7 @@ def test_image_annotation_list_contract(team, api, image):
             "area_px": 441.0 - 81.0,  # 21 x 21 outline and all, less the inside of the 11 x 11 hole
             "bbox": [30.0, 5.0, 21.0, 21.0],
             "source": "manual",
+            "provenance": None,
             "author_id": team.inspector.pk,
             "is_final": False,
             "revision": 1,
@@ -127,6 +129,7 @@ def test_annotation_create_contract(team, api, image):
         "area_px": 121.0,
         "bbox": [10.0, 10.0, 11.0, 11.0],
         "source": "manual",
+        "provenance": None,
         "author_id": team.inspector.pk,
         "is_final": False,
         "revision": 1,
@@ -161,6 +164,7 @@ def test_annotation_save_contract(team, api, image):
         "area_px": 360.0,
         "bbox": [30.0, 5.0, 21.0, 21.0],
         "source": "manual",
+        "provenance": None,
         "author_id": team.inspector.pk,  # a reviewer's edit keeps the author
         "is_final": False,
         "revision": 2,

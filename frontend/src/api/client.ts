@@ -46,6 +46,8 @@ export interface AnnotationCreateInput {
   readonly source: AnnotationSource;
   /** Reviewers editing a final image's answer: the defect joins its final annotations. */
   readonly is_final?: boolean;
+  /** How an assisted or model defect was made (engine, prompt, score); the server stores it with the defect. */
+  readonly provenance?: { readonly [name: string]: unknown };
 }
 
 export interface AnnotationSaveInput {

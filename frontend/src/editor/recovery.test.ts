@@ -11,7 +11,7 @@ const moved: Geometry = { polygons: [{ exterior: [[1, 0], [5, 0], [5, 4], [1, 4]
 function annotation(id: number, revision: number, geometry = square): AnnotationOutput {
   return {
     id, image_id: 1, defect_class_id: 7, severity_id: null, geometry, area_px: 25, bbox: [0, 0, 5, 5],
-    source: "manual", author_id: 1, is_final: false, revision, created_at: "", updated_at: "",
+    source: "manual", provenance: null, author_id: 1, is_final: false, revision, created_at: "", updated_at: "",
   };
 }
 

@@ -60,6 +60,7 @@ export function annotationCreateInput(defect: Defect, mode: EditorMode): Annotat
     severity_id: defect.severityId,
     geometry: defect.geometry,
     source: defect.source,
+    ...(defect.provenance ? { provenance: defect.provenance } : {}),
     ...(mode === "final" ? { is_final: true } : {}),
   };
 }

@@ -90,7 +90,7 @@ describe("registering a tool with one line", () => {
     expect(binding?.action).toBe("tool:stamp");
   });
 
-  it("creates its defects with its source and provenance; the request carries the source only", () => {
+  it("creates its defects with its source and provenance, and the save path sends both", () => {
     // given
     const host = new RecordingHost();
     const stamp = toolsCreate(host, registry).get("stamp")!;
@@ -103,7 +103,13 @@ describe("registering a tool with one line", () => {
     const defect = defectDrawn({ defectClassId: 7, severityId: null, geometry }, origin);
     expect(defect.source).toBe("model");
     expect(defect.provenance).toEqual({ model: "stamp-v1", prompt: { point: [10, 20] } });
-    expect(annotationCreateInput(defect, "work")).toEqual({ defect_class_id: 7, severity_id: null, geometry, source: "model" });
+    expect(annotationCreateInput(defect, "work")).toEqual({
+      defect_class_id: 7,
+      severity_id: null,
+      geometry,
+      source: "model",
+      provenance: { model: "stamp-v1", prompt: { point: [10, 20] } },
+    });
   });
 
   it("refuses a tool whose shortcut is taken, naming both", () => {
