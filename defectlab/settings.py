@@ -37,6 +37,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "defectlab.database_unavailable.DatabaseUnavailableMiddleware",  # a lost database: 503 + Retry-After, not 500
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,6 +159,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "defectlab.schema.AutoSchema",
     "EXCEPTION_HANDLER": "defectlab.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "defectlab.api.parsers.JSONParser",  # DRF's with a nesting limit: a body too deep is a 400, not a 500
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 if DEBUG:

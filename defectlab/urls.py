@@ -19,3 +19,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("frontend.urls")),
 ]
+
+# A database lost while middleware runs (a session saved on the way out) reaches only this handler: 503, not 500.
+handler500 = "defectlab.database_unavailable.server_error"

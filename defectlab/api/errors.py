@@ -3,6 +3,7 @@
 An app whose error carries more than plain details (the annotation conflict carries the current annotation)
 registers a body for it with `error_body`; the handler itself knows no app."""
 
+import logging
 from collections.abc import Callable
 
 from django.http import Http404
@@ -10,8 +11,11 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from defectlab.database_unavailable import BODY as DATABASE_UNAVAILABLE_BODY
+from defectlab.database_unavailable import RETRY_AFTER_SECONDS, is_database_unavailable
 from defectlab.errors import DomainError
 
+logger = logging.getLogger(__name__)
 ErrorBody = Callable[[DomainError], dict]
 _BODIES: dict[type[DomainError], ErrorBody] = {}
 
@@ -42,6 +46,9 @@ def _domain_body(error: DomainError) -> dict:
 
 
 def exception_handler(error: Exception, context: dict) -> Response | None:
+    if is_database_unavailable(error):  # not a bug: the same request works once the database answers again
+        logger.warning("database unavailable: %s", error, exc_info=error)
+        return Response(DATABASE_UNAVAILABLE_BODY, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(error, DomainError):
         return Response({"code": error.code, "message": error.message, **_domain_body(error)}, status=error.status)
     if isinstance(error, Http404):

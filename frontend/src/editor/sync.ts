@@ -5,7 +5,8 @@
  * `expected_revision`, removed ones deleted with it. The server never takes a silent overwrite:
  * - 409 annotation_conflict pauses that defect and reports a Conflict (both versions) for the user to settle;
  * - 400 (defect_too_small, invalid) keeps the defect locally, marked with the server's reasons, until it changes;
- * - no answer (offline) keeps everything in the draft and retries with backoff.
+ * - no answer (offline), or an answer that the server cannot serve just now (503 database_unavailable, or 502 and
+ *   504 from the reverse proxy), keeps everything in the draft and retries with backoff. A 500 is a bug: refused.
  */
 import { ApiError, type AnnotationCreateInput, type AnnotationOutput, NetworkError, api } from "../api/client";
 import { type SavedBasis, draftDelete, draftSave } from "../drafts/drafts";
@@ -17,6 +18,12 @@ export const AUTOSAVE_DEBOUNCE_MS = 600;
 const DRAFT_DEBOUNCE_MS = 50;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 15_000;
+/** Statuses that say "try again shortly", not "this edit is wrong": retried like no answer at all. */
+const RETRIED_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
+function isRetried(error: unknown): boolean {
+  return error instanceof NetworkError || (error instanceof ApiError && RETRIED_STATUSES.has(error.status));
+}
 
 export type SyncState = "saved" | "pending" | "saving" | "offline" | "attention";
 
@@ -176,8 +183,9 @@ export class Sync {
         await this.send(operation);
         this.retryMs = RETRY_MIN_MS;
       } catch (error) {
-        if (error instanceof NetworkError) {
-          this.listener.state("offline", "Offline: changes are kept on this computer and retried");
+        if (isRetried(error)) {
+          const detail = error instanceof NetworkError ? "Offline" : "The server is busy";
+          this.listener.state("offline", `${detail}: changes are kept on this computer and retried`);
           this.writeDraftSoon();
           this.timer = window.setTimeout(() => void this.flush(), this.retryMs);
           this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
