@@ -25,6 +25,7 @@ from annotation.models import (
 )
 from annotation.permissions import Capability, is_work_closed, role_allows
 from defectlab.errors import NotFound, PermissionDenied
+from defectlab.jobs.access import JobAccess
 from defectlab.rows import RowLayout, row_layout
 
 
@@ -57,6 +58,16 @@ def project_get_for_user(
     if not role_allows(role, capability):
         raise PermissionDenied(f"Your role ({role}) may not {capability.value.replace('_', ' ')} in this project.")
     return project, role
+
+
+def project_job_access(*, user: AbstractBaseUser, project_id: int) -> JobAccess:
+    """How far the user reaches into the project's background jobs (defectlab/jobs asks through the setting
+    DEFECTLAB_JOB_PROJECT_ACCESS): members see them; those who manage the project also cancel anyone's."""
+    project = Project.objects.filter(pk=project_id).first()
+    role = role_for(user=user, project=project) if project else None
+    if role is None:
+        return JobAccess.NONE
+    return JobAccess.MANAGE if role_allows(role, Capability.MANAGE_PROJECT) else JobAccess.VIEW
 
 
 def _images_visible_to(*, user: AbstractBaseUser, role: str, project: Project) -> QuerySet[Image]:

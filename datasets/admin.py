@@ -5,6 +5,6 @@ from datasets.models import ImportJob
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "status", "imported_count", "duplicate_count", "created_at"]
-    list_filter = ["status"]
+    list_display = ["id", "project", "job", "imported_count", "duplicate_count", "created_at"]
+    list_select_related = ["project", "job"]
     readonly_fields = [field.name for field in ImportJob._meta.fields]

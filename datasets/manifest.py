@@ -27,10 +27,11 @@ Canonical JSON: sorted keys, no spaces, UTF-8, no NaN. Readers stream it line by
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from datasets.outlines import EdgePolygon
 from datasets.splits import SPLIT_NAMES
 
 MANIFEST_FORMAT = 1
@@ -127,6 +128,59 @@ class CountsBuilder:
         }
 
 
+# Writing: one line per image, built from the freeze's rows -----------------------------------------------------
+
+
+def _outline_json(outline: list[EdgePolygon]) -> list[dict]:
+    return [{"exterior": polygon.exterior, "holes": list(polygon.holes)} for polygon in outline]
+
+
+def manifest_annotation_line(row: dict, *, rle: dict, outline: list[EdgePolygon]) -> dict:
+    severity = None if row["severity__name"] is None else {"name": row["severity__name"], "rank": row["severity__rank"]}
+    return {
+        "id": row["id"],
+        "revision": row["revision"],
+        "defect_class": row["defect_class__name"],
+        "severity": severity,
+        "source": row["source"],
+        "is_final": row["is_final"],
+        "rle": rle,
+        "area_px": row["area_px"],
+        "bbox": [row["bbox_x"], row["bbox_y"], row["bbox_width"], row["bbox_height"]],
+        "outline": _outline_json(outline),
+    }
+
+
+def manifest_geometry_line(image: dict, rows: list[dict]) -> bytes:
+    """The image's annotations' stored geometry, copied as the database's JSON text (spaces dropped). Built by
+    hand to avoid decoding and re-encoding every vertex; its bytes depend on the database's JSON text form, so
+    versions are compared by content hash within one installation."""
+    pairs = b",".join(b"[%d,%s]" % (row["id"], row["geometry_text"].replace(" ", "").encode()) for row in rows)
+    return b'{"geometry":[' + pairs + b'],"image":"' + image["sha256"].encode() + b'","kind":"geometry"}\n'
+
+
+def manifest_image_line(row: dict, *, name: str, split: str, annotations: list[dict]) -> dict:
+    return {
+        "kind": "image",
+        "sha256": row["sha256"],
+        "file": row["file"],
+        "name": name,
+        "filename": row["original_filename"],
+        "format": row["format"],
+        "width": row["width"],
+        "height": row["height"],
+        "size_bytes": row["file_size_bytes"],
+        "bit_depth": row["bit_depth"],
+        "channels": row["channels"],
+        "split": split,
+        "status": row["status"],
+        "is_defect_free": row["is_defect_free"],
+        "metadata": row["metadata"],
+        "acquired_at": row["acquired_at"].isoformat() if row["acquired_at"] else None,
+        "annotations": annotations,
+    }
+
+
 # Diff between two versions -----------------------------------------------------------------------------------
 
 
@@ -156,13 +210,6 @@ class ManifestIndex:
                     annotation["source"],
                 ),
             )
-
-
-def manifest_index(images: Iterable[dict]) -> ManifestIndex:
-    index = ManifestIndex()
-    for image in images:
-        index.add(image)
-    return index
 
 
 def manifest_diff(previous: ManifestIndex, current: ManifestIndex) -> dict:

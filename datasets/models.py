@@ -1,46 +1,32 @@
-"""Ingestion jobs, frozen dataset versions and their exports."""
+"""Uploads, frozen dataset versions and their exports; their jobs are defectlab.jobs' Job rows."""
 
 from django.conf import settings
 from django.db import models
 
 from annotation.models import Project
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+from defectlab.jobs.models import Job
 
 
 class ImportJob(models.Model):
-    """One upload (files or zips) being turned into images. Per-file rejections are kept with their reasons."""
+    """One upload (files or zips) being turned into images. Its lifecycle (status, progress over files, error,
+    liveness) is its `job`'s; the counts and the per-file rejections, with their reasons, are kept here."""
 
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="import_job")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
     with_masks = models.BooleanField(default=False)
     staged_files = models.JSONField(default=list, help_text="[{key, filename}] in storage, removed when done.")
-    total_files = models.PositiveIntegerField(default=0)
-    processed_files = models.PositiveIntegerField(default=0)
     imported_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     annotation_count = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=list, help_text="[{filename, reason}]")
-    error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last sign of life from the worker running it; stale = the worker died."
-    )
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="import_job_liveness")]
 
     def __str__(self) -> str:
-        return f"import {self.pk} ({self.status})"
+        return f"import {self.pk}"
 
 
 class LineKind(models.TextChoices):
@@ -80,6 +66,14 @@ class DatasetVersion(models.Model):
     diff = models.JSONField(null=True, blank=True, help_text="Against `previous`: added, removed, changed.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    job = models.OneToOneField(
+        Job,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dataset_version",
+        help_text="The freeze that made it; unique, so a freeze run again after a lost worker finds it, not a twin.",
+    )
 
     class Meta:
         ordering = ["project", "-number"]
@@ -95,25 +89,25 @@ class DatasetVersion(models.Model):
 class DatasetExport(models.Model):
     """One export file of a version in one format: built once by a worker, then served from the cache.
 
-    The file is stored under its sha256 only once it is complete, so a half-written zip is never served.
-    """
+    The file is stored under its sha256 only once it is complete, so a half-written zip is never served. Each
+    build is a job (`job`: the latest build's, which says whether the file is being built, built, or failed)."""
 
     version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="exports")
+    job = models.OneToOneField(
+        Job,
+        # RESTRICT, not PROTECT: deleting the project deletes both the job and the export, and that is allowed.
+        on_delete=models.RESTRICT,
+        related_name="dataset_export",
+        help_text="The latest build of this file.",
+    )
     format = models.CharField(max_length=20, help_text="An exporter name in datasets/exporters/registry.py.")
     format_version = models.CharField(max_length=20, help_text="The exporter's version that built (builds) the file.")
     with_images = models.BooleanField(default=False)
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    progress_done = models.PositiveIntegerField(default=0, help_text="Images written so far.")
-    progress_total = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     file_key = models.CharField(max_length=300, blank=True)
     size_bytes = models.BigIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(null=True, blank=True, help_text="When a build was last asked of a worker.")
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -124,4 +118,4 @@ class DatasetExport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.version} {self.format}{' with images' if self.with_images else ''} ({self.status})"
+        return f"{self.version} {self.format}{' with images' if self.with_images else ''}"

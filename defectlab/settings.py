@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files: no CDN on the plant network
+    "defectlab.jobs",
     "annotation",
     "datasets",
     "qa",
@@ -137,10 +138,14 @@ else:
     }
     "A task unacknowledged this long (its worker died) is delivered again; longer than the longest training run."
 DEFECTLAB_JOB_STALE_SECONDS = env_int("DEFECTLAB_JOB_STALE_SECONDS", 600)
-"An import whose worker has given no sign of life for this long is taken to be lost and queued again."
+"A job with no sign of life (queued, started, progress) for this long is taken to be lost by the recovery sweep."
+DEFECTLAB_JOB_MAX_ATTEMPTS = env_int("DEFECTLAB_JOB_MAX_ATTEMPTS", 3)
+"A job whose worker was lost this many times is marked failed instead of being run again."
+DEFECTLAB_JOB_PROJECT_ACCESS = "annotation.selectors.project_job_access"
+"The function that says who sees and cancels a project's jobs (defectlab/jobs/access.py imports no app)."
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "import-jobs-recover": {"task": "datasets.tasks.import_jobs_recover_task", "schedule": 60.0},
+    "jobs-recover": {"task": "defectlab.jobs.tasks.jobs_recover_task", "schedule": 60.0},
 }
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-job leaves the message for another worker
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -180,7 +185,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImageStatusEnum": "annotation.models.ImageStatus",
         "AssignmentStatusEnum": "annotation.models.AssignmentStatus",
-        "JobStatusEnum": "datasets.models.JobStatus",
+        "JobStatusEnum": "defectlab.jobs.models.JobStatus",
     },
 }
 

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("annotation.api.urls")),
     path("", include("datasets.api.urls")),
     path("", include("qa.api.urls")),
+    path("", include("defectlab.jobs.urls")),
     path("auth/token/", include("defectlab.auth_urls")),
 ]
 

@@ -6,6 +6,7 @@ They read through datasets.selectors and write through datasets.services, with t
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from annotation.models import ImageStatus
 from annotation.permissions import Capability
@@ -18,9 +19,11 @@ from datasets.selectors import (
     dataset_version_get_for_user,
     dataset_version_list_for_project,
 )
-from datasets.services.versions import FreezeOptions, dataset_version_freeze
+from datasets.services.versions import FREEZE_JOB_KIND, FreezeOptions, dataset_version_freeze_start
 from datasets.splits import SPLIT_NAMES
 from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
+from defectlab.jobs.models import UNFINISHED_STATUSES
+from defectlab.jobs.selectors import job_get_for_user, job_list_for_project
 
 FORMAT_LABELS = {
     "coco": "COCO instances",
@@ -54,6 +57,24 @@ def _options_from(form: dict, classes: list[str]) -> FreezeOptions:
     )
 
 
+def _freezes_shown(request: HttpRequest, *, project_id: int) -> list[dict]:
+    """The project's freezes under way, and the one this page was sent to follow (?freeze=id) however it ended."""
+    jobs, _ = job_list_for_project(
+        user=request.user, project_id=project_id, kind=FREEZE_JOB_KIND, statuses=UNFINISHED_STATUSES
+    )
+    shown = list(jobs.order_by("id"))
+    followed = request.GET.get("freeze", "")
+    if followed.isdigit() and all(job.pk != int(followed) for job in shown):
+        try:
+            job, _ = job_get_for_user(user=request.user, job_id=int(followed))
+        except NotFound:
+            pass  # another project's job, or none: nothing to follow
+        else:
+            if job.project_id == project_id and job.kind == FREEZE_JOB_KIND:
+                shown.append(job)
+    return [{"job": job, "name": job.params.get("name", ""), "is_followed": str(job.pk) == followed} for job in shown]
+
+
 @login_required
 def version_list(request: HttpRequest, project_id: int) -> HttpResponse:
     try:
@@ -68,7 +89,7 @@ def version_list(request: HttpRequest, project_id: int) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            version = dataset_version_freeze(
+            job = dataset_version_freeze_start(
                 project=project,
                 name=request.POST.get("name", ""),
                 created_by=request.user,
@@ -78,10 +99,12 @@ def version_list(request: HttpRequest, project_id: int) -> HttpResponse:
         except ValidationFailed as failure:
             error = failure.message
         else:
-            return redirect("version-page", version.pk)
+            # Back to the list, which follows the freeze; the page opens the version once the worker has made it.
+            return redirect(f"{reverse('version-list-page', args=[project.pk])}?freeze={job.pk}#freezes")
     context = {
         "project": project,
         "versions": dataset_version_list_for_project(project=project),
+        "freezes": _freezes_shown(request, project_id=project.pk),
         "defect_classes": classes,
         "statuses": ImageStatus.choices,
         "line_kinds": LineKind.choices,
@@ -110,7 +133,8 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         for name, per_class in counts["classes"].items()
     ]
     exports = {
-        (export.format, export.with_images): export for export in dataset_export_list_for_version(version=version)
+        (export.format, export.with_images): export
+        for export in dataset_export_list_for_version(version=version).select_related("job")
     }
     export_rows = [
         {

@@ -28,9 +28,12 @@ from annotation.models import (
 from annotation.services.annotations import annotation_create
 from annotation.services.images import assignments_create
 from datasets.models import ImportJob
+from datasets.services.jobs import IMPORT_JOB_KIND
 from datasets.tests.role_matrix import DATASETS_EXPECTED_STATUS, DATASETS_REQUESTS, DATASETS_WRITTEN_MODELS
+from defectlab.jobs.services import job_create
 from qa.tests.role_matrix import QA_EXPECTED_STATUS, QA_REQUESTS, QA_WRITTEN_MODELS
 from tests.factories import DefectClassFactory, MembershipFactory, UserFactory, image_create, png_bytes
+from tests.jobs_role_matrix import JOBS_EXPECTED_STATUS, JOBS_REQUESTS, JOBS_WRITTEN_MODELS
 
 ROLES = ("anonymous", "inspector", "senior", "ml_engineer", "admin", "outsider")
 API_PREFIXES = ("api/",)
@@ -143,8 +146,9 @@ class Call:
 
 
 def _upload_job(world: World) -> Call:
-    job = ImportJob.objects.create(project=world.team.project, created_by=world.team.admin)
-    return Call(f"/api/v1/uploads/{job.pk}/")
+    job = job_create(kind=IMPORT_JOB_KIND, project=world.team.project, created_by=world.team.admin)
+    upload = ImportJob.objects.create(job=job, project=world.team.project, created_by=world.team.admin)
+    return Call(f"/api/v1/uploads/{upload.pk}/")
 
 
 def _member_to_remove(world: World) -> Call:
@@ -317,6 +321,10 @@ WRITTEN_MODELS += QA_WRITTEN_MODELS
 EXPECTED_STATUS += DATASETS_EXPECTED_STATUS
 REQUESTS.update(DATASETS_REQUESTS)
 WRITTEN_MODELS += DATASETS_WRITTEN_MODELS
+# The jobs API's, likewise.
+EXPECTED_STATUS += JOBS_EXPECTED_STATUS
+REQUESTS.update(JOBS_REQUESTS)
+WRITTEN_MODELS += JOBS_WRITTEN_MODELS
 
 MATRIX = [
     pytest.param(

@@ -10,21 +10,22 @@ from django.urls import reverse
 from PIL import Image as PILImage
 
 from annotation.models import Annotation, Image
-from datasets.models import ImportJob, JobStatus
+from datasets.models import ImportJob
+from defectlab.jobs.models import JobStatus
 from tests.factories import png_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 JOB_TIMEOUT_SECONDS = 60
 
 
-def wait_for_job(job_id: int) -> ImportJob:
+def wait_for_job(upload_id: int) -> ImportJob:
     deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        job = ImportJob.objects.get(pk=job_id)
-        if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            return job
+        upload = ImportJob.objects.select_related("job").get(pk=upload_id)
+        if upload.job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            return upload
         time.sleep(0.2)
-    raise AssertionError(f"import job {job_id} did not finish in {JOB_TIMEOUT_SECONDS}s")
+    raise AssertionError(f"upload {upload_id} did not finish in {JOB_TIMEOUT_SECONDS}s")
 
 
 def zip_with(entries: dict[str, bytes]) -> io.BytesIO:
@@ -65,7 +66,12 @@ def test_zip_with_masks_is_imported_by_the_worker(celery_worker_process, team, a
     # then
     assert response.status_code == 202, response.content
     job = wait_for_job(response.json()["id"])
-    assert (job.status, job.imported_count, job.duplicate_count, job.annotation_count) == (JobStatus.SUCCEEDED, 2, 0, 1)
+    assert (job.job.status, job.imported_count, job.duplicate_count, job.annotation_count) == (
+        JobStatus.SUCCEEDED,
+        2,
+        0,
+        1,
+    )
     assert job.rejected == [
         {
             "filename": "upload.zip:../../etc/evil.jpg",
@@ -89,9 +95,17 @@ def test_job_status_is_visible_to_the_uploader_only_within_the_project(celery_wo
         reverse("upload-create", args=[team.project.pk]), {"files": [upload]}, format="multipart"
     )
     job = wait_for_job(response.json()["id"])
-    assert (job.status, job.imported_count) == (JobStatus.SUCCEEDED, 1)
+    assert (job.job.status, job.imported_count) == (JobStatus.SUCCEEDED, 1)
     assert api(team.outsider).get(reverse("upload-detail", args=[job.pk])).status_code == 404
     assert api(team.admin).get(reverse("upload-detail", args=[job.pk])).json()["imported_count"] == 1
+    followed = api(team.admin).get(reverse("job-detail", args=[job.job_id])).json()
+    assert (followed["kind"], followed["status"], followed["progress_done"], followed["progress_total"]) == (
+        "images_import",
+        "succeeded",
+        1,
+        1,
+    )
+    assert api(team.outsider).get(reverse("job-detail", args=[job.job_id])).status_code == 404
 
 
 def test_healthz_reports_every_part_with_a_live_worker(celery_worker_process, client):

@@ -14,7 +14,7 @@ from datasets import storage
 from datasets.balance import balance_report
 from datasets.errors import ExportNotReady
 from datasets.exporters.registry import exporter_names
-from datasets.models import DatasetExport, DatasetVersion, JobStatus, LineKind
+from datasets.models import DatasetExport, DatasetVersion, LineKind
 from datasets.selectors import (
     dataset_export_get_for_user,
     dataset_export_list_for_version,
@@ -22,17 +22,28 @@ from datasets.selectors import (
     dataset_version_list_for_project,
 )
 from datasets.services.exports import dataset_export_download_name, dataset_export_request
-from datasets.services.versions import FreezeOptions, dataset_version_freeze
+from datasets.services.versions import FreezeOptions, dataset_version_freeze_start
 from datasets.splits import DEFAULT_SPLIT_RATIOS
+from defectlab.jobs.api import JobOutput, job_output
+from defectlab.jobs.models import JobStatus
 
 
 class DatasetExportOutput(serializers.ModelSerializer):
+    """An export file; whether it is built comes from its latest build's job (/api/v1/jobs/{job_id}/)."""
+
+    status = serializers.ChoiceField(source="job.status", choices=JobStatus.choices)
+    progress_done = serializers.IntegerField(source="job.progress_done")
+    progress_total = serializers.IntegerField(source="job.progress_total")
+    error = serializers.CharField(source="job.error")
+    started_at = serializers.DateTimeField(source="job.started_at", allow_null=True)
+    finished_at = serializers.DateTimeField(source="job.finished_at", allow_null=True)
     download_url = serializers.SerializerMethodField()
 
     class Meta:
         model = DatasetExport
         fields = [
             "id",
+            "job_id",
             "version_id",
             "format",
             "format_version",
@@ -50,7 +61,7 @@ class DatasetExportOutput(serializers.ModelSerializer):
         ]
 
     def get_download_url(self, export: DatasetExport) -> str | None:
-        return f"/api/v1/exports/{export.pk}/file" if export.status == JobStatus.SUCCEEDED else None
+        return f"/api/v1/exports/{export.pk}/file" if export.job.status == JobStatus.SUCCEEDED else None
 
 
 class DatasetVersionOutput(serializers.ModelSerializer):
@@ -93,7 +104,9 @@ class DatasetVersionDetailOutput(DatasetVersionOutput):
         return balance_report(counts=version.counts, line_kind=version.line_kind)
 
     def get_exports(self, version: DatasetVersion) -> list[dict]:
-        return DatasetExportOutput(dataset_export_list_for_version(version=version), many=True).data
+        return DatasetExportOutput(
+            dataset_export_list_for_version(version=version).select_related("job"), many=True
+        ).data
 
 
 class DatasetVersionListApi(APIView):
@@ -123,8 +136,10 @@ class DatasetVersionListApi(APIView):
         versions = dataset_version_list_for_project(project=project).select_related("previous")
         return Response(DatasetVersionOutput(versions, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: DatasetVersionDetailOutput})
+    @extend_schema(request=InputSerializer, responses={202: JobOutput})
     def post(self, request: Request, project_id: int) -> Response:
+        """Freeze a version: checked now (400 with the reason), frozen by a worker. Answers 202 with the job;
+        follow it at /api/v1/jobs/{id}/: once it has succeeded, its result is {"version_id": ...}."""
         project, _ = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_VERSIONS
         )
@@ -132,7 +147,7 @@ class DatasetVersionListApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         classes = values["defect_classes"]
-        version = dataset_version_freeze(
+        job = dataset_version_freeze_start(
             project=project,
             name=values["name"],
             created_by=request.user,
@@ -146,7 +161,7 @@ class DatasetVersionListApi(APIView):
                 split_ratios=tuple(values["split_ratios"].items()),
             ),
         )
-        return Response(DatasetVersionDetailOutput(version).data, status=201)
+        return Response(job_output(job=job, user=request.user), status=202)
 
 
 class DatasetVersionDetailApi(APIView):
@@ -164,7 +179,9 @@ class DatasetExportListApi(APIView):
     @extend_schema(responses=DatasetExportOutput(many=True))
     def get(self, request: Request, version_id: int) -> Response:
         version = dataset_version_get_for_user(user=request.user, version_id=version_id)
-        return Response(DatasetExportOutput(dataset_export_list_for_version(version=version), many=True).data)
+        return Response(
+            DatasetExportOutput(dataset_export_list_for_version(version=version).select_related("job"), many=True).data
+        )
 
     @extend_schema(request=InputSerializer, responses={200: DatasetExportOutput, 202: DatasetExportOutput})
     def post(self, request: Request, version_id: int) -> Response:
@@ -179,7 +196,9 @@ class DatasetExportListApi(APIView):
             with_images=data.validated_data["with_images"],
             requested_by=request.user,
         )
-        return Response(DatasetExportOutput(export).data, status=200 if export.status == JobStatus.SUCCEEDED else 202)
+        return Response(
+            DatasetExportOutput(export).data, status=200 if export.job.status == JobStatus.SUCCEEDED else 202
+        )
 
 
 class DatasetExportDetailApi(APIView):
@@ -192,8 +211,8 @@ class DatasetExportFileApi(APIView):
     @extend_schema(responses={(200, "application/zip"): bytes})
     def get(self, request: Request, export_id: int) -> FileResponse:
         export = dataset_export_get_for_user(user=request.user, export_id=export_id)
-        if export.status != JobStatus.SUCCEEDED:
-            raise ExportNotReady(f"This export is {export.status}; download it once it has succeeded.")
+        if export.job.status != JobStatus.SUCCEEDED:
+            raise ExportNotReady(f"This export is {export.job.status}; download it once it has succeeded.")
         response = FileResponse(
             storage.open_key(export.file_key),
             as_attachment=True,

@@ -13,13 +13,24 @@ from annotation.selectors import project_get_for_user
 from datasets.models import ImportJob
 from datasets.services.jobs import import_job_create
 from defectlab.errors import NotFound, ValidationFailed
+from defectlab.jobs.models import JobStatus
 
 
 class ImportJobOutput(serializers.ModelSerializer):
+    """An upload's counts and rejections; its lifecycle comes from its job (also at /api/v1/jobs/{job_id}/)."""
+
+    status = serializers.ChoiceField(source="job.status", choices=JobStatus.choices)
+    total_files = serializers.IntegerField(source="job.progress_total")
+    processed_files = serializers.IntegerField(source="job.progress_done")
+    error = serializers.CharField(source="job.error")
+    started_at = serializers.DateTimeField(source="job.started_at", allow_null=True)
+    finished_at = serializers.DateTimeField(source="job.finished_at", allow_null=True)
+
     class Meta:
         model = ImportJob
         fields = [
             "id",
+            "job_id",
             "project_id",
             "status",
             "with_masks",
@@ -63,7 +74,7 @@ class UploadCreateApi(APIView):
 class UploadDetailApi(APIView):
     @extend_schema(responses=ImportJobOutput)
     def get(self, request: Request, job_id: int) -> Response:
-        job = ImportJob.objects.filter(pk=job_id).first()
+        job = ImportJob.objects.select_related("job").filter(pk=job_id).first()
         if job is None:
             raise NotFound("No such upload.")
         project_get_for_user(user=request.user, project_id=job.project_id, capability=Capability.UPLOAD)

@@ -2,25 +2,25 @@
 command line. One file per version, format and with/without images, built once and served from then on."""
 
 import os
-import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
 from datasets import storage
+from datasets.errors import ExportNotReady
 from datasets.exporters.registry import Exporter, ExportSource, exporter_get, exporter_names
 from datasets.manifest import manifest_read
-from datasets.models import DatasetExport, DatasetVersion, JobStatus
+from datasets.models import DatasetExport, DatasetVersion
 from datasets.stored_files import scratch_file, store_file
 from defectlab.errors import ValidationFailed
+from defectlab.jobs.context import JobContext
+from defectlab.jobs.models import UNFINISHED_STATUSES, JobStatus
+from defectlab.jobs.services import job_create, job_run, job_start
 
-PROGRESS_EVERY_SECONDS = 0.5  # an export's progress row is updated at most this often
-EXPORT_REQUEUE_AFTER_SECONDS = 15 * 60  # a build still queued after this long is queued again when asked for
+EXPORT_JOB_KIND = "dataset_export"
 
 
 def _exporter(export_format: str) -> Exporter:
@@ -60,90 +60,100 @@ def export_source(
 
 def _is_served(export: DatasetExport, format_version: str) -> bool:
     return (
-        export.status == JobStatus.SUCCEEDED
+        export.job.status == JobStatus.SUCCEEDED
         and export.format_version == format_version
         and bool(export.file_key)
         and default_storage.exists(export.file_key)
     )
 
 
-def _export_row(
-    *, version: DatasetVersion, export_format: str, with_images: bool, requested_by: AbstractBaseUser | None
-) -> tuple[DatasetExport, bool]:
-    """The export's row, locked, and whether it needs building (new, failed, stale, or its file is gone)."""
+def _export_prepared(
+    *,
+    version: DatasetVersion,
+    export_format: str,
+    with_images: bool,
+    requested_by: AbstractBaseUser | None,
+    is_for_worker: bool,
+) -> DatasetExport:
+    """The export's row: as it is when its file is served (or, for a worker, being built), else pointing at a
+    new build job (sent to a worker once the transaction commits if `is_for_worker`). Runs in a transaction."""
     exporter = _exporter(export_format)
-    export, created = DatasetExport.objects.select_for_update().get_or_create(
-        version=version,
-        format=exporter.name,
-        with_images=with_images,
-        defaults={"format_version": exporter.version, "created_by": requested_by},
+    # Two requests for a new export of one version would both create it: the version's row is the lock.
+    DatasetVersion.objects.select_for_update().filter(pk=version.pk).exists()
+    export = (
+        DatasetExport.objects.select_related("job")
+        .filter(version=version, format=exporter.name, with_images=with_images)
+        .first()
     )
-    if _is_served(export, exporter.version):
-        return export, False
-    is_under_way = export.status in (JobStatus.QUEUED, JobStatus.RUNNING) and export.format_version == exporter.version
-    # A build queued long ago that no worker started: its message was lost (a broker restart); ask again.
-    is_lost = export.status == JobStatus.QUEUED and (
-        export.queued_at is None or timezone.now() - export.queued_at > timedelta(seconds=EXPORT_REQUEUE_AFTER_SECONDS)
+    if export is not None:
+        is_under_way = export.job.status in UNFINISHED_STATUSES and export.format_version == exporter.version
+        # A build whose message was lost is the recovery sweep's to send again, so "under way" is believed.
+        if _is_served(export, exporter.version) or (is_for_worker and is_under_way):
+            return export
+    job = (job_start if is_for_worker else job_create)(
+        kind=EXPORT_JOB_KIND,
+        project=version.project,
+        created_by=requested_by,
+        params={"version_id": version.pk, "format": exporter.name, "with_images": with_images},
+        progress_total=version.counts["images"]["total"],
     )
-    if is_under_way and not created and not is_lost:
-        return export, False
-    export.status, export.format_version, export.error = JobStatus.QUEUED, exporter.version, ""
-    export.queued_at = timezone.now()
-    export.progress_done, export.progress_total = 0, version.counts["images"]["total"]
+    if export is None:
+        export = DatasetExport(version=version, format=exporter.name, with_images=with_images)
+    export.job, export.format_version, export.created_by = job, exporter.version, requested_by
     export.sha256, export.file_key, export.size_bytes = "", "", None
-    export.created_by, export.started_at, export.finished_at = requested_by, None, None
     export.save()
-    return export, True
+    return export
 
 
 @transaction.atomic
 def dataset_export_request(
     *, version: DatasetVersion, export_format: str, with_images: bool, requested_by: AbstractBaseUser | None
 ) -> DatasetExport:
-    """The version's export in that format: served from the cache when built, else queued for a worker
-    (a failed one is queued again). Callers check the MANAGE_VERSIONS capability."""
-    export, needs_building = _export_row(
-        version=version, export_format=export_format, with_images=with_images, requested_by=requested_by
+    """The version's export in that format: served from the cache when built, else built by a worker (a failed
+    or cancelled build is started again). Callers check the MANAGE_VERSIONS capability."""
+    return _export_prepared(
+        version=version,
+        export_format=export_format,
+        with_images=with_images,
+        requested_by=requested_by,
+        is_for_worker=True,
     )
-    if needs_building:
-        from datasets.tasks import dataset_export_run_task  # local: the task module imports this one
-
-        transaction.on_commit(partial(dataset_export_run_task.delay, export_id=export.pk))
-    return export
 
 
 def dataset_export_build(
     *, version: DatasetVersion, export_format: str, with_images: bool, requested_by: AbstractBaseUser | None = None
 ) -> DatasetExport:
-    """The version's export in that format, built here and now unless it is cached (the command line's way)."""
+    """The version's export in that format, built here and now unless it is cached (the command line's way).
+    Raises ExportNotReady with the reason when the build fails."""
     with transaction.atomic():
-        export, needs_building = _export_row(
-            version=version, export_format=export_format, with_images=with_images, requested_by=requested_by
+        export = _export_prepared(
+            version=version,
+            export_format=export_format,
+            with_images=with_images,
+            requested_by=requested_by,
+            is_for_worker=False,
         )
-    if needs_building or export.status != JobStatus.SUCCEEDED:
-        export = dataset_export_run(export_id=export.pk)
-    return export
+    if export.job.status != JobStatus.SUCCEEDED:
+        job = job_run(job_id=export.job_id)
+        if job.status != JobStatus.SUCCEEDED:
+            raise ExportNotReady(f"The export failed: {job.error or job.status}.")
+    return DatasetExport.objects.select_related("job", "version__project").get(pk=export.pk)
 
 
-def dataset_export_run(*, export_id: int) -> DatasetExport:
-    """Build one export file. Safe to run again (a redelivered task): the file is stored under its sha256, and
-    only a complete file is ever stored. Any failure marks the export failed with the reason."""
-    export = DatasetExport.objects.select_related("version__project").get(pk=export_id)
-    if export.status == JobStatus.SUCCEEDED:
-        return export
+def dataset_export_run(*, job: JobContext) -> dict:
+    """Build one export file: the job kind `dataset_export`. Safe to run again (a lost worker's job is): the
+    file is stored under its sha256, and only a complete file is ever stored."""
+    export = DatasetExport.objects.select_related("version__project").filter(job_id=job.job_id).first()
+    if export is None:
+        return {"superseded": True}  # a newer build of this file replaced this one before it ran
     exporter = _exporter(export.format)
     version = export.version
     total = version.counts["images"]["total"]
-    DatasetExport.objects.filter(pk=export.pk).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), progress_done=0, progress_total=total, error=""
-    )
-    last_report = time.monotonic()
+    job.progress(0, total, "Writing the export")
 
     def report(done: int) -> None:
-        nonlocal last_report
-        if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
-            DatasetExport.objects.filter(pk=export.pk).update(progress_done=done)
-            last_report = time.monotonic()
+        job.progress(done, total, "Writing the export")
+        job.check_cancelled()
 
     out, path = scratch_file(f".{exporter.extension}")
     try:
@@ -151,24 +161,14 @@ def dataset_export_run(*, export_id: int) -> DatasetExport:
             exporter.function(export_source(version=version, with_images=export.with_images, on_progress=report), out)
             size = out.tell()
         key, sha256 = store_file(path, kind="exports", extension=exporter.extension)
-    except Exception as error:  # noqa: BLE001 - any failure must end as a failed export with its reason
+    except BaseException:
         if os.path.exists(path):
             os.unlink(path)
-        DatasetExport.objects.filter(pk=export.pk).update(
-            status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
-        )
         raise
     DatasetExport.objects.filter(pk=export.pk).update(
-        status=JobStatus.SUCCEEDED,
-        format_version=exporter.version,
-        progress_done=total,
-        sha256=sha256,
-        file_key=key,
-        size_bytes=size,
-        finished_at=timezone.now(),
+        format_version=exporter.version, sha256=sha256, file_key=key, size_bytes=size
     )
-    export.refresh_from_db()
-    return export
+    return {"export_id": export.pk, "sha256": sha256, "size_bytes": size}
 
 
 def dataset_export_download_name(export: DatasetExport) -> str:

@@ -3,7 +3,7 @@
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -19,11 +19,14 @@ from datasets.manifest import (
     ManifestIndex,
     canonical_json,
     export_name,
+    manifest_annotation_line,
     manifest_diff,
+    manifest_geometry_line,
+    manifest_image_line,
     manifest_read,
 )
 from datasets.models import DatasetVersion, LineKind
-from datasets.outlines import EdgePolygon, edge_outlines_for_rles
+from datasets.outlines import edge_outlines_for_rles
 from datasets.selectors import (
     FreezeFilter,
     dataset_version_latest,
@@ -35,9 +38,14 @@ from datasets.selectors import (
 from datasets.splits import DEFAULT_SPLIT_RATIOS, SplitItem, split_assign, split_ratios_check
 from datasets.stored_files import scratch_file, store_file
 from defectlab.errors import ValidationFailed
+from defectlab.jobs.context import JobContext
+from defectlab.jobs.models import UNFINISHED_STATUSES, Job
+from defectlab.jobs.services import job_create, job_run, job_start
 
 OUTLINE_BATCH = 256  # annotations traced together (datasets/outlines.py); bounds the freeze's working memory
 VERSION_NAME_MAX_LENGTH = 100
+FREEZE_JOB_KIND = "dataset_version_freeze"
+FREEZE_TRIES = 3  # a freeze numbered like a version frozen meanwhile is done again on top of it, this often
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,32 @@ class FreezeOptions:
     include_defect_free: bool = True
     split_ratios: tuple[tuple[str, float], ...] = tuple(DEFAULT_SPLIT_RATIOS.items())
     keep_previous_splits: bool = True  # images already in the previous version (same seed, ratios) keep their split
+
+    def to_params(self) -> dict:
+        """As a job's JSON params. Split ratios stay a list of pairs: their order is part of the content hash,
+        and PostgreSQL's jsonb does not keep the order of an object's keys."""
+        return {
+            "seed": self.seed,
+            "defect_classes": None if self.defect_classes is None else list(self.defect_classes),
+            "image_statuses": list(self.image_statuses),
+            "final_annotations_only": self.final_annotations_only,
+            "include_defect_free": self.include_defect_free,
+            "split_ratios": [[split, ratio] for split, ratio in self.split_ratios],
+            "keep_previous_splits": self.keep_previous_splits,
+        }
+
+    @classmethod
+    def from_params(cls, params: dict) -> "FreezeOptions":
+        classes = params["defect_classes"]
+        return cls(
+            seed=params["seed"],
+            defect_classes=None if classes is None else tuple(classes),
+            image_statuses=tuple(params["image_statuses"]),
+            final_annotations_only=params["final_annotations_only"],
+            include_defect_free=params["include_defect_free"],
+            split_ratios=tuple((split, ratio) for split, ratio in params["split_ratios"]),
+            keep_previous_splits=params["keep_previous_splits"],
+        )
 
 
 @contextmanager
@@ -88,56 +122,6 @@ def _validated(*, name: str, options: FreezeOptions, line_kind: str, known_class
     return name
 
 
-def _outline_json(outline: list[EdgePolygon]) -> list[dict]:
-    return [{"exterior": polygon.exterior, "holes": list(polygon.holes)} for polygon in outline]
-
-
-def _annotation_line(row: dict, *, rle: dict, outline: list[EdgePolygon]) -> dict:
-    severity = None if row["severity__name"] is None else {"name": row["severity__name"], "rank": row["severity__rank"]}
-    return {
-        "id": row["id"],
-        "revision": row["revision"],
-        "defect_class": row["defect_class__name"],
-        "severity": severity,
-        "source": row["source"],
-        "is_final": row["is_final"],
-        "rle": rle,
-        "area_px": row["area_px"],
-        "bbox": [row["bbox_x"], row["bbox_y"], row["bbox_width"], row["bbox_height"]],
-        "outline": _outline_json(outline),
-    }
-
-
-def _geometry_line(image: dict, rows: list[dict]) -> bytes:
-    """The image's annotations' stored geometry, copied as the database's JSON text (spaces dropped). Built by
-    hand to avoid decoding and re-encoding every vertex; its bytes depend on the database's JSON text form, so
-    versions are compared by content hash within one installation."""
-    pairs = b",".join(b"[%d,%s]" % (row["id"], row["geometry_text"].replace(" ", "").encode()) for row in rows)
-    return b'{"geometry":[' + pairs + b'],"image":"' + image["sha256"].encode() + b'","kind":"geometry"}\n'
-
-
-def _image_line(row: dict, *, name: str, split: str, annotations: list[dict]) -> dict:
-    return {
-        "kind": "image",
-        "sha256": row["sha256"],
-        "file": row["file"],
-        "name": name,
-        "filename": row["original_filename"],
-        "format": row["format"],
-        "width": row["width"],
-        "height": row["height"],
-        "size_bytes": row["file_size_bytes"],
-        "bit_depth": row["bit_depth"],
-        "channels": row["channels"],
-        "split": split,
-        "status": row["status"],
-        "is_defect_free": row["is_defect_free"],
-        "metadata": row["metadata"],
-        "acquired_at": row["acquired_at"].isoformat() if row["acquired_at"] else None,
-        "annotations": annotations,
-    }
-
-
 @dataclass
 class _Frozen:
     content_hash: str
@@ -156,10 +140,11 @@ def _write_manifest(
     names: dict[str, str],
     counts: CountsBuilder,
     skipped_images: int,
+    on_progress: Callable[[int], None],
 ) -> _Frozen:
     """Stream images (in manifest order) merged with their annotations (same order) into a stored manifest."""
     out, path = scratch_file(".jsonl")
-    digest, size, index = hashlib.sha256(), 0, ManifestIndex()
+    digest, size, index, written = hashlib.sha256(), 0, ManifestIndex(), 0
 
     def emit(data: bytes) -> None:
         nonlocal size
@@ -168,19 +153,24 @@ def _write_manifest(
         size += len(data)
 
     def flush(pending: list[tuple[dict, list[dict]]]) -> None:
+        nonlocal written
         rles = [json.loads(row["rle_text"]) for _, image_rows in pending for row in image_rows]
         outlines = iter(edge_outlines_for_rles(rles))
         next_rle = iter(rles)
         for image, image_rows in pending:
-            annotations = [_annotation_line(row, rle=next(next_rle), outline=next(outlines)) for row in image_rows]
-            line = _image_line(
+            annotations = [
+                manifest_annotation_line(row, rle=next(next_rle), outline=next(outlines)) for row in image_rows
+            ]
+            line = manifest_image_line(
                 image, name=names[image["sha256"]], split=splits[image["sha256"]], annotations=annotations
             )
             counts.add(line)
             index.add(line)
             emit(canonical_json(line) + b"\n")
             if image_rows:
-                emit(_geometry_line(image, image_rows))
+                emit(manifest_geometry_line(image, image_rows))
+        written += len(pending)
+        on_progress(written)
         pending.clear()
 
     try:
@@ -233,12 +223,49 @@ def dataset_version_freeze(
     created_by: AbstractBaseUser | None,
     options: FreezeOptions | None = None,
     line_kind: str = LineKind.SAFETY_CRITICAL,
+    job: JobContext | None = None,
 ) -> DatasetVersion:
     """Freeze the project's selected images and annotations as a new version, diffed against the latest one.
 
-    Reads run in one consistent snapshot; the manifest is stored under its sha256 (the content hash). Callers
-    check the MANAGE_VERSIONS capability (the API and pages do; the command line runs as the operator)."""
+    Reads run in one consistent snapshot; the manifest is stored under its sha256 (the content hash) before the
+    version's row is created, in one statement: a freeze stopped half-way leaves at most an unused manifest,
+    never a version without one. Run by `job` (the job kind dataset_version_freeze), it reports progress, stops
+    when cancelled, and is safe to run again: the version made by this job is looked up first, and the row's
+    unique `job` keeps a second run from making a twin. Callers check the MANAGE_VERSIONS capability (the API
+    and pages do; the command line runs as the operator)."""
     options = options or FreezeOptions()
+    for _ in range(FREEZE_TRIES):
+        if job is not None:
+            made = DatasetVersion.objects.filter(job_id=job.job_id).first()
+            if made is not None:
+                return made
+        try:
+            return _freeze(
+                project=project, name=name, created_by=created_by, options=options, line_kind=line_kind, job=job
+            )
+        except IntegrityError:
+            # Looked up outside the freeze's snapshot, which cannot see the row it collided with.
+            if DatasetVersion.objects.filter(project=project, name=name.strip()).exists():
+                raise ValidationFailed(f"Another version named {name.strip()!r} was created meanwhile.") from None
+            # A version frozen meanwhile took this one's number (or this job's version appeared): try again.
+    raise ValidationFailed("Other versions of this project kept being created meanwhile; freeze again.")
+
+
+def _freeze(
+    *,
+    project: Project,
+    name: str,
+    created_by: AbstractBaseUser | None,
+    options: FreezeOptions,
+    line_kind: str,
+    job: JobContext | None,
+) -> DatasetVersion:
+    def progress(done: int, total: int | None, message: str) -> None:
+        if job is not None:
+            job.progress(done, total, message)
+            job.check_cancelled()
+
+    progress(0, None, "Reading the selection")
     with _consistent_snapshot():
         project = Project.objects.get(pk=project.pk)  # inside the snapshot: its taxonomy revision
         taxonomy = taxonomy_snapshot(project=project)
@@ -292,6 +319,7 @@ def dataset_version_freeze(
             "seed": options.seed,
             "split_ratios": ratios,
         }
+        progress(0, len(images), "Writing the manifest")
         frozen = _write_manifest(
             header=header,
             images=images,
@@ -300,27 +328,58 @@ def dataset_version_freeze(
             names=names,
             counts=CountsBuilder(categories=categories),
             skipped_images=len(candidates) - len(images),
+            on_progress=lambda done: progress(done, None, "Writing the manifest"),
         )
-        try:
-            with transaction.atomic():
-                return DatasetVersion.objects.create(
-                    project=project,
-                    number=(previous.number if previous else 0) + 1,
-                    name=name,
-                    previous=previous,
-                    filter=header["filter"],
-                    seed=options.seed,
-                    split_ratios=ratios,
-                    line_kind=line_kind,
-                    content_hash=frozen.content_hash,
-                    manifest_key=frozen.manifest_key,
-                    manifest_size_bytes=frozen.size_bytes,
-                    taxonomy=taxonomy,
-                    counts=frozen.counts,
-                    diff=manifest_diff(previous_index, frozen.index) if previous_index else None,
-                    created_by=created_by,
-                )
-        except IntegrityError:
-            raise ValidationFailed(
-                f"Another version named {name!r} (or numbered like this one) was created meanwhile; try again."
-            ) from None
+        progress(len(images), len(images), "Recording the version")
+        with transaction.atomic():
+            version = DatasetVersion.objects.create(
+                project=project,
+                number=(previous.number if previous else 0) + 1,
+                name=name,
+                previous=previous,
+                filter=header["filter"],
+                seed=options.seed,
+                split_ratios=ratios,
+                line_kind=line_kind,
+                content_hash=frozen.content_hash,
+                manifest_key=frozen.manifest_key,
+                manifest_size_bytes=frozen.size_bytes,
+                taxonomy=taxonomy,
+                counts=frozen.counts,
+                diff=manifest_diff(previous_index, frozen.index) if previous_index else None,
+                created_by=created_by,
+                job_id=job.job_id if job is not None else None,
+            )
+    if job is not None:  # no cancel check from here: the version exists
+        job.progress(len(images), len(images), f"Froze {len(images):,} images")
+    return version
+
+
+def dataset_version_freeze_start(
+    *,
+    project: Project,
+    name: str,
+    created_by: AbstractBaseUser | None,
+    options: FreezeOptions | None = None,
+    line_kind: str = LineKind.SAFETY_CRITICAL,
+    queue: str | None = None,
+    run_here: bool = False,
+) -> Job:
+    """Check the request (a bad name, class or split is refused now, not as a failed job) and start the freeze
+    as a job; the version appears when it succeeds (its result: {"version_id": ...}). `run_here` runs the job
+    in this process and returns it finished (the command line). Callers check the MANAGE_VERSIONS capability."""
+    options = options or FreezeOptions()
+    known = [defect_class["name"] for defect_class in taxonomy_snapshot(project=project)["defect_classes"]]
+    name = _validated(name=name, options=options, line_kind=line_kind, known_classes=known)
+    if DatasetVersion.objects.filter(project=project, name=name).exists():
+        raise ValidationFailed(f"This project already has a version named {name!r}.")
+    being_frozen = Job.objects.filter(
+        project=project, kind=FREEZE_JOB_KIND, status__in=UNFINISHED_STATUSES, params__name=name
+    )
+    if being_frozen.exists():
+        raise ValidationFailed(f"A version named {name!r} is being frozen already.")
+    params = {"name": name, "line_kind": line_kind, "options": options.to_params()}
+    if run_here:
+        job = job_create(kind=FREEZE_JOB_KIND, project=project, created_by=created_by, params=params)
+        return job_run(job_id=job.pk)
+    return job_start(kind=FREEZE_JOB_KIND, project=project, created_by=created_by, params=params, queue=queue)

@@ -15,7 +15,7 @@ from datasets.services.versions import dataset_version_freeze
 #  url name                     method    variant        anon insp senior  ml  admin outsider
 DATASETS_EXPECTED_STATUS = [
     ("dataset-version-list",    "get",    "",            401, 403, 403, 200, 200, 404),
-    ("dataset-version-list",    "post",   "",            401, 403, 403, 201, 201, 404),
+    ("dataset-version-list",    "post",   "",            401, 403, 403, 202, 202, 404),  # 202: a freeze job
     ("dataset-version-detail",  "get",    "",            401, 403, 403, 200, 200, 404),
     ("dataset-export-list",     "get",    "",            401, 403, 403, 200, 200, 404),
     ("dataset-export-list",     "post",   "",            401, 403, 403, 202, 202, 404),  # 202: queued for a worker

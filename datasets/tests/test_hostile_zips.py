@@ -6,8 +6,7 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from datasets.models import JobStatus
-from datasets.services.jobs import import_job_create, import_job_run
+from datasets.services.jobs import import_job_create
 from datasets.sources import Rejection
 from datasets.tests.hostile import (
     assert_nothing_imported,
@@ -23,6 +22,8 @@ from datasets.tests.hostile import (
     zip_with_damaged_entry,
     zip_with_understated_size,
 )
+from defectlab.jobs.models import JobStatus
+from defectlab.jobs.services import job_run
 
 MEBIBYTE = 1024 * 1024
 
@@ -166,7 +167,7 @@ def test_upload_job_with_a_hostile_zip_succeeds_with_the_good_files_and_named_re
     zip_file(upload, {"../up.png": gray_png_bytes(seed=52), "half.jpg": truncated(jpeg_bytes(seed=53)), "ok.png": good})
     damaged = zip_with_damaged_entry(tmp_path / "damaged.zip", "part.png", gray_png_bytes(seed=54))
     before = snapshot()
-    job = import_job_create(
+    upload_job = import_job_create(
         project=team.project,
         files=[
             SimpleUploadedFile("upload.zip", upload.read_bytes()),
@@ -174,11 +175,18 @@ def test_upload_job_with_a_hostile_zip_succeeds_with_the_good_files_and_named_re
         ],
         created_by=team.admin,
     )
-    # when
-    job = import_job_run(job_id=job.pk)
+    # when: the worker's job runs
+    job = job_run(job_id=upload_job.job_id)
     # then
-    assert (job.status, job.imported_count, job.duplicate_count, job.error) == (JobStatus.SUCCEEDED, 1, 0, "")
-    assert [(item["filename"], item["reason"].split(" (")[0]) for item in job.rejected] == [
+    upload_job.refresh_from_db()
+    assert (job.status, upload_job.imported_count, upload_job.duplicate_count, job.error) == (
+        JobStatus.SUCCEEDED,
+        1,
+        0,
+        "",
+    )
+    assert (job.progress_done, job.progress_total, job.result["rejected_count"]) == (4, 4, 3)
+    assert [(item["filename"], item["reason"].split(" (")[0]) for item in upload_job.rejected] == [
         ("upload.zip:../up.png", "path with '..' inside the zip"),
         ("upload.zip:half.jpg", "the image is damaged or truncated"),
         ("damaged.zip:part.png", "could not be read"),

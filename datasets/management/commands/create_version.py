@@ -1,9 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.models import ImageStatus, Project
-from datasets.services.versions import FreezeOptions, dataset_version_freeze
+from datasets.models import DatasetVersion
+from datasets.services.versions import FreezeOptions, dataset_version_freeze_start
 from datasets.splits import SPLIT_NAMES
 from defectlab.errors import ValidationFailed
+from defectlab.jobs.models import JobStatus
 
 
 class Command(BaseCommand):
@@ -46,8 +48,14 @@ class Command(BaseCommand):
             include_defect_free=not options["without_defect_free"],
             split_ratios=tuple((split, value / 100) for split, value in zip(SPLIT_NAMES, percentages, strict=True)),
         )
+        # The same job as the API's, run in this process: no worker needed, and the same checks and result.
         try:
-            version = dataset_version_freeze(project=target, name=name, created_by=None, options=freeze_options)
+            job = dataset_version_freeze_start(
+                project=target, name=name, created_by=None, options=freeze_options, run_here=True
+            )
         except ValidationFailed as error:
             raise CommandError(error.message) from None
+        if job.status != JobStatus.SUCCEEDED:
+            raise CommandError(job.error or f"The freeze ended {job.status}.")
+        version = DatasetVersion.objects.get(pk=job.result["version_id"])
         self.stdout.write(f"{version.name} {version.content_hash}")

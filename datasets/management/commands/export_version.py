@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotation.models import Project
 from datasets import storage
+from datasets.errors import ExportNotReady
 from datasets.exporters.registry import exporter_names
 from datasets.selectors import dataset_version_get_by_name
 from datasets.services.exports import dataset_export_build
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         try:
             frozen = dataset_version_get_by_name(project=target, name=version)
             export = dataset_export_build(version=frozen, export_format=export_format, with_images=with_images)
-        except (NotFound, ValidationFailed) as error:
+        except (NotFound, ValidationFailed, ExportNotReady) as error:
             raise CommandError(error.message) from None
         with storage.open_key(export.file_key) as source, open(out, "wb") as destination:
             shutil.copyfileobj(source, destination, 1024 * 1024)
