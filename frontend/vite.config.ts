@@ -20,6 +20,7 @@ export default defineConfig({
         "qa-adjudication": resolve(__dirname, "src/pages/qa-adjudication-main.ts"),
         "qa-spot-checks": resolve(__dirname, "src/pages/qa-spot-checks-main.ts"),
         upload: resolve(__dirname, "src/pages/upload-main.ts"),
+        versions: resolve(__dirname, "src/pages/version-main.ts"),
       },
       output: {
         entryFileNames: "[name].js",

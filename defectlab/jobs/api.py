@@ -15,7 +15,9 @@ from defectlab.jobs.services import job_cancel, job_may_cancel
 
 
 class JobOutput(serializers.Serializer):
-    """Needs `user` in its context, and `access` (the user's JobAccess to these jobs) where it is known."""
+    """A background job of any kind: its status, progress, result, and whether you may cancel it."""
+
+    # Its context holds `user`, and `access` (the user's JobAccess to these jobs) where it is known.
 
     id = serializers.IntegerField()
     kind = serializers.CharField()

@@ -7,14 +7,12 @@
 import type { Geometry } from "../model/types";
 import { ApiError, type ErrorBody, NetworkError, request, requestWithProgress } from "./http";
 import {
-  PENDING_ROUTES,
   type PathParameters,
   type QueryParameters,
   ROUTES,
   type RequestBody,
   type ResponseBody,
   type Route,
-  pendingRouteUrl,
   routeUrl,
 } from "./routes";
 import type { components } from "./schema";
@@ -117,28 +115,13 @@ export type UploadInput = {
     : Schemas["UploadCreateInputRequest"][Field];
 };
 
-/**
- * A background job (jobs API: GET /api/v1/jobs/{id}/, POST .../cancel/). Typed by hand, here only, because the
- * server's schema does not have the jobs API yet: once `npm run schema` brings it, use its JobOutput instead and
- * move the routes from PENDING_ROUTES into ROUTES (test_api_routes.py says when).
- */
-export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
-export interface Job {
-  readonly id: number;
-  readonly kind: string;
-  readonly status: JobStatus;
-  readonly progress_done: number;
-  /** null while the job does not know how much there is to do. */
-  readonly progress_total: number | null;
-  readonly message: string;
-  readonly error: string;
-  readonly created_by: string | null;
-  readonly created_at: string;
-  readonly started_at: string | null;
-  readonly finished_at: string | null;
-  readonly result: Readonly<Record<string, unknown>>;
-  readonly can_cancel: boolean;
-}
+/** A background job of any kind (jobs API): status, progress, result, and whether this user may cancel it. */
+export type Job = Schemas["JobOutput"];
+export type JobStatus = Job["status"];
+
+// Dataset version pages
+export type DatasetExport = Schemas["DatasetExportOutput"];
+export type ExportRequestInput = RequestBody<typeof ROUTES.exportRequest>;
 
 interface CallOptions<R extends Route> {
   readonly query?: QueryParameters<R>;
@@ -217,9 +200,13 @@ export const api = {
   },
   uploadGet: (jobId: number): Promise<ImportJob> => call(ROUTES.uploadGet, { job_id: jobId }) as Promise<ImportJob>,
 
-  jobGet: (jobId: number): Promise<Job> => request("GET", pendingRouteUrl(PENDING_ROUTES.jobGet, { job_id: jobId })),
-  jobCancel: (jobId: number): Promise<Job> =>
-    request("POST", pendingRouteUrl(PENDING_ROUTES.jobCancel, { job_id: jobId })),
+  /** The version's export in that format: built already (its download_url is set), or being built by a job. */
+  exportRequest: (versionId: number, input: ExportRequestInput): Promise<DatasetExport> =>
+    call(ROUTES.exportRequest, { version_id: versionId }, { body: input }),
+  exportGet: (exportId: number): Promise<DatasetExport> => call(ROUTES.exportGet, { export_id: exportId }),
+
+  jobGet: (jobId: number): Promise<Job> => call(ROUTES.jobGet, { job_id: jobId }),
+  jobCancel: (jobId: number): Promise<Job> => call(ROUTES.jobCancel, { job_id: jobId }),
 };
 
 /** What to show a person for a failed call: the server's message, or that it could not be reached. */

@@ -37,8 +37,47 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * @description A new token for a username and password; send it as `Authorization: Token <token>`. Each call makes a new
+         *     token (the oldest go past DEFECTLAB_API_TOKENS_PER_USER). Failed tries count towards the login lock-out:
+         *     429 `login_locked_out` then, even with the right password.
+         */
         post: operations["v1_auth_token_create"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Your tokens that still work, newest first (never their keys). */
+        get: operations["v1_auth_tokens_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens/{token_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Revoke one of your tokens at once; another user's token answers 404, like a missing one. */
+        delete: operations["v1_auth_tokens_destroy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -222,7 +261,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description One request with all the editor needs to open an image; its query count is bounded (and tested). */
+        /**
+         * @description One request with all the editor needs to open an image; its query count is bounded (and tested). Its
+         *     annotations are rendered from plain rows, their geometry sent as stored (annotations_json): an image may hold
+         *     DEFECTLAB_IMAGE_MAX_ANNOTATIONS annotations and DEFECTLAB_IMAGE_MAX_VERTICES vertices, and this is the
+         *     request that carries them all.
+         */
         get: operations["v1_images_editor_retrieve"];
         put?: never;
         post?: never;
@@ -279,6 +323,43 @@ export interface paths {
         get: operations["v1_images_tiles_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["v1_jobs_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/cancel/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Cancel a job: a queued one at once, a running one at its next check (it answers `running` with
+         *     can_cancel false until its worker stops it). 403 unless you started it or manage its project; 409
+         *     `job_finished` once it has ended.
+         */
+        post: operations["v1_jobs_cancel_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -394,6 +475,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["v1_projects_images_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/jobs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["v1_projects_jobs_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -604,6 +701,10 @@ export interface paths {
         };
         get: operations["v1_projects_versions_list"];
         put?: never;
+        /**
+         * @description Freeze a version: checked now (400 with the reason), frozen by a worker. Answers 202 with the job;
+         *     follow it at /api/v1/jobs/{id}/: once it has succeeded, its result is {"version_id": ...}.
+         */
         post: operations["v1_projects_versions_create"];
         delete?: never;
         options?: never;
@@ -849,6 +950,7 @@ export interface components {
              * @default false
              */
             is_final: boolean;
+            provenance?: unknown;
         };
         /**
          * @description * `manual` - manual
@@ -868,6 +970,8 @@ export interface components {
             readonly area_px: number;
             readonly bbox: number[];
             readonly source: components["schemas"]["AnnotationOutputSourceEnum"];
+            /** @description engine, prompt, score; null by hand */
+            readonly provenance: unknown;
             readonly author_id: number | null;
             readonly is_final: boolean;
             readonly revision: number;
@@ -884,6 +988,38 @@ export interface components {
          * @enum {string}
          */
         AnnotationOutputSourceEnum: "manual" | "imported" | "assisted" | "model";
+        ApiTokenObtainInputRequest: {
+            username: string;
+            password: string;
+            /** @default  */
+            name: string;
+        };
+        ApiTokenObtainOutput: {
+            id: number;
+            /** @description the key's first characters */
+            prefix: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description client address that asked for it */
+            created_from: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description the key: shown this once, only its digest is stored */
+            token: string;
+        };
+        ApiTokenOutput: {
+            id: number;
+            /** @description the key's first characters */
+            prefix: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description client address that asked for it */
+            created_from: string | null;
+            /** Format: date-time */
+            expires_at: string;
+        };
         AssignmentCreateInputRequest: {
             /** @description username */
             annotator: string;
@@ -911,13 +1047,6 @@ export interface components {
             after: unknown;
             /** Format: date-time */
             created_at: string;
-        };
-        AuthToken: {
-            readonly token: string;
-        };
-        AuthTokenRequest: {
-            username: string;
-            password: string;
         };
         /** @enum {unknown} */
         BlankEnum: "";
@@ -968,29 +1097,31 @@ export interface components {
             /** @default false */
             with_images: boolean;
         };
+        /** @description An export file; whether it is built comes from its latest build's job (/api/v1/jobs/{job_id}/). */
         DatasetExportOutput: {
             readonly id: number;
+            /** @description The latest build of this file. */
+            readonly job_id: number;
             readonly version_id: number;
             /** @description An exporter name in datasets/exporters/registry.py. */
             format: string;
             /** @description The exporter's version that built (builds) the file. */
             format_version: string;
             with_images?: boolean;
-            status?: components["schemas"]["JobStatusEnum"];
-            /** @description Images written so far. */
-            progress_done?: number;
-            progress_total?: number;
+            status: components["schemas"]["JobStatusEnum"];
+            progress_done: number;
+            progress_total: number;
             sha256?: string;
             /** Format: int64 */
             size_bytes?: number | null;
-            error?: string;
+            error: string;
             readonly download_url: string | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
-            started_at?: string | null;
+            started_at: string | null;
             /** Format: date-time */
-            finished_at?: string | null;
+            finished_at: string | null;
         };
         DatasetVersionDetailOutput: {
             readonly id: number;
@@ -1106,6 +1237,7 @@ export interface components {
             geometry?: unknown;
         };
         DefectClassInputRequest: {
+            /** @description one line, without ':' (Pascal VOC's label map separator) */
             name: string;
             color?: string;
             description?: string;
@@ -1407,34 +1539,59 @@ export interface components {
             assignment_id: number;
             status: components["schemas"]["AssignmentStatusEnum"];
         };
+        /** @description An upload's counts and rejections; its lifecycle comes from its job (also at /api/v1/jobs/{job_id}/). */
         ImportJobOutput: {
             readonly id: number;
+            readonly job_id: number;
             readonly project_id: number;
-            status?: components["schemas"]["JobStatusEnum"];
+            status: components["schemas"]["JobStatusEnum"];
             with_masks?: boolean;
-            total_files?: number;
-            processed_files?: number;
+            total_files: number;
+            processed_files: number;
             imported_count?: number;
             duplicate_count?: number;
             annotation_count?: number;
             /** @description [{filename, reason}] */
             rejected?: unknown;
-            error?: string;
+            error: string;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
-            started_at?: string | null;
+            started_at: string | null;
             /** Format: date-time */
-            finished_at?: string | null;
+            finished_at: string | null;
+        };
+        /** @description A background job of any kind: its status, progress, result, and whether you may cancel it. */
+        JobOutput: {
+            id: number;
+            kind: string;
+            status: components["schemas"]["JobStatusEnum"];
+            progress_done: number;
+            progress_total: number | null;
+            message: string;
+            error: string;
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** @description The kind's result once succeeded, e.g. {version_id} for a freeze. */
+            result: {
+                [key: string]: unknown;
+            };
+            readonly can_cancel: boolean;
         };
         /**
          * @description * `queued` - Queued
          *     * `running` - Running
          *     * `succeeded` - Succeeded
          *     * `failed` - Failed
+         *     * `cancelled` - Cancelled
          * @enum {string}
          */
-        JobStatusEnum: "queued" | "running" | "succeeded" | "failed";
+        JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         /**
          * @description * `safety_critical` - Safety-critical (automotive, aerospace)
          *     * `cosmetic` - Cosmetic
@@ -1519,6 +1676,19 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["ImageOutput"][];
         };
+        PaginatedJobOutputList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["JobOutput"][];
+        };
         PaginatedQueueQueueOutputList: {
             /**
              * Format: uri
@@ -1572,6 +1742,7 @@ export interface components {
             results: components["schemas"]["SpotCheckWithWorkOutput"][];
         };
         PatchedDefectClassInputRequest: {
+            /** @description one line, without ':' (Pascal VOC's label map separator) */
             name?: string;
             color?: string;
             description?: string;
@@ -2029,9 +2200,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": components["schemas"]["AuthTokenRequest"];
-                "multipart/form-data": components["schemas"]["AuthTokenRequest"];
-                "application/json": components["schemas"]["AuthTokenRequest"];
+                "application/json": components["schemas"]["ApiTokenObtainInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ApiTokenObtainInputRequest"];
+                "multipart/form-data": components["schemas"]["ApiTokenObtainInputRequest"];
             };
         };
         responses: {
@@ -2040,8 +2211,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuthToken"];
+                    "application/json": components["schemas"]["ApiTokenObtainOutput"];
                 };
+            };
+        };
+    };
+    v1_auth_tokens_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenOutput"][];
+                };
+            };
+        };
+    };
+    v1_auth_tokens_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2463,6 +2673,48 @@ export interface operations {
             };
         };
     };
+    v1_jobs_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOutput"];
+                };
+            };
+        };
+    };
+    v1_jobs_cancel_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOutput"];
+                };
+            };
+        };
+    };
     v1_projects_list: {
         parameters: {
             query?: never;
@@ -2714,6 +2966,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedImageOutputList"];
+                };
+            };
+        };
+    };
+    v1_projects_jobs_list: {
+        parameters: {
+            query?: {
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /** @description e.g. dataset_version_freeze, dataset_export */
+                kind?: string;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /**
+                 * @description * `queued` - Queued
+                 *     * `running` - Running
+                 *     * `succeeded` - Succeeded
+                 *     * `failed` - Failed
+                 *     * `cancelled` - Cancelled
+                 */
+                status?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedJobOutputList"];
                 };
             };
         };
@@ -3140,12 +3428,12 @@ export interface operations {
             };
         };
         responses: {
-            201: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetVersionDetailOutput"];
+                    "application/json": components["schemas"]["JobOutput"];
                 };
             };
         };
