@@ -1,0 +1,217 @@
+"""SAM in onnxruntime: `SamEncoder` turns an image (or the part of it being viewed) into an `ImageEmbedding`,
+`SamDecoder` turns an embedding and the inspector's clicks/box into candidate masks. No torch: this is what the
+server (and, through the same graphs, the browser) runs.
+
+Crops. A large image is encoded one region at a time (the view the inspector is working in): pass the region's
+pixels and its `offset` (x, y) in the image. Prompts are always given in whole-image px; a `Decoded` answer covers
+the region only, with its `offset` and the whole `image_shape` beside it (the convention of
+assist/engines/base.py EngineResult: suggestions are small, so whole-image masks are built only on request, by
+`full_mask`). A click or box outside the encoded region raises ValueError: SAM saw nothing there.
+
+    encoder, decoder = SamEncoder(files.encoder), SamDecoder(files.decoder)
+    embedding = encoder.encode(grey)                                      # ~1 s on 2 idle cores: once per image
+    decoded = decoder.decode(embedding, positive_clicks=((120, 80),))     # ~50 ms: every click
+    mask, score = decoded.suggestion()
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime  # type: ignore[import-untyped]  # no stubs published
+
+from assist.sam.transforms import (
+    EMBEDDING_SHAPE,
+    IMAGE_SIDE_PX,
+    LOW_RES_SIDE_PX,
+    MASK_THRESHOLD_LOGIT,
+    Box,
+    Point,
+    image_preprocess,
+    prompt_arrays,
+)
+
+DEFAULT_THREADS = 2  # onnxruntime intra-op threads per session: the server shares its cores with the workers
+# Idle onnxruntime threads spin by default, waiting for work. On cores shared with other processes that spinning is
+# CPU taken from them: measured per MobileSAM click on 2 busy cores, 147 ms of CPU spinning vs 95 ms not (and
+# 460 vs 310 ms wall).
+IS_SPINNING_ALLOWED = False
+# The graphs' input and output names, as onnx_export writes them (SAM's own ONNX names for the decoder).
+ENCODER_INPUT, ENCODER_OUTPUT = "image", "image_embeddings"
+DECODER_INPUTS = ("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input", "orig_im_size")
+DECODER_OUTPUTS = ("masks", "iou_predictions", "low_res_masks")
+SINGLE_TOKEN = 0  # the decoder's first mask token is SAM's single-mask answer; tokens 1-3 its multimask answers
+
+
+@dataclass(frozen=True)
+class ImageEmbedding:
+    """What the encoder saw: a region of an image, and SAM's embedding of it."""
+
+    embedding: np.ndarray  # float16 (1, 256, 64, 64): half the bytes of float32, for the cache and the browser
+    offset: tuple[int, int]  # (x, y) image px of the region's top-left pixel
+    region_shape: tuple[int, int]  # (height, width) px of the region
+    image_shape: tuple[int, int]  # (height, width) px of the whole image
+
+    def __post_init__(self) -> None:
+        if self.embedding.shape != EMBEDDING_SHAPE or self.embedding.dtype != np.float16:
+            raise ValueError(
+                f"an embedding is float16 {EMBEDDING_SHAPE}, not {self.embedding.dtype} {self.embedding.shape}"
+            )
+        x, y = self.offset
+        height, width = self.region_shape
+        if (
+            x < 0
+            or y < 0
+            or height < 1
+            or width < 1
+            or y + height > self.image_shape[0]
+            or x + width > self.image_shape[1]
+        ):
+            raise ValueError(f"region {width}x{height} at {self.offset} leaves the image {self.image_shape}")
+
+    @property
+    def scale(self) -> float:
+        """Encoder-input px per region px (SAM resized the region's longest side to 1024)."""
+        return IMAGE_SIDE_PX / max(self.region_shape)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """SAM's answers to one prompt, over the encoded region."""
+
+    masks: np.ndarray  # bool (3, region height, region width): the three multimask answers (SAM's whole/part/subpart)
+    scores: np.ndarray  # float32 (3,): SAM's predicted IoU of each with the defect, 0..1 (not calibrated)
+    best_index: int  # the multimask answer with the highest score
+    single_mask: np.ndarray  # bool (region height, region width): SAM's single-mask answer (mask token 0) ...
+    single_score: float  # ... and its predicted IoU
+    low_res_logits: np.ndarray  # float32 (4, 256, 256): token 0 then the three multimask answers, for mask_input
+    is_ambiguous: bool  # one click and no box: the prompt could mean a whole or a part
+    offset: tuple[int, int]  # (x, y) image px of the region's top-left pixel
+    image_shape: tuple[int, int]  # (height, width) px of the whole image
+
+    def suggestion(self) -> tuple[np.ndarray, float]:
+        """The mask to show and its score, as SAM's authors use the outputs: for an ambiguous prompt (one click)
+        the best of the three multimask answers, else (several clicks, a box) the single-mask answer, which SAM
+        trained for prompts that say enough."""
+        if self.is_ambiguous:
+            return self.masks[self.best_index], float(self.scores[self.best_index])
+        return self.single_mask, self.single_score
+
+    def mask_input(self) -> np.ndarray:
+        """The suggestion's low-resolution logits (1, 1, 256, 256), to pass as `mask_input` with the next click on
+        the same embedding: SAM refines its previous answer rather than starting over."""
+        token = 1 + self.best_index if self.is_ambiguous else SINGLE_TOKEN
+        return self.low_res_logits[token][None, None].copy()
+
+    def full_mask(self, mask: np.ndarray) -> np.ndarray:
+        """A region mask (one of `masks`, or the suggestion's) as a bool mask of the whole image."""
+        full = np.zeros(self.image_shape, dtype=bool)
+        x, y = self.offset
+        full[y : y + mask.shape[0], x : x + mask.shape[1]] = mask
+        return full
+
+
+class SamEncoder:
+    def __init__(self, encoder_path: str | Path, *, threads: int = DEFAULT_THREADS) -> None:
+        self.session = onnx_session(encoder_path, threads=threads)
+
+    def encode(
+        self, region: np.ndarray, *, offset: tuple[int, int] = (0, 0), image_shape: tuple[int, int] | None = None
+    ) -> ImageEmbedding:
+        """Embed `region`: a uint8 grey (H, W) or RGB (H, W, 3) image, or a crop of one whose top-left pixel is at
+        `offset` (x, y) in an image of `image_shape` (height, width); by default the region is the whole image."""
+        pixels = image_preprocess(region)
+        region_shape = (int(region.shape[0]), int(region.shape[1]))
+        embedding = self.session.run([ENCODER_OUTPUT], {ENCODER_INPUT: pixels})[0]
+        return ImageEmbedding(
+            embedding=embedding.astype(np.float16),
+            offset=(int(offset[0]), int(offset[1])),
+            region_shape=region_shape,
+            image_shape=region_shape if image_shape is None else (int(image_shape[0]), int(image_shape[1])),
+        )
+
+
+class SamDecoder:
+    """The fp32 decoder, or the int8 one (smaller, for the browser; on the server the fp32 one is as fast)."""
+
+    def __init__(self, decoder_path: str | Path, *, threads: int = DEFAULT_THREADS) -> None:
+        self.session = onnx_session(decoder_path, threads=threads)
+
+    def decode(
+        self,
+        embedding: ImageEmbedding,
+        *,
+        positive_clicks: tuple[Point, ...] = (),
+        negative_clicks: tuple[Point, ...] = (),
+        box: Box | None = None,
+        mask_input: np.ndarray | None = None,
+    ) -> Decoded:
+        """SAM's masks for the prompt, all coordinates in whole-image px ((x, y) of a pixel; a box (x0, y0, x1, y1)
+        inclusive). `mask_input`: a previous answer's `mask_input()` (or transforms.mask_input_from_mask), for
+        this same embedding. Raises ValueError for an empty prompt or one outside the encoded region."""
+        if box is None and not positive_clicks:
+            raise ValueError("a SAM prompt needs a box or a positive click")
+        x, y = embedding.offset
+        positive = tuple(_into_region((px - x, py - y), embedding) for px, py in positive_clicks)
+        negative = tuple(_into_region((px - x, py - y), embedding) for px, py in negative_clicks)
+        region_box = None
+        if box is not None:
+            top_left = _into_region((box[0] - x, box[1] - y), embedding)
+            bottom_right = _into_region((box[2] - x, box[3] - y), embedding)
+            region_box = (*top_left, *bottom_right)
+        coords, labels = prompt_arrays(
+            positive_clicks=positive, negative_clicks=negative, box=region_box, region_shape=embedding.region_shape
+        )
+        has_mask_input = mask_input is not None
+        if mask_input is None:
+            mask_input = np.zeros((1, 1, LOW_RES_SIDE_PX, LOW_RES_SIDE_PX), np.float32)
+        elif mask_input.shape != (1, 1, LOW_RES_SIDE_PX, LOW_RES_SIDE_PX):
+            raise ValueError(f"a mask input is (1, 1, 256, 256) logits, not {mask_input.shape}")
+        feeds = dict(
+            zip(
+                DECODER_INPUTS,
+                (
+                    embedding.embedding.astype(np.float32),
+                    coords,
+                    labels,
+                    mask_input.astype(np.float32),
+                    np.array([1.0 if has_mask_input else 0.0], np.float32),
+                    np.array(embedding.region_shape, np.float32),
+                ),
+                strict=True,
+            )
+        )
+        logits, scores, low_res_logits = self.session.run(list(DECODER_OUTPUTS), feeds)
+        masks = logits[0] > MASK_THRESHOLD_LOGIT
+        multimask_scores = scores[0, 1:].astype(np.float32)
+        return Decoded(
+            masks=masks[1:],
+            scores=multimask_scores,
+            best_index=int(np.argmax(multimask_scores)),
+            single_mask=masks[SINGLE_TOKEN],
+            single_score=float(scores[0, SINGLE_TOKEN]),
+            low_res_logits=low_res_logits[0],
+            is_ambiguous=box is None and len(positive_clicks) == 1 and not negative_clicks,
+            offset=embedding.offset,
+            image_shape=embedding.image_shape,
+        )
+
+
+def _into_region(point: Point, embedding: ImageEmbedding) -> Point:
+    """A region-px point, checked to lie on a pixel of the region (half a pixel of slack on each side, the
+    pixel's own extent)."""
+    height, width = embedding.region_shape
+    if not (-0.5 <= point[0] < width - 0.5 and -0.5 <= point[1] < height - 0.5):
+        x, y = embedding.offset
+        raise ValueError(
+            f"point ({point[0] + x}, {point[1] + y}) is outside the encoded region {width}x{height} at "
+            f"{embedding.offset}: SAM saw nothing there"
+        )
+    return float(point[0]), float(point[1])
+
+
+def onnx_session(path: str | Path, *, threads: int = DEFAULT_THREADS) -> onnxruntime.InferenceSession:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if IS_SPINNING_ALLOWED else "0")
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
