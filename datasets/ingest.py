@@ -231,3 +231,11 @@ def read_mask(data: bytes, filename: str, *, threshold: int = 128) -> np.ndarray
     decoded = decode_image(data, filename)
     grey = decoded.display if decoded.display.mode == "L" else decoded.display.convert("L")
     return (np.asarray(grey) >= threshold).astype(np.uint8)
+
+
+def read_grey(data: bytes, filename: str) -> np.ndarray:
+    """An image file as upright 8-bit grey pixels (H, W), uint8: the assist engines' input. Pass the display
+    rendition's bytes: it is what the inspector sees (16-bit originals windowed, EXIF orientation applied)."""
+    decoded = decode_image(data, filename)
+    grey = decoded.display if decoded.display.mode == "L" else decoded.display.convert("L")
+    return np.asarray(grey, dtype=np.uint8)

@@ -211,6 +211,17 @@ DEFECTLAB_PYRAMID_TILE_PX = env_int("DEFECTLAB_PYRAMID_TILE_PX", 512)
 "Side of one square pyramid tile, in pixels (edge tiles are smaller)."
 DEFECTLAB_PYRAMID_JPEG_QUALITY = env_int("DEFECTLAB_PYRAMID_JPEG_QUALITY", 90)
 "JPEG quality (1-95) of pyramid tiles."
+# Assist (assist/): engines that draw a defect from an inspector's box or clicks, and pre-label jobs.
+DEFECTLAB_ASSIST_ENGINE_MODULES = env_list("DEFECTLAB_ASSIST_ENGINE_MODULES", [])
+"Python modules imported at start-up beside the built-in engines (each registers its engines with @engine)."
+DEFECTLAB_ASSIST_PRELABEL_QUEUE = env_str("DEFECTLAB_ASSIST_PRELABEL_QUEUE", "celery")
+"The Celery queue pre-label jobs are sent to (the GPU workers' queue once models run there)."
+DEFECTLAB_ASSIST_IMAGE_CACHE_BYTES = env_int("DEFECTLAB_ASSIST_IMAGE_CACHE_BYTES", 256 * 1024**2)
+"Decoded grey images each web process keeps for the assist, in bytes (a 600 x 600 image takes 0.36 MB)."
+DEFECTLAB_ASSIST_MAX_CLICKS = env_int("DEFECTLAB_ASSIST_MAX_CLICKS", 40)
+"Most clicks, positive and negative together, one assist prompt may carry."
+DEFECTLAB_ASSIST_MAX_BOX_PX = env_int("DEFECTLAB_ASSIST_MAX_BOX_PX", 2048 * 2048)
+"Largest assist box, in pixels (width x height): a larger box is not one defect, and the engine's work grows with it."
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2  # larger uploads spool to a temporary file
 FILE_UPLOAD_TEMP_DIR = None

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("annotation.api.urls")),
     path("", include("datasets.api.urls")),
     path("", include("qa.api.urls")),
+    path("", include("assist.api.urls")),  # the URL root includes assist; no app imports it
     path("", include("defectlab.jobs.urls")),
     path("auth/token/", include("defectlab.auth_urls")),
 ]

@@ -60,6 +60,7 @@ class EngineResult:
     image_shape: tuple[int, int]  # (height, width) of the whole image
     score: float  # the engine's confidence in the mask, 0..1 (not calibrated across engines)
     engine: str  # the registered name of the engine that made it
+    defect_class: str | None = None  # pre-labels: the class the engine recognised, as the project names it
 
     def __post_init__(self) -> None:
         x, y = self.offset
@@ -81,6 +82,14 @@ class Engine(Protocol):
     def predict(self, image: np.ndarray, prompt: Prompt) -> EngineResult:
         """A mask for `prompt` on `image`, a (H, W) uint8 grey image. Raises ValueError for a prompt that
         `prompt_check` refuses."""
+        ...
+
+
+class PrelabelEngine(Engine, Protocol):
+    """An engine registered with `can_prelabel=True`: it also finds defects with no prompt at all."""
+
+    def prelabel(self, image: np.ndarray) -> list[EngineResult]:
+        """Every defect the engine finds on `image`, one result each (possibly none)."""
         ...
 
 
@@ -127,6 +136,7 @@ class EngineEntry:
     name: str
     factory: Callable[[], Engine]  # builds the engine; called once, on first use (SAM loads weights here)
     is_available: Callable[[], bool]  # False where the engine cannot run here (weights not on disk)
+    can_prelabel: bool = False  # finds defects with no prompt (PrelabelEngine.prelabel): pre-label jobs use it
 
 
 ENGINES: dict[str, EngineEntry] = {}
@@ -137,13 +147,18 @@ def _always() -> bool:
     return True
 
 
-def engine(name: str, *, is_available: Callable[[], bool] = _always) -> Callable[[type], type]:
-    """Register an engine class under `name`. The class is built without arguments on first use."""
+def engine(
+    name: str, *, is_available: Callable[[], bool] = _always, can_prelabel: bool = False
+) -> Callable[[type], type]:
+    """Register an engine class under `name`. The class is built without arguments on first use.
+    `can_prelabel`: the class also implements PrelabelEngine.prelabel (defects found with no prompt)."""
 
     def register(engine_class: type) -> type:
         if name in ENGINES:
             raise ValueError(f"two engines are named {name!r}")
-        ENGINES[name] = EngineEntry(name=name, factory=engine_class, is_available=is_available)
+        ENGINES[name] = EngineEntry(
+            name=name, factory=engine_class, is_available=is_available, can_prelabel=can_prelabel
+        )
         return engine_class
 
     return register
@@ -163,6 +178,13 @@ def engine_names() -> list[str]:
     """Names of the engines that can run here, sorted."""
     _load_engines()
     return sorted(name for name, entry in ENGINES.items() if entry.is_available())
+
+
+def engine_can_prelabel(name: str) -> bool:
+    """Whether the registered engine `name` finds defects with no prompt (False for an unknown name)."""
+    _load_engines()
+    entry = ENGINES.get(name)
+    return entry is not None and entry.can_prelabel
 
 
 def _load_engines() -> None:

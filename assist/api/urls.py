@@ -1,0 +1,26 @@
+from django.urls import path
+
+from assist.api import assist, prelabels, statistics, suggestions
+
+urlpatterns = [
+    path("images/<int:image_id>/assist/", assist.AssistRunApi.as_view(), name="assist-run"),
+    path("projects/<int:project_id>/assist/engines/", assist.EngineListApi.as_view(), name="assist-engine-list"),
+    path(
+        "projects/<int:project_id>/assist/statistics/",
+        statistics.AssistStatisticsApi.as_view(),
+        name="assist-statistics",
+    ),
+    path("projects/<int:project_id>/prelabels/", prelabels.PrelabelStartApi.as_view(), name="prelabel-start"),
+    path("images/<int:image_id>/suggestions/", suggestions.SuggestionListApi.as_view(), name="suggestion-list"),
+    path(
+        "suggestions/<int:suggestion_id>/accept/",
+        suggestions.SuggestionAcceptApi.as_view(),
+        name="suggestion-accept",
+    ),
+    path(
+        "suggestions/<int:suggestion_id>/reject/",
+        suggestions.SuggestionRejectApi.as_view(),
+        name="suggestion-reject",
+    ),
+    path("images/<int:image_id>/visits/", suggestions.ImageVisitApi.as_view(), name="image-visit"),
+]

@@ -1,0 +1,22 @@
+"""The assist app's domain errors; defectlab/api/errors.py maps each to its status and body."""
+
+from defectlab.errors import DomainError
+
+
+class NoAssistEngine(DomainError):
+    """No assist engine can run on this server (none registered, or none has what it needs)."""
+
+    code, status = "no_assist_engine", 409
+
+
+class NoPrelabelEngine(DomainError):
+    """Pre-labelling needs an engine that finds defects with no prompt; the weight-free classical engine needs a
+    box from the inspector."""
+
+    code, status = "no_prelabel_engine", 409
+
+
+class SuggestionDecided(DomainError):
+    """The user already accepted or deleted this suggestion."""
+
+    code, status = "suggestion_decided", 409

@@ -1,0 +1,15 @@
+"""The assist app's job kinds (defectlab/jobs): thin, params in, one service call, the result out.
+
+`assist_prelabel` is idempotent: each image's suggestions are written in one transaction, and a run again after a
+lost worker skips the images its job already wrote."""
+
+from django.conf import settings
+
+from assist.services.prelabels import PRELABEL_JOB_KIND, prelabel_run
+from defectlab.jobs.context import JobContext
+from defectlab.jobs.registry import job_kind
+
+
+@job_kind(PRELABEL_JOB_KIND, idempotent=True, queue=settings.DEFECTLAB_ASSIST_PRELABEL_QUEUE)
+def assist_prelabel_job(job: JobContext) -> dict:
+    return prelabel_run(job=job)
