@@ -12,6 +12,16 @@ class DefectTooSmall(DomainError):
     code, status = "defect_too_small", 400
 
 
+class GeometryTooComplex(DomainError):
+    """Over a limit of the geometry budget (docs/architecture.md): `limit` names the setting, with the value it
+    allows and the count that went over it."""
+
+    code, status = "geometry_too_complex", 400
+
+    def __init__(self, message: str, *, limit: str, allowed: int, actual: int):
+        super().__init__(message, limit=limit, allowed=allowed, actual=actual)
+
+
 class AnnotationConflict(DomainError):
     """Someone else saved (or deleted) the annotation since the revision the edit started from.
 

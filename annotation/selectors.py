@@ -5,7 +5,20 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
 
 from annotation.errors import AlreadySubmitted
 from annotation.models import (
@@ -172,8 +185,9 @@ def defect_class_get_for_user(*, user: AbstractBaseUser, defect_class_id: int, c
 
 
 def annotation_list_for_image(*, user: AbstractBaseUser, role: str, image: Image) -> QuerySet[Annotation]:
-    """Reviewers see everything; an inspector sees their own work and the image's final annotations."""
-    annotations = Annotation.objects.filter(image=image).select_related("defect_class", "severity")
+    """Reviewers see everything; an inspector sees their own work and the image's final annotations. The RLE
+    is left in the database: no list shows it, and a complex defect's RLE outweighs its outline."""
+    annotations = Annotation.objects.filter(image=image).select_related("defect_class", "severity").defer("rle")
     if not role_allows(role, Capability.VIEW_ALL_IMAGES):
         annotations = annotations.filter(Q(author=user) | Q(is_final=True))
     return annotations.order_by("id")
@@ -362,6 +376,16 @@ def defect_class_list_for_editor(*, project: Project, used_ids: set[int]) -> Que
     )
 
 
+def annotation_rows_for_image(*, user: AbstractBaseUser, role: str, image: Image) -> list[dict]:
+    """`annotation_list_for_image` as plain rows: every column but the RLE, and the geometry as the database's
+    JSON text (`geometry_json`) instead of decoded lists. The editor sends geometry on as it is: an image may hold
+    100,000 vertices (DEFECTLAB_IMAGE_MAX_VERTICES), and decoding them into model instances only to encode them
+    again was most of the editor's load time."""
+    columns = [field.attname for field in Annotation._meta.concrete_fields if field.attname not in ("geometry", "rle")]
+    rows = annotation_list_for_image(user=user, role=role, image=image)
+    return list(rows.values(*columns, geometry_json=Cast("geometry", TextField())))
+
+
 @dataclass(frozen=True)
 class EditorState:
     """Everything the browser editor needs to open one image, read in a bounded number of queries."""
@@ -371,7 +395,7 @@ class EditorState:
     can_label: bool  # may draw and edit annotations on this image (not once an inspector submitted it)
     can_review: bool  # may edit anyone's annotations
     defect_classes: list[DefectClass]  # with their severity levels
-    annotations: list[Annotation]
+    annotations: list[dict]  # annotation_rows_for_image
     assignment: Assignment | None
     comments: list[ImageComment]
     previous_image_id: int | None
@@ -380,8 +404,8 @@ class EditorState:
 
 def editor_state_for_image(*, user: AbstractBaseUser, image_id: int) -> EditorState:
     image, role = image_get_for_user(user=user, image_id=image_id)
-    annotations = list(annotation_list_for_image(user=user, role=role, image=image))
-    used_ids = {annotation.defect_class_id for annotation in annotations}
+    annotations = annotation_rows_for_image(user=user, role=role, image=image)
+    used_ids = {annotation["defect_class_id"] for annotation in annotations}
     previous_image_id, next_image_id = queue_neighbours_for_image(user=user, image=image)
     assignment = assignment_get_for_image(user=user, image=image)
     is_closed = is_work_closed(role=role, assignment_status=assignment.status if assignment else None)

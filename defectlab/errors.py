@@ -27,3 +27,9 @@ class ValidationFailed(DomainError):
 
 class InUse(DomainError):
     code, status = "in_use", 409
+
+
+class TooLarge(DomainError):
+    """The request body is over an endpoint's limit; refused before it is read. `limit` names the setting."""
+
+    code, status = "too_large", 413

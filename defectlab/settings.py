@@ -211,6 +211,26 @@ DEFECTLAB_PYRAMID_TILE_PX = env_int("DEFECTLAB_PYRAMID_TILE_PX", 512)
 "Side of one square pyramid tile, in pixels (edge tiles are smaller)."
 DEFECTLAB_PYRAMID_JPEG_QUALITY = env_int("DEFECTLAB_PYRAMID_JPEG_QUALITY", 90)
 "JPEG quality (1-95) of pyramid tiles."
+# Geometry budget (docs/architecture.md): what one annotation's geometry and one image's annotations may cost,
+# checked before anything is rasterised. A refusal (400 geometry_too_complex, 413 too_large) names the setting.
+DEFECTLAB_GEOMETRY_MAX_BODY_BYTES = env_int("DEFECTLAB_GEOMETRY_MAX_BODY_BYTES", 1024**2)
+"Largest request body, in bytes, that creating or saving an annotation reads (10,000 vertices at full precision fit)."
+DEFECTLAB_GEOMETRY_MAX_POLYGONS = env_int("DEFECTLAB_GEOMETRY_MAX_POLYGONS", 1_000)
+"Most polygons (separate outlines) one annotation may hold."
+DEFECTLAB_GEOMETRY_MAX_HOLES_PER_POLYGON = env_int("DEFECTLAB_GEOMETRY_MAX_HOLES_PER_POLYGON", 1_000)
+"Most holes one polygon of an annotation may hold."
+DEFECTLAB_GEOMETRY_MAX_VERTICES = env_int("DEFECTLAB_GEOMETRY_MAX_VERTICES", 10_000)
+"Most vertices one annotation may hold, over all its outlines and holes."
+DEFECTLAB_GEOMETRY_MAX_RASTER_PX = env_int("DEFECTLAB_GEOMETRY_MAX_RASTER_PX", 16_000_000)
+"Most pixels rasterising one annotation may touch: the areas of its polygons' bounding boxes added up, in px."
+DEFECTLAB_GEOMETRY_MAX_OUTLINE_PX = env_int("DEFECTLAB_GEOMETRY_MAX_OUTLINE_PX", 250_000)
+"Longest total outline of one annotation (all its rings), in px; it also bounds the size of its stored RLE."
+DEFECTLAB_GEOMETRY_MAX_EDGES_PER_ROW = env_int("DEFECTLAB_GEOMETRY_MAX_EDGES_PER_ROW", 500)
+"Most edges of one outline that a single row of pixels may cross (a ring crossing itself in a star costs its square)."
+DEFECTLAB_IMAGE_MAX_ANNOTATIONS = env_int("DEFECTLAB_IMAGE_MAX_ANNOTATIONS", 2_000)
+"Most annotations one image may hold, everyone's and final ones together."
+DEFECTLAB_IMAGE_MAX_VERTICES = env_int("DEFECTLAB_IMAGE_MAX_VERTICES", 100_000)
+"Most vertices all annotations of one image may hold together; it bounds what the editor loads for one image."
 # Assist (assist/): engines that draw a defect from an inspector's box or clicks, and pre-label jobs.
 DEFECTLAB_ASSIST_ENGINE_MODULES = env_list("DEFECTLAB_ASSIST_ENGINE_MODULES", [])
 "Python modules imported at start-up beside the built-in engines (each registers its engines with @engine)."

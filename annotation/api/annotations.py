@@ -2,27 +2,37 @@
 
 import json
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.api.annotation_json import RawJsonRenderer, annotations_json
 from annotation.api.serializers import AnnotationConflictOutput, AnnotationOutput
 from annotation.models import AnnotationSource
 from annotation.permissions import Capability
 from annotation.selectors import (
-    annotation_list_for_image,
+    annotation_rows_for_image,
     audit_list_for_project,
     image_get_for_user,
     project_get_for_user,
 )
 from annotation.services.annotations import annotation_create, annotation_delete, annotation_save
+from defectlab.api.limits import request_body_limit_check
 from defectlab.api.pagination import IdCursorPagination
 
 
 class GeometryField(serializers.JSONField):
     """{"polygons": [{"exterior": [[x, y], ...], "holes": [[[x, y], ...]]}]}; checked by annotation.geometry."""
+
+
+def _geometry_body_limit_check(request: Request) -> None:
+    """A geometry's body is refused by its length before it is parsed (413 too_large): the geometry budget."""
+    request_body_limit_check(
+        request, max_bytes=settings.DEFECTLAB_GEOMETRY_MAX_BODY_BYTES, setting="DEFECTLAB_GEOMETRY_MAX_BODY_BYTES"
+    )
 
 
 class ProvenanceField(serializers.JSONField):
@@ -67,14 +77,16 @@ class AnnotationListApi(APIView):
         )
         provenance = ProvenanceField(required=False, allow_null=True, default=None)
 
+    renderer_classes = [RawJsonRenderer]  # the list is sent from rows, its geometry as stored
+
     @extend_schema(responses=AnnotationOutput(many=True))
     def get(self, request: Request, image_id: int) -> Response:
         image, role = image_get_for_user(user=request.user, image_id=image_id)
-        annotations = annotation_list_for_image(user=request.user, role=role, image=image)
-        return Response(AnnotationOutput(annotations, many=True).data)
+        return Response(annotations_json(annotation_rows_for_image(user=request.user, role=role, image=image)))
 
     @extend_schema(request=InputSerializer, responses={201: AnnotationOutput})
     def post(self, request: Request, image_id: int) -> Response:
+        _geometry_body_limit_check(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -106,6 +118,7 @@ class AnnotationDetailApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: AnnotationOutput, 409: AnnotationConflictOutput})
     def put(self, request: Request, annotation_id: int) -> Response:
+        _geometry_body_limit_check(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)

@@ -1,11 +1,14 @@
 """The browser editor's own endpoints: everything to open an image in one request, and the comment thread."""
 
+import dataclasses
+
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.api.annotation_json import RawJsonRenderer, annotations_json
 from annotation.api.serializers import (
     AnnotationOutput,
     CommentOutput,
@@ -63,7 +66,12 @@ class EditorQueueOutput(serializers.Serializer):
 
 
 class ImageEditorApi(APIView):
-    """One request with all the editor needs to open an image; its query count is bounded (and tested)."""
+    """One request with all the editor needs to open an image; its query count is bounded (and tested). Its
+    annotations are rendered from plain rows, their geometry sent as stored (annotations_json): an image may hold
+    DEFECTLAB_IMAGE_MAX_ANNOTATIONS annotations and DEFECTLAB_IMAGE_MAX_VERTICES vertices, and this is the
+    request that carries them all."""
+
+    renderer_classes = [RawJsonRenderer]
 
     class OutputSerializer(serializers.Serializer):
         image = EditorImageOutput()
@@ -81,7 +89,8 @@ class ImageEditorApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, image_id: int) -> Response:
         state = editor_state_for_image(user=request.user, image_id=image_id)
-        return Response(self.OutputSerializer(state).data)
+        data = self.OutputSerializer(dataclasses.replace(state, annotations=[])).data
+        return Response({**data, "annotations": annotations_json(state.annotations)})
 
 
 class ImageCommentListApi(APIView):

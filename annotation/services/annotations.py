@@ -30,6 +30,12 @@ from annotation.selectors import (
     image_get_for_user,
 )
 from annotation.services.audit import annotation_snapshot, audit_entries_created, audit_record
+from annotation.services.geometry_budget import (
+    geometry_budget,
+    image_budget_check,
+    polygons_budget_check,
+    too_complex,
+)
 from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
 from defectlab.events import event_emit
 from defectlab.rows import row_update
@@ -50,6 +56,7 @@ class DerivedShape:
     bbox: geometry.Box
     rle: dict
     measurement: geometry.Measurement
+    vertex_count: int
 
     def fields(self) -> dict:
         return {
@@ -60,26 +67,34 @@ class DerivedShape:
             "bbox_width": self.bbox.width,
             "bbox_height": self.bbox.height,
             "rle": self.rle,
+            "vertex_count": self.vertex_count,
         }
 
 
 def shape_derive(*, polygons: list[geometry.Polygon], image: Image) -> DerivedShape:
+    """Area, box, RLE and sizes. Each polygon is rasterised over its own box only (geometry.rasterize_runs): the
+    cost grows with the defect, not with the image or the distance between its parts."""
     box = geometry.polygons_bbox(polygons)
-    crop = geometry.rasterize_crop(polygons, box)
-    measurement = geometry.measure(polygons, crop=crop)
-    rle = geometry.rle_from_crop(crop, x=int(box.x), y=int(box.y), width=image.width, height=image.height)
+    runs = geometry.rasterize_runs(polygons)
+    measurement = geometry.measure(polygons, area_px=runs.area_px)
     return DerivedShape(
         geometry=geometry.polygons_to_json(polygons),
         area_px=measurement.area_px,
         bbox=box,
-        rle=rle,
+        rle=geometry.rle_from_runs(runs, width=image.width, height=image.height),
         measurement=measurement,
+        vertex_count=geometry.vertex_count(polygons),
     )
 
 
 def _parse(raw_geometry: object, image: Image) -> list[geometry.Polygon]:
+    """The polygons, checked, within the geometry budget (counted and priced before anything is rasterised)."""
     try:
-        return geometry.polygons_from_json(raw_geometry, width=image.width, height=image.height)
+        return geometry.polygons_from_json(
+            raw_geometry, width=image.width, height=image.height, budget=geometry_budget()
+        )
+    except geometry.BudgetExceeded as error:
+        raise too_complex(error) from None
     except geometry.GeometryError as error:
         raise ValidationFailed(f"Invalid geometry: {error}") from None
 
@@ -169,7 +184,9 @@ def annotation_create(
     else:
         _check_work_open(image=image, user=user, role=role)
     defect_class, severity = _class_and_severity(image=image, defect_class_id=defect_class_id, severity_id=severity_id)
-    shape = shape_derive(polygons=_parse(geometry_data, image), image=image)
+    polygons = _parse(geometry_data, image)
+    image_budget_check(image=image, added_annotations=1, added_vertices=geometry.vertex_count(polygons))
+    shape = shape_derive(polygons=polygons, image=image)
     _check_min_size(shape=shape, defect_class=defect_class, image=image)
     annotation = Annotation.objects.create(
         image=image,
@@ -240,7 +257,13 @@ def annotation_save(
         image=image, defect_class_id=class_id, severity_id=severity_id, current=annotation
     )
     raw = annotation.geometry if geometry_data is _UNSET else geometry_data
-    shape = shape_derive(polygons=_parse(raw, image), image=image)
+    polygons = _parse(raw, image)
+    vertex_count = geometry.vertex_count(polygons)
+    if vertex_count > annotation.vertex_count:  # only growth can break the image's budget (autosaves rarely grow)
+        image_budget_check(
+            image=image, added_annotations=0, added_vertices=vertex_count, replaced_annotation_id=annotation.pk
+        )
+    shape = shape_derive(polygons=polygons, image=image)
     _check_min_size(shape=shape, defect_class=defect_class, image=image)
     annotation.defect_class, annotation.severity = defect_class, severity
     fields = shape.fields()
@@ -302,10 +325,17 @@ def annotations_import(
     is_final: bool = True,
 ) -> list[Annotation]:
     """Record existing labels (masks, COCO) as annotations, in bulk. Minimum sizes are not enforced: imported
-    ground truth is kept as it was drawn, and review decides."""
+    ground truth is kept as it was drawn, and review decides. The geometry budget is (GeometryTooComplex): what
+    is stored must stay editable and the editor's load of the image bounded."""
     for defect in defects:
         if defect.defect_class.project_id != image.project_id:
             raise PermissionDenied("A defect class of another project cannot be used here.")
+        polygons_budget_check(defect.polygons)
+    image_budget_check(
+        image=image,
+        added_annotations=len(defects),
+        added_vertices=sum(geometry.vertex_count(defect.polygons) for defect in defects),
+    )
     annotations = Annotation.objects.bulk_create(
         [
             Annotation(

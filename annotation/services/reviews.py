@@ -74,7 +74,7 @@ def _final_row(*, image: Image, defect: FinalDefect, author: AbstractBaseUser | 
     if defect.geometry_data is None:
         shape_fields = {
             field: getattr(source, field)
-            for field in ("geometry", "area_px", "bbox_x", "bbox_y", "bbox_width", "bbox_height", "rle")
+            for field in ("geometry", "area_px", "bbox_x", "bbox_y", "bbox_width", "bbox_height", "rle", "vertex_count")
         }
     else:
         shape = shape_derive(polygons=_parse(defect.geometry_data, image), image=image)

@@ -18,8 +18,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from annotation import geometry
+from annotation.errors import GeometryTooComplex
 from annotation.models import DefectClass, Image, Project
 from annotation.services.annotations import ImportedDefect, annotations_import
+from annotation.services.geometry_budget import new_image_budget_check
 from annotation.services.images import ImageRecord, image_build, images_record
 from datasets import ingest, pyramid, storage
 from datasets.sources import Rejection, Source
@@ -97,7 +99,12 @@ def _mask_regions(source: Source, decoded: ingest.DecodedImage) -> list[list[geo
         )
     if source.is_defect_free and mask.any():
         raise ingest.ImageRejected(mask_name, "a defect-free image has defect pixels in its mask")
-    return [geometry.mask_to_polygons(region) for region in geometry.mask_regions(mask) if np.any(region)]
+    regions = [geometry.mask_to_polygons(region) for region in geometry.mask_regions(mask) if np.any(region)]
+    try:
+        new_image_budget_check(regions)  # refused here, alone, rather than failing its whole batch when stored
+    except GeometryTooComplex as error:
+        raise ingest.ImageRejected(mask_name, f"mask over the geometry budget: {error.message}") from None
+    return regions
 
 
 def _record(prepared: PreparedImage, written: list[str]) -> ImageRecord:
