@@ -214,9 +214,6 @@ class Annotation(models.Model):
     vertex_count = models.PositiveIntegerField(
         default=0, help_text="Vertices of the geometry, all rings: counted against the image's geometry budget."
     )
-    vertex_count = models.PositiveIntegerField(
-        default=0, help_text="Vertices of the geometry, all rings: counted against the image's geometry budget."
-    )
     source = models.CharField(max_length=20, choices=AnnotationSource.choices, default=AnnotationSource.MANUAL)
     provenance = models.JSONField(
         null=True,
