@@ -150,6 +150,14 @@ def _is_plain_ring(raw: object) -> bool:
     )
 
 
+def _overflows(ring: list) -> bool:
+    try:
+        np.array(ring, dtype=np.float64)
+    except OverflowError:
+        return True
+    return False
+
+
 def _limit(limit: str, actual: int, allowed: int, message: str) -> None:
     if actual > allowed:
         raise BudgetExceeded(
@@ -305,8 +313,8 @@ def polygons_from_json(data: object, *, width: int, height: int, budget: Geometr
         raise refuse(ring_lengths < 3)
     try:
         points = np.array(list(chain.from_iterable(raw_rings)), dtype=np.float64)
-    except OverflowError:  # an integer beyond the float range
-        raise refuse(np.ones(len(raw_rings), dtype=bool)) from None
+    except OverflowError:  # an integer beyond the float range: its ring is found for the reason
+        raise refuse(np.array([_overflows(ring) for ring in raw_rings])) from None
     ring_starts = np.cumsum(ring_lengths) - ring_lengths
     ring_ends = ring_starts + ring_lengths
     is_closed = (points[ring_starts] == points[ring_ends - 1]).all(axis=1)

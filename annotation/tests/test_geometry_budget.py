@@ -287,6 +287,7 @@ def test_the_worst_accepted_geometry_is_at_every_limit_at_once():
     ("raw", "message"),
     [
         ({"polygons": [{"exterior": [[0, 0], [10**400, 1], [2, 2]]}]}, "finite"),  # beyond the float range
+        ({"polygons": [{"exterior": triangle(1, 1, 2)}, {"exterior": [[0, 0], [10**400, 1], [2, 2]]}]}, "polygon 1"),
         ({"polygons": [{"exterior": triangle(1, 1, 2)}, {"exterior": [[0, 0], [1, True], [2, 2]]}]}, "polygon 1"),
         ({"polygons": [{"exterior": triangle(1, 1, 2), "holes": [[[0, 0], [1, 1]]]}]}, "polygon 0 hole 0"),
         ({"polygons": [{"exterior": triangle(1, 1, 2)}, {"exterior": triangle(1, 1, 50)}]}, "polygon 1: vertices lie"),
