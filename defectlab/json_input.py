@@ -3,7 +3,8 @@
 Python's json recurses once per nesting level, so a body of 100,000 `[` is a RecursionError (a 500), and a body
 just under the interpreter's limit parses but breaks whatever recurses over it next (serializers, json.dumps).
 `json_input_load` refuses both with ValueError, as it refuses any other malformed JSON. NaN and Infinity, which
-Python accepts and JSON does not, are refused too.
+Python accepts and JSON does not, are refused too, and so are lone surrogates ("\\ud800"): valid JSON escapes,
+but not text, so neither PostgreSQL nor a UTF-8 answer that echoes them can hold them.
 """
 
 import json
@@ -15,6 +16,7 @@ JSON_MAX_DEPTH = 32
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _INNERMOST = re.compile(r"\[\]|\{\}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _constant_refused(name: str) -> object:
@@ -37,11 +39,17 @@ def json_depth_exceeds(text: str, max_depth: int) -> bool:
 def json_input_load(data: str | bytes, *, max_depth: int = JSON_MAX_DEPTH) -> object:
     """The value of JSON text from outside. Raises ValueError when it is not JSON, holds NaN or Infinity, or nests
     deeper than `max_depth`."""
-    text = data.decode() if isinstance(data, bytes) else data  # UnicodeDecodeError is a ValueError
+    # As json.loads reads bytes: UTF-8 (with or without a BOM), 16 or 32. UnicodeDecodeError is a ValueError.
+    text = data.decode(json.detect_encoding(data)) if isinstance(data, bytes) else data
     try:
         value = json.loads(text, parse_constant=_constant_refused)
     except RecursionError:
         raise ValueError(f"nested more than {max_depth} levels deep") from None
     if json_depth_exceeds(text, max_depth):
         raise ValueError(f"nested more than {max_depth} levels deep")
+    if _SURROGATE_ESCAPE.search(text):  # rare: a pair of them (an emoji written as escapes) is one character
+        try:
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), which is not text") from None
     return value

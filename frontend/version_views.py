@@ -3,6 +3,8 @@
 They read through datasets.selectors and write through datasets.services, with the API's permission checks
 (MANAGE_VERSIONS: ML engineers and admins). Exports are requested and followed through the API from the page."""
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -64,7 +66,8 @@ def _freezes_shown(request: HttpRequest, *, project_id: int) -> list[dict]:
     )
     shown = list(jobs.order_by("id"))
     followed = request.GET.get("freeze", "")
-    if followed.isdigit() and all(job.pk != int(followed) for job in shown):
+    # ASCII digits, 18 at most: "²" is a digit to str.isdigit but not to int, and 19 may be past a bigint.
+    if re.fullmatch(r"[0-9]{1,18}", followed) and all(job.pk != int(followed) for job in shown):
         try:
             job, _ = job_get_for_user(user=request.user, job_id=int(followed))
         except NotFound:

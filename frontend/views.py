@@ -1,5 +1,7 @@
 """Server-rendered pages. They read through the same selectors (and permission checks) as the API."""
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,6 +28,12 @@ def _project_or_404(request: HttpRequest, project_id: int, capability: Capabilit
         raise Http404(error.message) from None
 
 
+def _id_param(request: HttpRequest, name: str) -> int | None:
+    """An id from the query string, or None for anything else ("²" is a digit to str.isdigit, not to int)."""
+    value = request.GET.get(name, "")
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None  # 18 digits: always within a bigint
+
+
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/project_list.html", {"projects": project_list_for_user(user=request.user)})
@@ -37,14 +45,13 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     status = request.GET.get("status") or None
     if status not in ImageStatus.values:
         status = None
-    defect_class_id = request.GET.get("defect_class")
-    defect_class_id = int(defect_class_id) if defect_class_id and defect_class_id.isdigit() else None
-    after = request.GET.get("after")
+    defect_class_id = _id_param(request, "defect_class")
+    after = _id_param(request, "after")
     images = image_list_for_project(
         user=request.user, role=role, project=project, status=status, defect_class_id=defect_class_id
     )
-    if after and after.isdigit():
-        images = images.filter(id__gt=int(after))
+    if after is not None:
+        images = images.filter(id__gt=after)
     page = list(images[: IMAGES_PER_PAGE + 1])
     counts = image_status_counts(user=request.user, role=role, project=project)
     context = {

@@ -20,11 +20,12 @@ from annotation.selectors import (
     project_get_for_user,
 )
 from annotation.services.annotations import annotation_create, annotation_delete, annotation_save
+from defectlab.api.fields import BoundedJSONField
 from defectlab.api.limits import request_body_limit_check
 from defectlab.api.pagination import IdCursorPagination
 
 
-class GeometryField(serializers.JSONField):
+class GeometryField(BoundedJSONField):
     """{"polygons": [{"exterior": [[x, y], ...], "holes": [[[x, y], ...]]}]}; checked by annotation.geometry."""
 
 
@@ -35,7 +36,7 @@ def _geometry_body_limit_check(request: Request) -> None:
     )
 
 
-class ProvenanceField(serializers.JSONField):
+class ProvenanceField(BoundedJSONField):
     """{"engine": "sam-vit_t", "model_id": 3, "prompt": {"clicks": [[x, y, 1]], "box": [x0, y0, x1, y1]}, ...}: how an
     assisted or model annotation was made. A small JSON object; its keys are the engine's."""
 

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.serializers import DefectClassOutput, ProjectOutput
-from annotation.models import GeometryKind, Membership, Role
+from annotation.models import DefectClass, GeometryKind, Membership, Role
 from annotation.permissions import Capability
 from annotation.rules import MINIMUM_SIZE_FIELDS
 from annotation.selectors import (
@@ -19,6 +19,7 @@ from annotation.selectors import (
     project_list_for_user,
 )
 from annotation.services.projects import (
+    DEFECT_CLASS_SPLIT_MAX,
     defect_class_create,
     defect_class_delete,
     defect_class_merge,
@@ -29,12 +30,13 @@ from annotation.services.projects import (
     project_create,
     project_update,
 )
+from defectlab.api.fields import NameField, column_integer_field
 from defectlab.errors import NotFound, PermissionDenied
 
 
 class ProjectListApi(APIView):
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
+        name = NameField(max_length=200)
         slug = serializers.SlugField(max_length=80)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         px_per_mm = serializers.FloatField(required=False, allow_null=True, min_value=0.000001, default=None)
@@ -56,7 +58,7 @@ class ProjectListApi(APIView):
 
 class ProjectDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, required=False)
+        name = NameField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         px_per_mm = serializers.FloatField(required=False, allow_null=True, min_value=0.000001)
 
@@ -136,8 +138,14 @@ class MemberDeleteApi(APIView):
 
 
 class SeverityLevelInput(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
+    name = NameField(max_length=80)
     criterion = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        # A PATCH is partial in the class's own fields, not in the levels it replaces: each level needs its name.
+        if "name" not in attrs:
+            raise serializers.ValidationError({"name": ["This field is required."]})
+        return attrs
 
 
 # One optional, non-negative float per minimum-size field (annotation/rules.py MinimumSize), after the
@@ -151,11 +159,11 @@ class MinimumSizeInput(serializers.Serializer):
 
 
 class DefectClassInput(MinimumSizeInput):
-    name = serializers.CharField(max_length=80)
+    name = NameField(max_length=80, help_text="one line, without ':' (Pascal VOC's label map separator)")
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     geometry_kind = serializers.ChoiceField(choices=GeometryKind.choices, required=False)
-    position = serializers.IntegerField(min_value=0, required=False)
+    position = column_integer_field(DefectClass, "position", required=False)
     is_active = serializers.BooleanField(required=False)
     severity_levels = SeverityLevelInput(many=True, required=False)
 
@@ -231,7 +239,10 @@ class DefectClassSplitApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         into = serializers.ListField(
-            child=serializers.CharField(max_length=80), min_length=2, help_text="names of the new classes"
+            child=NameField(max_length=80),
+            min_length=2,
+            max_length=DEFECT_CLASS_SPLIT_MAX,
+            help_text="names of the new classes",
         )
 
     class OutputSerializer(serializers.Serializer):

@@ -12,15 +12,19 @@ from annotation.rules import MINIMUM_SIZE_FIELDS, minimum_size_of
 from annotation.services.audit import audit_record, defect_class_snapshot
 from defectlab.errors import InUse, ValidationFailed
 from defectlab.events import event_emit
+from defectlab.validation import integer_check, name_check
 
 DEFECT_CLASS_FIELDS = {"name", "color", "description", "geometry_kind", "position", "is_active", *MINIMUM_SIZE_FIELDS}
 ADMIN_STAYS = "A project keeps at least one admin."
+DEFECT_CLASS_SPLIT_MAX = 20  # classes one split makes: a judgement about a few kinds of defect, not a bulk import
+DEFECT_CLASS_NAME_SEPARATOR = ":"  # separates the fields of Pascal VOC's label map (datasets/exporters/voc.py)
 
 
 @transaction.atomic
 def project_create(
     *, name: str, slug: str, created_by: AbstractBaseUser | None, description: str = "", px_per_mm: float | None = None
 ) -> Project:
+    name_check(name, label="project name")
     if Project.objects.filter(slug=slug).exists():
         raise ValidationFailed(f"A project with the slug {slug!r} already exists.")
     project = Project.objects.create(name=name, slug=slug, description=description, px_per_mm=px_per_mm)
@@ -35,6 +39,8 @@ def project_update(*, project: Project, actor: AbstractBaseUser | None, **fields
     for field in fields:
         if field not in allowed:
             raise ValidationFailed(f"{field} cannot be changed here.")
+    if "name" in fields:
+        name_check(str(fields["name"]), label="project name")
     plain = {field: value for field, value in fields.items() if field != "px_per_mm"}
     for field, value in plain.items():
         setattr(project, field, value)
@@ -115,7 +121,21 @@ def membership_remove(*, project: Project, user: AbstractBaseUser) -> None:
     Membership.objects.filter(project=project, user=user).delete()
 
 
+def defect_class_name_check(name: str) -> str:
+    """A class name is one line of text without the separators of the export formats' label files."""
+    name_check(name, label="defect class name")
+    if DEFECT_CLASS_NAME_SEPARATOR in name:
+        raise ValidationFailed(
+            f"A defect class name cannot contain '{DEFECT_CLASS_NAME_SEPARATOR}' (Pascal VOC's label map separator)."
+        )
+    return name
+
+
 def _check_defect_class(fields: dict) -> None:
+    if "name" in fields:
+        defect_class_name_check(fields["name"])
+    if "position" in fields:
+        integer_check(fields["position"], model=DefectClass, field_name="position")
     if "geometry_kind" in fields and fields["geometry_kind"] not in GeometryKind.values:
         raise ValidationFailed(f"geometry_kind must be one of {', '.join(GeometryKind.values)}.")
     for field, value in fields.items():
@@ -125,7 +145,11 @@ def _check_defect_class(fields: dict) -> None:
 
 def _severity_levels_replace(*, defect_class: DefectClass, levels: list[dict]) -> None:
     """Levels are ordered as given (rank 1 = mildest). Levels in use keep their ids when their name stays."""
-    names = [level["name"] for level in levels]
+    names = [level.get("name") for level in levels]
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise ValidationFailed("Each severity level needs a name.")
+        name_check(name, label="severity level name")
     if len(set(names)) != len(names):
         raise ValidationFailed("Severity level names must be unique within a class.")
     existing = {level.name: level for level in defect_class.severity_levels.all()}
@@ -197,7 +221,7 @@ def defect_class_create(
     unknown = set(fields) - DEFECT_CLASS_FIELDS
     if unknown:
         raise ValidationFailed(f"Unknown defect class fields: {', '.join(sorted(unknown))}.")
-    _check_defect_class(fields)
+    _check_defect_class({**fields, "name": name})
     if DefectClass.objects.filter(project=project, name=name).exists():
         raise ValidationFailed(f"The project already has a defect class named {name!r}.")
     if "position" not in fields:
@@ -286,6 +310,8 @@ def defect_class_split(
     levels. Which new class each annotation belongs to is a judgement: QA flags the final ones for re-review."""
     if len(into) < 2 or len(set(into)) != len(into):
         raise ValidationFailed("Split a class into at least two differently named classes.")
+    if len(into) > DEFECT_CLASS_SPLIT_MAX:
+        raise ValidationFailed(f"Split a class into at most {DEFECT_CLASS_SPLIT_MAX} classes.")
     if not defect_class.is_active:
         raise ValidationFailed(f"{defect_class.name!r} is already retired.")
     before = defect_class_snapshot(defect_class)

@@ -24,6 +24,7 @@ from datasets.selectors import (
 from datasets.services.exports import dataset_export_download_name, dataset_export_request
 from datasets.services.versions import FreezeOptions, dataset_version_freeze_start
 from datasets.splits import DEFAULT_SPLIT_RATIOS
+from defectlab.api.fields import NameField, column_integer_field
 from defectlab.jobs.api import JobOutput, job_output
 from defectlab.jobs.models import JobStatus
 
@@ -111,8 +112,8 @@ class DatasetVersionDetailOutput(DatasetVersionOutput):
 
 class DatasetVersionListApi(APIView):
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
-        seed = serializers.IntegerField(default=0)
+        name = NameField(max_length=100)
+        seed = column_integer_field(DatasetVersion, "seed", default=0)
         defect_classes = serializers.ListField(
             child=serializers.CharField(), required=False, allow_null=True, default=None, help_text="null: all"
         )

@@ -5,11 +5,12 @@ and to training code: polygons (several per object are one object), RLE (compres
 detection-only files, the box. The importer then traces the mask into DefectLab geometry (ADR 0001).
 """
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
 from pycocotools import mask as coco_mask
+
+from defectlab.json_input import json_input_load
 
 
 class CocoFormatError(ValueError):
@@ -52,8 +53,8 @@ def _require(item: object, keys: tuple[str, ...], what: str) -> dict:
 def coco_parse(data: bytes) -> CocoDocument:
     """The categories, images and annotations of a COCO instances file. Raises CocoFormatError."""
     try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
+        document = json_input_load(data)  # nesting bounded: a file of 100,000 "[" is not JSON to us
+    except ValueError as error:
         raise CocoFormatError(f"not JSON ({error})") from None
     if not isinstance(document, dict) or not all(
         isinstance(document.get(key), list) for key in ("images", "annotations", "categories")

@@ -41,6 +41,7 @@ from defectlab.errors import ValidationFailed
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.models import UNFINISHED_STATUSES, Job
 from defectlab.jobs.services import job_create, job_run, job_start
+from defectlab.validation import integer_check, name_check
 
 OUTLINE_BATCH = 256  # annotations traced together (datasets/outlines.py); bounds the freeze's working memory
 VERSION_NAME_MAX_LENGTH = 100
@@ -106,6 +107,8 @@ def _validated(*, name: str, options: FreezeOptions, line_kind: str, known_class
     name = name.strip()
     if not name or len(name) > VERSION_NAME_MAX_LENGTH:
         raise ValidationFailed(f"A version needs a name of 1 to {VERSION_NAME_MAX_LENGTH} characters.")
+    name_check(name, label="version name")
+    integer_check(options.seed, model=DatasetVersion, field_name="seed")
     if line_kind not in LineKind.values:
         raise ValidationFailed(f"line_kind must be one of {', '.join(LineKind.values)}.")
     unknown_statuses = sorted(set(options.image_statuses) - set(ImageStatus.values))

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from defectlab.api.fields import BoundedJSONField, column_integer_field
 from defectlab.errors import ValidationFailed
 from qa.models import QaPolicy
 from qa.permissions import QaAction, project_get_for_qa
@@ -51,7 +52,7 @@ class QaPolicyOutput(serializers.ModelSerializer):
 
 class QaPolicyApi(APIView):
     class InputSerializer(serializers.Serializer):
-        calibration_image_count = serializers.IntegerField(min_value=0, required=False)
+        calibration_image_count = column_integer_field(QaPolicy, "calibration_image_count", required=False)
         spot_check_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
         dual_annotation_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
         mask_iou_threshold = serializers.FloatField(min_value=0, max_value=1, required=False)
@@ -59,7 +60,7 @@ class QaPolicyApi(APIView):
         image_agreement_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
         keypoint_tolerance_px = serializers.FloatField(min_value=0, required=False)
         severity_tolerance_ranks = serializers.IntegerField(min_value=0, max_value=100, required=False)
-        class_rules = serializers.JSONField(required=False, help_text='{"<class id>": {"measure", "iou_threshold"}}')
+        class_rules = BoundedJSONField(required=False, help_text='{"<class id>": {"measure", "iou_threshold"}}')
         note = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(responses=QaPolicyOutput)

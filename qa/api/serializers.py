@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from annotation.models import Annotation, DefectClass, Image, SeverityLevel
 from annotation.services.reviews import KEEP
+from defectlab.api.fields import BoundedJSONField
 from qa.services.choices import DefectChoice
 
 
@@ -51,7 +52,7 @@ class DefectChoiceInput(serializers.Serializer):
     annotation_id = serializers.IntegerField(min_value=1, required=False)
     defect_class_id = serializers.IntegerField(min_value=1, required=False)
     severity_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    geometry = serializers.JSONField(required=False, help_text="polygons with holes, as the editor saves them")
+    geometry = BoundedJSONField(required=False, help_text="polygons with holes, as the editor saves them")
 
     def validate(self, attrs: dict) -> dict:
         if "annotation_id" not in attrs and not {"defect_class_id", "geometry"} <= set(attrs):

@@ -1,10 +1,13 @@
 """The versioned QA policy: reading the current version (making the first) and adding versions."""
 
+import re
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from annotation.models import DefectClass, Project
 from defectlab.errors import ValidationFailed
+from defectlab.validation import integer_check
 from qa.agreement import BOX, MASK, AgreementRules, ClassRule
 from qa.models import QaPolicy
 from qa.sampling import seed_new
@@ -42,7 +45,8 @@ def _class_rules_checked(*, project: Project, class_rules: object) -> dict:
     class_ids = set(DefectClass.objects.filter(project=project).values_list("pk", flat=True))
     checked = {}
     for key, rule in class_rules.items():
-        if not str(key).isdigit() or int(key) not in class_ids:
+        # ASCII digits only: "²" and "١" are digits to str.isdigit, and int() refuses the first.
+        if not re.fullmatch(r"[0-9]{1,19}", str(key)) or int(key) not in class_ids:
             raise ValidationFailed(f"class_rules: {key!r} is not a defect class of this project.")
         if not isinstance(rule, dict) or set(rule) - {"measure", "iou_threshold"}:
             raise ValidationFailed(f'class_rules[{key}] may set only "measure" and "iou_threshold".')
@@ -70,6 +74,9 @@ def qa_policy_update(*, project: Project, actor: AbstractBaseUser | None, note: 
     for field in ("calibration_image_count", "keypoint_tolerance_px", "severity_tolerance_ranks"):
         if field in fields and fields[field] < 0:
             raise ValidationFailed(f"{field} cannot be negative.")
+    for field in ("calibration_image_count", "severity_tolerance_ranks"):
+        if field in fields:
+            integer_check(fields[field], model=QaPolicy, field_name=field)
     if "class_rules" in fields:
         fields["class_rules"] = _class_rules_checked(project=project, class_rules=fields["class_rules"])
     current = qa_policy_current(project=project, lock=True)
