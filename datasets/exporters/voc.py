@@ -10,7 +10,9 @@
 """
 
 import tempfile
+import unicodedata
 from typing import BinaryIO
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 from datasets.exporters.archive import DeterministicZip, image_entry
@@ -37,18 +39,48 @@ COLORMAP = voc_colormap()
 PALETTE = [channel for colour in COLORMAP for channel in colour]
 
 
+def _voc_unsafe(character: str) -> bool:
+    return character in "%:" or unicodedata.category(character) in ("Cc", "Cs", "Zl", "Zp")
+
+
+def voc_label(name: str) -> str:
+    """`name` as it can stand in `labelmap.txt` and in an XML `<name>`: the characters that would end the line or
+    the field (':', line breaks, other control characters) percent-encoded as UTF-8, like a URL; so are '%', a
+    leading '#' (a comment line) and leading or trailing white space (readers strip the line). Names without
+    them, which are all names DefectLab accepts today, are written as they are; the encoding is reversible
+    (urllib.parse.unquote) and keeps distinct names distinct."""
+    encoded = "".join(quote(character, safe="") if _voc_unsafe(character) else character for character in name)
+    core = encoded.strip()
+    start = encoded.find(core) if core else len(encoded)
+    head, tail = encoded[:start], encoded[start + len(core) :]
+    core = core[:1].replace("#", "%23") + core[1:]
+    return quote(head, safe="") + core + quote(tail, safe="")
+
+
 def labelmap_text(source: ExportSource) -> str:
     lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
     for category in source.categories:
         red, green, blue = COLORMAP[category["id"]]
-        lines.append(f"{category['name']}:{red},{green},{blue}::")
+        lines.append(f"{voc_label(category['name'])}:{red},{green},{blue}::")
     return "\n".join(lines) + "\n"
+
+
+def _xml_text(value: object) -> str:
+    """`value` as XML 1.0 text: the characters XML cannot hold (control characters but tab and line breaks,
+    surrogates, U+FFFE and U+FFFF) percent-encoded, as in voc_label; ElementTree escapes the rest."""
+    return "".join(quote(character, safe="") if _xml_unsafe(character) else character for character in str(value))
+
+
+def _xml_unsafe(character: str) -> bool:
+    if character in "\t\n\r":
+        return False
+    return unicodedata.category(character) in ("Cc", "Cs") or character in "\ufffe\uffff"
 
 
 def _element(parent: ElementTree.Element, tag: str, text: object | None = None) -> ElementTree.Element:
     element = ElementTree.SubElement(parent, tag)
     if text is not None:
-        element.text = str(text)
+        element.text = _xml_text(text)
     return element
 
 
@@ -66,7 +98,7 @@ def voc_xml(image: dict, source: ExportSource) -> bytes:
     _element(root, "segmented", 1)
     for annotation in image["annotations"]:
         item = _element(root, "object")
-        _element(item, "name", annotation["defect_class"])
+        _element(item, "name", voc_label(annotation["defect_class"]))  # as in labelmap.txt
         _element(item, "pose", "Unspecified")
         for flag in ("truncated", "difficult", "occluded"):
             _element(item, flag, 0)
