@@ -118,7 +118,8 @@ class ImageStatus(models.TextChoices):
 class Image(models.Model):
     """One part image: a work item. Files are content-addressed by the sha256 of the uploaded bytes."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    # Indexed by `image_project_id` below (project, id), which also serves the project's keyset-paginated list.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images", db_index=False)
     sha256 = models.CharField(max_length=64)
     original_filename = models.CharField(max_length=500)
     file = models.CharField(max_length=300, help_text="Storage key of the original bytes, as uploaded.")
@@ -150,10 +151,34 @@ class Image(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["project", "sha256"], name="image_unique_content_in_project")]
-        indexes = [models.Index(fields=["project", "status", "id"], name="image_project_status")]
+        indexes = [
+            models.Index(fields=["project", "id"], name="image_project_id"),  # lists, at any depth (keyset)
+            models.Index(fields=["project", "status", "id"], name="image_project_status"),
+        ]
 
     def __str__(self) -> str:
         return self.original_filename
+
+
+class ImageCountChange(models.Model):
+    """A change in how many of a project's images are in one status (and defect-free or not): the counts are the
+    sums of these rows (image_status_counts), because a COUNT over a million images costs a page 100 ms and more.
+
+    Rows are written by the database, not by Python: statement triggers on the image table (migration 0005) add
+    the net change of every INSERT, UPDATE and DELETE, so no write path (services, bulk loads, the Django admin,
+    tests' factories) can leave the counts behind, and concurrent writers only append, never wait on a shared
+    counter row. counts_compact (annotation/services/counts.py, a periodic task) folds each key's rows into one."""
+
+    project_id = models.BigIntegerField(help_text="Not a foreign key: a deleted project's images add rows as they go.")
+    status = models.CharField(max_length=20, choices=ImageStatus.choices)
+    is_defect_free = models.BooleanField()
+    images = models.BigIntegerField(help_text="The change, + or -.")
+
+    class Meta:
+        indexes = [models.Index(fields=["project_id", "status"], name="image_count_change_project")]
+
+    def __str__(self) -> str:
+        return f"{self.images:+d} {self.status} images in project {self.project_id}"
 
 
 class AssignmentStatus(models.TextChoices):
@@ -235,6 +260,21 @@ class Annotation(models.Model):
         return f"{self.defect_class.name} on {self.image_id}"
 
 
+class FinalAnnotationCountChange(models.Model):
+    """A change in how many final annotations a defect class has: the project page's counts per class are the sums
+    of these rows. Written by triggers on the annotation table (migration 0005), like ImageCountChange, whose
+    docstring says why; an autosave that changes neither the class nor finality costs its trigger one comparison."""
+
+    defect_class_id = models.BigIntegerField(help_text="Not a foreign key, as ImageCountChange.project_id.")
+    annotations = models.BigIntegerField(help_text="The change, + or -.")
+
+    class Meta:
+        indexes = [models.Index(fields=["defect_class_id"], name="final_count_change_class")]
+
+    def __str__(self) -> str:
+        return f"{self.annotations:+d} final annotations of class {self.defect_class_id}"
+
+
 class ImageComment(models.Model):
     """One message in an image's discussion thread, optionally about one annotation."""
 
@@ -268,7 +308,8 @@ class AuditAction(models.TextChoices):
 class AuditEntry(models.Model):
     """Who changed which annotation or taxonomy row, when, from what to what. Append-only."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_entries")
+    # Indexed by `audit_project_id` below (project, id): the newest-first list of one project, at any depth.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_entries", db_index=False)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     action = models.CharField(max_length=10, choices=AuditAction.choices)
     object_type = models.CharField(max_length=40)
@@ -280,7 +321,10 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+        indexes = [
+            models.Index(fields=["project", "id"], name="audit_project_id"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id}"

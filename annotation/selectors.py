@@ -14,11 +14,12 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     TextField,
     Value,
     When,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
 from annotation.errors import AlreadySubmitted
 from annotation.models import (
@@ -28,8 +29,10 @@ from annotation.models import (
     AuditAction,
     AuditEntry,
     DefectClass,
+    FinalAnnotationCountChange,
     Image,
     ImageComment,
+    ImageCountChange,
     ImageStatus,
     Membership,
     Project,
@@ -39,6 +42,7 @@ from annotation.models import (
 from annotation.permissions import Capability, is_work_closed, role_allows
 from defectlab.errors import NotFound, PermissionDenied
 from defectlab.jobs.access import JobAccess
+from defectlab.keyset import scope_filter, scope_ordering
 from defectlab.rows import RowLayout, row_layout
 
 
@@ -83,8 +87,11 @@ def project_job_access(*, user: AbstractBaseUser, project_id: int) -> JobAccess:
     return JobAccess.MANAGE if role_allows(role, Capability.MANAGE_PROJECT) else JobAccess.VIEW
 
 
-def _images_visible_to(*, user: AbstractBaseUser, role: str, project: Project) -> QuerySet[Image]:
-    images = Image.objects.filter(project=project)
+def _images_visible_to(
+    *, user: AbstractBaseUser, role: str, project: Project, is_keyset_list: bool = False
+) -> QuerySet[Image]:
+    # A keyset list selects the project as a one-value range, to stay on its (project, ...) index: see keyset.py.
+    images = Image.objects.filter(**scope_filter("project_id", project.pk) if is_keyset_list else {"project": project})
     if not role_allows(role, Capability.VIEW_ALL_IMAGES):
         images = images.filter(assignments__annotator=user)  # inspectors see their own queue only
     return images
@@ -99,7 +106,7 @@ def image_list_for_project(
     defect_class_id: int | None = None,
     is_defect_free: bool | None = None,
 ) -> QuerySet[Image]:
-    images = _images_visible_to(user=user, role=role, project=project)
+    images = _images_visible_to(user=user, role=role, project=project, is_keyset_list=True)
     if status:
         images = images.filter(status=status)
     if defect_class_id is not None:
@@ -111,7 +118,8 @@ def image_list_for_project(
         images = images.filter(Exists(labelled))
     if is_defect_free is not None:
         images = images.filter(is_defect_free=is_defect_free)
-    return images.order_by("id")
+    # In id order, read from the index. No list shows the metadata (EXIF, camera) or the pyramid: left unread.
+    return images.defer("metadata", "pyramid").order_by(*scope_ordering(("project_id",), ("id",)))
 
 
 def image_get_for_user(
@@ -162,17 +170,40 @@ def image_tile_key(*, image: Image, level: int, column: int, row: int) -> str:
 
 
 def image_status_counts(*, user: AbstractBaseUser, role: str, project: Project) -> dict[str, int]:
-    """Every status (zero included, so the shape never changes) and `defect_free`, in one query."""
-    counts = {status: Count("id", filter=Q(status=status)) for status in ImageStatus.values}
-    counts["defect_free"] = Count("id", filter=Q(is_defect_free=True))
-    return _images_visible_to(user=user, role=role, project=project).aggregate(**counts)
+    """Every status (zero included, so the shape never changes) and `defect_free`, in one query. Whoever sees
+    the whole project reads the sums of the count changes its triggers keep (ImageCountChange: a few rows, not
+    a COUNT over every image); an inspector's counts are over their own assignments, counted as they are."""
+    if not role_allows(role, Capability.VIEW_ALL_IMAGES):
+        counts = {status: Count("id", filter=Q(status=status)) for status in ImageStatus.values}
+        counts["defect_free"] = Count("id", filter=Q(is_defect_free=True))
+        return _images_visible_to(user=user, role=role, project=project).aggregate(**counts)
+    sums = dict.fromkeys([*ImageStatus.values, "defect_free"], 0)
+    changes = (
+        ImageCountChange.objects.filter(project_id=project.pk)
+        .values_list("status", "is_defect_free")
+        .annotate(images=Sum("images"))
+        .order_by()
+    )
+    for status, is_defect_free, images in changes:
+        sums[status] += images
+        sums["defect_free"] += images if is_defect_free else 0
+    return sums
 
 
 def defect_class_list_for_project(*, project: Project) -> QuerySet[DefectClass]:
+    """The classes with `annotation_count`, their final annotations: a sum of count changes
+    (FinalAnnotationCountChange), not a COUNT over the project's annotations."""
+    final_count = (
+        FinalAnnotationCountChange.objects.filter(defect_class_id=OuterRef("pk"))
+        .order_by()
+        .values("defect_class_id")
+        .annotate(total=Sum("annotations"))
+        .values("total")
+    )
     return (
         DefectClass.objects.filter(project=project)
         .prefetch_related("severity_levels")
-        .annotate(annotation_count=Count("annotations", filter=Q(annotations__is_final=True)))
+        .annotate(annotation_count=Coalesce(Subquery(final_count), 0))
     )
 
 

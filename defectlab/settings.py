@@ -144,8 +144,19 @@ DEFECTLAB_JOB_MAX_ATTEMPTS = env_int("DEFECTLAB_JOB_MAX_ATTEMPTS", 3)
 DEFECTLAB_JOB_PROJECT_ACCESS = "annotation.selectors.project_job_access"
 "The function that says who sees and cancels a project's jobs (defectlab/jobs/access.py imports no app)."
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+DEFECTLAB_COUNTS_COMPACT_SECONDS = env_int("DEFECTLAB_COUNTS_COMPACT_SECONDS", 300)
+"Seconds between foldings of the count changes behind the project page's counts into one row per key."
+DEFECTLAB_QA_STATISTICS_REFRESH_SECONDS = env_int("DEFECTLAB_QA_STATISTICS_REFRESH_SECONDS", 300)
+"Seconds between background computations of every project's QA statistics (QaStatisticsSnapshot)."
+DEFECTLAB_QA_STATISTICS_LIVE_MS = env_int("DEFECTLAB_QA_STATISTICS_LIVE_MS", 250)
+"The QA page computes its statistics live if that took under this many milliseconds last time, else shows the stored."
 CELERY_BEAT_SCHEDULE = {
     "jobs-recover": {"task": "defectlab.jobs.tasks.jobs_recover_task", "schedule": 60.0},
+    "counts-compact": {"task": "annotation.tasks.counts_compact_task", "schedule": DEFECTLAB_COUNTS_COMPACT_SECONDS},
+    "qa-statistics-refresh": {
+        "task": "qa.tasks.qa_statistics_refresh_task",
+        "schedule": DEFECTLAB_QA_STATISTICS_REFRESH_SECONDS,
+    },
 }
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-job leaves the message for another worker
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

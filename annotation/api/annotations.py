@@ -22,7 +22,7 @@ from annotation.selectors import (
 from annotation.services.annotations import annotation_create, annotation_delete, annotation_save
 from defectlab.api.fields import BoundedJSONField
 from defectlab.api.limits import request_body_limit_check
-from defectlab.api.pagination import IdCursorPagination
+from defectlab.api.pagination import ScopedIdCursorPagination
 
 
 class GeometryField(BoundedJSONField):
@@ -149,7 +149,7 @@ class AuditListApi(APIView):
         after = serializers.JSONField()
         created_at = serializers.DateTimeField()
 
-    class Pagination(IdCursorPagination):
+    class Pagination(ScopedIdCursorPagination):
         ordering = "-id"
 
     pagination_class = Pagination  # read by drf-spectacular: the schema shows the paginated envelope

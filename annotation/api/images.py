@@ -24,7 +24,7 @@ from annotation.selectors import (
 )
 from annotation.services.annotations import image_defect_free_set
 from annotation.services.images import assignment_submit, assignments_create
-from defectlab.api.pagination import IdCursorPagination
+from defectlab.api.pagination import IdCursorPagination, ScopedIdCursorPagination
 from defectlab.errors import NotFound, ValidationFailed
 
 FILE_KINDS = {"original": "file", "display": "display_file", "thumbnail": "thumbnail_file"}
@@ -36,7 +36,7 @@ class ImageListApi(APIView):
         defect_class = serializers.IntegerField(required=False, min_value=1)
         is_defect_free = serializers.BooleanField(required=False, allow_null=True, default=None)
 
-    pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
+    pagination_class = ScopedIdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(parameters=[FilterSerializer], responses=ImageOutput(many=True))
     def get(self, request: Request, project_id: int) -> Response:
