@@ -324,8 +324,17 @@ def annotation_deleted_for_edit(*, user: AbstractBaseUser, annotation_id: int) -
     return True
 
 
+def _work_of(user: AbstractBaseUser) -> QuerySet[Assignment]:
+    """The user's assignments in the projects they are a member of now: a member removed from a project (or an
+    assignment left behind) serves no work from it, whatever rows remain."""
+    assignments = Assignment.objects.filter(annotator=user)
+    if user.is_superuser:
+        return assignments  # an admin of every project
+    return assignments.filter(Exists(Membership.objects.filter(project_id=OuterRef("image__project_id"), user=user)))
+
+
 def assignment_list_for_annotator(*, user: AbstractBaseUser, project: Project | None = None) -> QuerySet[Assignment]:
-    assignments = Assignment.objects.filter(annotator=user).select_related("image", "image__project")
+    assignments = _work_of(user).select_related("image", "image__project")
     if project is not None:
         assignments = assignments.filter(image__project=project)
     return assignments.order_by("id")
@@ -350,7 +359,7 @@ def _queue_step(
 ) -> QuerySet[Assignment]:
     """The user's open assignments ordered from the one after (or before) their assignment on `after_image_id`,
     wrapping round, without that image itself. Without an assignment on that image: from the start (or end)."""
-    open_work = Assignment.objects.filter(annotator=user, status__in=QUEUE_OPEN_STATUSES)
+    open_work = _work_of(user).filter(status__in=QUEUE_OPEN_STATUSES)
     if project is not None:
         open_work = open_work.filter(image__project=project)
     if after_image_id is None:

@@ -120,7 +120,7 @@ class MemberListApi(APIView):
         user = get_user_model().objects.filter(username=data.validated_data["username"], is_active=True).first()
         if user is None:
             raise NotFound("No such user.")
-        membership = membership_set(project=project, user=user, role=data.validated_data["role"])
+        membership = membership_set(project=project, user=user, role=data.validated_data["role"], actor=request.user)
         return Response(self.OutputSerializer(membership).data, status=201)
 
 
@@ -133,7 +133,7 @@ class MemberDeleteApi(APIView):
         membership = Membership.objects.filter(project=project, user_id=user_id).select_related("user").first()
         if membership is None:
             raise NotFound("No such member.")
-        membership_remove(project=project, user=membership.user)
+        membership_remove(project=project, user=membership.user, actor=request.user)
         return Response(status=204)
 
 

@@ -5,12 +5,26 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotation.events import IMAGE_SUBMITTED, IMAGES_INGESTED
-from annotation.models import Assignment, AssignmentStatus, Image, ImageStatus, Membership, Project, Role
+from annotation.models import (
+    Assignment,
+    AssignmentStatus,
+    AuditAction,
+    AuditEntry,
+    Image,
+    ImageStatus,
+    Membership,
+    Project,
+    Role,
+)
 from defectlab.errors import ValidationFailed
 from defectlab.events import event_emit
+
+# Work still to be done by its annotator (the queue's open statuses); submitted work is QA's.
+OPEN_ASSIGNMENT_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS, AssignmentStatus.RETURNED)
 
 
 @dataclass(frozen=True)
@@ -97,3 +111,46 @@ def assignment_submit(*, image: Image, annotator: AbstractBaseUser) -> Assignmen
         # QA compares dual annotations and re-queues returned work (annotation imports no other app).
         event_emit(IMAGE_SUBMITTED, image_id=image.pk)
     return assignment
+
+
+@transaction.atomic
+def assignments_release(
+    *, project: Project, annotator: AbstractBaseUser, actor: AbstractBaseUser | None, reason: str
+) -> list[int]:
+    """Give the annotator's open work in `project` back to the pool (they left the project, or no longer label):
+    their assigned, in-progress and returned assignments are deleted, each with an audit entry naming `reason`,
+    and an image nobody else is assigned to goes back to `new`, ready to assign again. Submitted work stays: QA
+    decides on it. What they drew stays on the image as audited history; it is not final, so the next annotator
+    does not see it. Returns the ids of the images released."""
+    open_work = Assignment.objects.filter(
+        image__project=project, annotator=annotator, status__in=OPEN_ASSIGNMENT_STATUSES
+    ).order_by("id")
+    image_ids = list(open_work.values_list("image_id", flat=True))
+    if not image_ids:
+        return []
+    # Images first, as assignments_create locks them: an assignment made meanwhile is seen before the status is set.
+    list(Image.objects.select_for_update().filter(pk__in=image_ids).order_by("id").values_list("id", flat=True))
+    released = list(open_work.select_for_update())
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            project=project,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            action=AuditAction.DELETE,
+            object_type="assignment",
+            object_id=assignment.pk,
+            before={
+                "image_id": assignment.image_id,
+                "annotator_id": assignment.annotator_id,
+                "status": assignment.status,
+                "assigned_by_id": assignment.assigned_by_id,
+                "reason": reason,
+            },
+            after=None,
+        )
+        for assignment in released
+    )
+    Assignment.objects.filter(pk__in=[assignment.pk for assignment in released]).delete()
+    Image.objects.filter(pk__in=image_ids, status__in=[ImageStatus.ASSIGNED, ImageStatus.IN_PROGRESS]).exclude(
+        Exists(Assignment.objects.filter(image=OuterRef("pk")))
+    ).update(status=ImageStatus.NEW)
+    return image_ids

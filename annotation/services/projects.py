@@ -8,8 +8,10 @@ from django.db.models import F
 
 from annotation.events import TAXONOMY_CHANGED
 from annotation.models import AuditAction, DefectClass, GeometryKind, Membership, Project, Role, SeverityLevel
+from annotation.permissions import Capability, role_allows
 from annotation.rules import MINIMUM_SIZE_FIELDS, minimum_size_of
 from annotation.services.audit import audit_record, defect_class_snapshot
+from annotation.services.images import assignments_release
 from defectlab.errors import InUse, ValidationFailed
 from defectlab.events import event_emit
 from defectlab.validation import integer_check, name_check
@@ -106,19 +108,40 @@ def membership_changes_check(
 
 
 @transaction.atomic
-def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
+def membership_set(
+    *, project: Project, user: AbstractBaseUser, role: str, actor: AbstractBaseUser | None = None
+) -> Membership:
+    """Add a member or change their role. A role that does not label gives the member's open work back to the
+    pool (assignments_release), as leaving the project does."""
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
     if role != Role.ADMIN:
         membership_changes_check(project=project, leaving={user.pk})
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    if not role_allows(role, Capability.LABEL):
+        assignments_release(project=project, annotator=user, actor=actor, reason="role_changed")
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, project: Project, user: AbstractBaseUser) -> None:
+def membership_remove(*, project: Project, user: AbstractBaseUser, actor: AbstractBaseUser | None = None) -> None:
+    """Take the user out of the project. Their access ends with the membership (every selector asks for a current
+    one: queue, editor, saves, comments); their open work goes back to the pool. Both are audited."""
     membership_changes_check(project=project, leaving={user.pk})
-    Membership.objects.filter(project=project, user=user).delete()
+    membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
+    if membership is None:
+        return
+    assignments_release(project=project, annotator=user, actor=actor, reason="member_removed")
+    audit_record(
+        project=project,
+        actor=actor,
+        action=AuditAction.DELETE,
+        object_type="membership",
+        object_id=membership.pk,
+        before={"user_id": user.pk, "username": user.get_username(), "role": membership.role},
+        after=None,
+    )
+    membership.delete()
 
 
 def defect_class_name_check(name: str) -> str:
