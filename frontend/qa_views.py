@@ -17,14 +17,15 @@ from qa.permissions import QaAction, project_get_for_qa, qa_allows
 from qa.selectors import (
     adjudication_get_for_review,
     adjudication_list_for_project,
+    calibration_progress,
     edge_case_list_for_project,
+    qa_policy_for_project,
     qa_queue_counts,
-    qa_statistics_for_project,
+    qa_statistics_tables_for_project,
     re_review_list_for_project,
     spot_check_list_for_project,
     spot_check_sample_list_for_project,
 )
-from qa.statistics import statistics_tables
 
 QUEUE_PAGE_SIZE = 200
 RECENT_SAMPLES = 10
@@ -48,12 +49,15 @@ def _domain_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., 
 @_domain_errors_as_pages
 def qa_project(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_STATISTICS)
-    stats = qa_statistics_for_project(project=project)
+    policy = qa_policy_for_project(project=project)
+    statistics = qa_statistics_tables_for_project(project=project)
     context = {
         "project": project,
         "role": role,
-        "stats": stats,
-        "tables": statistics_tables(stats),
+        "policy": policy,
+        "calibration": calibration_progress(project=project, policy=policy),
+        "statistics": statistics,
+        "tables": statistics.tables,
         "counts": qa_queue_counts(project=project),
         "can_adjudicate": qa_allows(role, QaAction.ADJUDICATE),
         "can_spot_check": qa_allows(role, QaAction.SPOT_CHECK),
@@ -67,7 +71,7 @@ def qa_project(request: HttpRequest, project_id: int) -> HttpResponse:
         if qa_allows(role, QaAction.RE_REVIEW)
         else [],
         "defect_classes": defect_class_list_for_project(project=project),
-        "class_rules_json": json.dumps(stats.policy.class_rules),
+        "class_rules_json": json.dumps(policy.class_rules),
     }
     return render(request, "frontend/qa_project.html", context)
 

@@ -286,3 +286,20 @@ class ReReview(models.Model):
 
     def __str__(self) -> str:
         return f"re-review of {self.annotation_id} ({self.change})"
+
+
+class QaStatisticsSnapshot(models.Model):
+    """The QA page's statistics tables (qa.statistics.statistics_tables) as last computed, and how long that took.
+
+    At a million images the computation reads every agreement, defect match, spot check and the submissions per
+    day: seconds. qa_statistics_refresh_task computes every project's again each
+    DEFECTLAB_QA_STATISTICS_REFRESH_SECONDS; the QA page shows it, with its age, when computing took longer than
+    DEFECTLAB_QA_STATISTICS_LIVE_MS, and computes the tables live otherwise (qa/selectors.py)."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="qa_statistics_snapshot")
+    tables = models.JSONField(help_text="statistics_tables(): the rows the QA page and the CSV downloads show.")
+    computed_at = models.DateTimeField()
+    compute_ms = models.FloatField(help_text="How long computing the tables took, in milliseconds.")
+
+    def __str__(self) -> str:
+        return f"QA statistics of {self.project} at {self.computed_at:%Y-%m-%d %H:%M}"

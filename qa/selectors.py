@@ -3,10 +3,13 @@ QA action raises PermissionDenied (qa/permissions.py)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, DefectClass, Image, ImageStatus, Project
@@ -23,6 +26,7 @@ from qa.models import (
     EdgeCase,
     EdgeCaseStatus,
     QaPolicy,
+    QaStatisticsSnapshot,
     ReReview,
     ReReviewStatus,
     SpotCheck,
@@ -334,10 +338,15 @@ def qa_statistics_for_project(*, project: Project) -> QaStatistics:
         .values_list("image_id", "annotator_id", "status")
     )
     classes_in_work = defaultdict(set)
-    for image_id, author_id, class_id in Annotation.objects.filter(
-        image_id__in={image_id for image_id, _, _ in decided}, is_final=False
-    ).values_list("image_id", "author_id", "defect_class_id"):
-        classes_in_work[image_id, author_id].add(class_id)
+    if decided:  # the checked annotators' own work on the checked images, in one join (not a list of image ids)
+        checked_work = Annotation.objects.filter(
+            image__project=project,
+            is_final=False,
+            image__spot_checks__annotator_id=F("author_id"),
+            image__spot_checks__status__in=[SpotCheckStatus.ACCEPTED, SpotCheckStatus.REJECTED],
+        )
+        for image_id, author_id, class_id in checked_work.values_list("image_id", "author_id", "defect_class_id"):
+            classes_in_work[image_id, author_id].add(class_id)
     spot_checks = [
         statistics.SpotCheckRow(
             annotator_id=annotator_id,
@@ -346,16 +355,19 @@ def qa_statistics_for_project(*, project: Project) -> QaStatistics:
         )
         for image_id, annotator_id, status in decided
     ]
-    submissions = [
-        (annotator_id, timezone.localdate(submitted_at))
-        for annotator_id, submitted_at in Assignment.objects.filter(
-            image__project=project, submitted_at__isnull=False
-        ).values_list("annotator_id", "submitted_at")
+    # Submissions per annotator and day, counted by the database: a million submissions are a few thousand rows.
+    submission_days = [
+        statistics.SubmissionDay(annotator_id=row["annotator_id"], day=row["day"], submissions=row["submissions"])
+        for row in Assignment.objects.filter(image__project=project, submitted_at__isnull=False)
+        .annotate(day=TruncDate("submitted_at"))
+        .values("annotator_id", "day")
+        .annotate(submissions=Count("id"))
+        .order_by()
     ]
     users = dict(
         get_user_model()
         .objects.filter(
-            Q(pk__in={annotator for annotator, _ in submissions})
+            Q(pk__in={submission_day.annotator_id for submission_day in submission_days})
             | Q(pk__in={a.first_annotator_id for a in agreements} | {a.second_annotator_id for a in agreements})
         )
         .values_list("pk", "username")
@@ -376,7 +388,7 @@ def qa_statistics_for_project(*, project: Project) -> QaStatistics:
                     agreements=agreements,
                     matches=matches,
                     spot_checks=spot_checks,
-                    submission_days=submissions,
+                    submission_days=submission_days,
                 ),
                 strict=True,
             )
@@ -389,4 +401,28 @@ def qa_statistics_for_project(*, project: Project) -> QaStatistics:
             )
         ),
         agreement_by_day=statistics.agreement_by_day(agreements),
+    )
+
+
+@dataclass(frozen=True)
+class StatisticsTables:
+    """The statistics tables for the QA page, and when they were computed (None: for this request)."""
+
+    tables: dict
+    computed_at: datetime | None
+
+    @property
+    def refresh_minutes(self) -> float:
+        return settings.DEFECTLAB_QA_STATISTICS_REFRESH_SECONDS / 60
+
+
+def qa_statistics_tables_for_project(*, project: Project) -> StatisticsTables:
+    """The QA page's statistics: computed now when that is quick (there is no stored computation, or the last one
+    took under DEFECTLAB_QA_STATISTICS_LIVE_MS), else the ones qa_statistics_refresh_task last stored, with their
+    time. At a million images computing them takes seconds; reading the stored ones, one row."""
+    snapshot = QaStatisticsSnapshot.objects.filter(project=project).first()
+    if snapshot is not None and snapshot.compute_ms >= settings.DEFECTLAB_QA_STATISTICS_LIVE_MS:
+        return StatisticsTables(tables=snapshot.tables, computed_at=snapshot.computed_at)
+    return StatisticsTables(
+        tables=statistics.statistics_tables(qa_statistics_for_project(project=project)), computed_at=None
     )

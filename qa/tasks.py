@@ -34,3 +34,11 @@ def final_annotation_edited_task(audit_entry_id: int) -> None:
 
     # Safe to re-run: an audit entry is recorded once.
     final_edit_record(audit_entry_id=audit_entry_id)
+
+
+@shared_task(acks_late=True)
+def qa_statistics_refresh_task() -> None:
+    from qa.services.statistics import qa_statistics_refresh_all
+
+    # Periodic (CELERY_BEAT_SCHEDULE); safe to re-run: each run replaces the snapshots with newer ones.
+    qa_statistics_refresh_all()

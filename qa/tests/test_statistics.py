@@ -9,6 +9,7 @@ from qa.statistics import (
     AgreementRow,
     MatchRow,
     SpotCheckRow,
+    SubmissionDay,
     agreement_by_day,
     annotator_statistics,
     class_statistics,
@@ -30,7 +31,7 @@ def test_statistics_from_hand_made_rows():
         MatchRow(2, None, PORE, False, 0.0, False, ("missed_by_first",)),
     ]
     spot_checks = [SpotCheckRow(CARL, True, frozenset({PORE})), SpotCheckRow(CARL, False, frozenset({CRACK}))]
-    submissions = [(ANN, MONDAY), (ANN, TUESDAY), (ANN, TUESDAY), (CARL, MONDAY)]
+    submissions = [SubmissionDay(ANN, MONDAY, 1), SubmissionDay(ANN, TUESDAY, 2), SubmissionDay(CARL, MONDAY, 1)]
     # when
     annotators = annotator_statistics(
         annotator_ids=[ANN, CARL],
