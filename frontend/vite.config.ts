@@ -21,6 +21,7 @@ export default defineConfig({
         "qa-spot-checks": resolve(__dirname, "src/pages/qa-spot-checks-main.ts"),
         upload: resolve(__dirname, "src/pages/upload-main.ts"),
         versions: resolve(__dirname, "src/pages/version-main.ts"),
+        "assist-project": resolve(__dirname, "src/pages/assist-project-main.ts"),
       },
       output: {
         entryFileNames: "[name].js",

@@ -27,6 +27,7 @@ from annotation.models import (
 )
 from annotation.services.annotations import annotation_create
 from annotation.services.images import assignments_create
+from assist.tests.role_matrix import ASSIST_EXPECTED_STATUS, ASSIST_REQUESTS, ASSIST_WRITTEN_MODELS
 from datasets.models import ImportJob
 from datasets.services.jobs import IMPORT_JOB_KIND
 from datasets.tests.role_matrix import DATASETS_EXPECTED_STATUS, DATASETS_REQUESTS, DATASETS_WRITTEN_MODELS
@@ -294,6 +295,7 @@ ERROR_CODES = {
     (403, False): "permission_denied",
     (401, True): "not_authenticated",
     (404, False): "not_found",
+    (409, False): "no_prelabel_engine",  # the only 409 of the matrix: pre-labels with the classical engine alone
 }
 WRITTEN_MODELS = (
     Project,
@@ -325,6 +327,10 @@ WRITTEN_MODELS += DATASETS_WRITTEN_MODELS
 EXPECTED_STATUS += JOBS_EXPECTED_STATUS
 REQUESTS.update(JOBS_REQUESTS)
 WRITTEN_MODELS += JOBS_WRITTEN_MODELS
+# The assist's, likewise.
+EXPECTED_STATUS += ASSIST_EXPECTED_STATUS
+REQUESTS.update(ASSIST_REQUESTS)
+WRITTEN_MODELS += ASSIST_WRITTEN_MODELS
 
 MATRIX = [
     pytest.param(

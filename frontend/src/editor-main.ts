@@ -59,6 +59,8 @@ async function open(imageId: number, pushHistory: boolean, mode: EditorMode = "w
   commentsRender(byId("comment-list"), bundle.comments);
   displayControlsRender(bundle);
   precedentsLoad(editor);
+  // The first opening of one's own work starts its "time per image" (assist statistics); a failure costs nothing.
+  if (mode === "work" && bundle.capabilities.can_label) api.imageVisit(imageId).catch(() => undefined);
   root.dataset.state = "ready";
   const next = bundle.queue.next_image_id;
   prefetchedId = next ?? null;

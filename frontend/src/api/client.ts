@@ -104,6 +104,41 @@ export type QaStatistics = Omit<Schemas["QaStatisticsOutput"], "classes" | "agre
   readonly agreement_by_day: ReadonlyArray<{ readonly day: string; readonly images: number; readonly agreed: number }>;
 };
 
+// The editor's assist (assist app)
+export type AssistEngines = Schemas["EngineListOutput"];
+export type AssistPromptInput = Schemas["PromptInputRequest"];
+/** An engine's answer: its outline (or null: nothing found there), recorded server-side as suggestion_id. */
+export type AssistOutput = Omit<Schemas["AssistOutput"], "geometry"> & { readonly geometry: Geometry | null };
+/** A pre-label waiting for this user's decision. */
+export type Suggestion = Omit<Schemas["SuggestionOutput"], "geometry"> & { readonly geometry: Geometry };
+export type PrelabelStartInput = RequestBody<typeof ROUTES.prelabelStart>;
+/** One row of the assist statistics (assist/statistics.py GroupStatistics), per class or per engine. */
+export interface AssistGroupRow {
+  readonly suggestions: number;
+  readonly unchanged: number;
+  readonly edited: number;
+  readonly deleted: number;
+  readonly acceptance_rate: number | null;
+  readonly unchanged_rate: number | null;
+  readonly mean_iou: number | null;
+  readonly mean_vertex_changes: number | null;
+}
+export interface AssistTimeSummary {
+  readonly images: number;
+  readonly median_seconds: number | null;
+  readonly mean_seconds: number | null;
+}
+/** The assist statistics' body (assist/statistics.py statistics_tables). */
+export interface AssistStatistics {
+  readonly classes: ReadonlyArray<AssistGroupRow & { readonly defect_class: string }>;
+  readonly engines: ReadonlyArray<AssistGroupRow & { readonly engine: string }>;
+  readonly time_per_image: {
+    readonly with_assist: AssistTimeSummary;
+    readonly without_assist: AssistTimeSummary;
+    readonly by_engine: ReadonlyArray<AssistTimeSummary & { readonly engine: string }>;
+  };
+}
+
 // Upload page
 export type ImportJob = Omit<Schemas["ImportJobOutput"], "rejected"> & {
   readonly rejected?: ReadonlyArray<{ readonly filename: string; readonly reason: string }>;
@@ -158,6 +193,29 @@ export const api = {
   /** qa: flag the image as an edge case for the seniors' consensus review; the note may be empty. */
   edgeCaseFlag: (imageId: number, note: string): Promise<EdgeCase> =>
     call(ROUTES.edgeCaseFlag, { image_id: imageId }, { body: { note } }),
+  /** assist: the engines this server runs, and which one the project's assist tools and pre-labels use. */
+  assistEngineList: (projectId: number): Promise<AssistEngines> => call(ROUTES.assistEngineList, { project_id: projectId }),
+  /** assist: ask an engine for the defect under a box or clicks; `replaces` the answer this one replaces. */
+  assistRun: (imageId: number, engine: string, prompt: AssistPromptInput, replaces: number | null): Promise<AssistOutput> =>
+    call(ROUTES.assistRun, { image_id: imageId }, { body: { engine, prompt, replaces_suggestion_id: replaces } }) as Promise<AssistOutput>,
+  /** assist: the image's pre-labels this user has not decided yet. */
+  suggestionList: (imageId: number): Promise<Suggestion[]> =>
+    call(ROUTES.suggestionList, { image_id: imageId }) as Promise<Suggestion[]>,
+  /** assist: keep a pre-label as one's own annotation (created on the server, answered as any annotation). */
+  suggestionAccept: (suggestionId: number, defectClassId: number | null, severityId: number | null): Promise<AnnotationOutput> =>
+    call(ROUTES.suggestionAccept, { suggestion_id: suggestionId }, { body: { defect_class_id: defectClassId, severity_id: severityId } }) as Promise<AnnotationOutput>,
+  suggestionReject: (suggestionId: number): Promise<Schemas["SuggestionRejectOutput"]> =>
+    call(ROUTES.suggestionReject, { suggestion_id: suggestionId }),
+  /** assist: the first opening of an image for one's own work starts its "time per image". */
+  imageVisit: (imageId: number): Promise<Schemas["ImageVisitOutput"]> => call(ROUTES.imageVisit, { image_id: imageId }),
+  /** assist: pre-label images as a job (202 with the job; 409 no_prelabel_engine while no engine can). */
+  prelabelStart: (projectId: number, input: PrelabelStartInput): Promise<Job> =>
+    call(ROUTES.prelabelStart, { project_id: projectId }, { body: input }),
+  assistStatistics: (projectId: number): Promise<AssistStatistics> =>
+    call(ROUTES.assistStatistics, { project_id: projectId }) as Promise<unknown> as Promise<AssistStatistics>,
+  /** For a download link (classes.csv, engines.csv, statistics.json). */
+  assistStatisticsUrl: (projectId: number, download: NonNullable<QueryParameters<typeof ROUTES.assistStatistics>["download"]>): string =>
+    routeUrl(ROUTES.assistStatistics, { project_id: projectId }, { download }),
   /** My queue, a page at a time: the first page, or the page at the `next` URL of the one before. */
   queueList: (cursorUrl?: string): Promise<ResponseBody<typeof ROUTES.queueList>> =>
     cursorUrl ? request("GET", cursorUrl) : call(ROUTES.queueList, undefined, { query: { page_size: 200 } }),

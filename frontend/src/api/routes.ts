@@ -33,6 +33,13 @@ export const ROUTES = {
   commentCreate: { method: "post", path: "/api/v1/images/{image_id}/comments/" },
   precedentList: { method: "get", path: "/api/v1/projects/{project_id}/precedents/" },
   edgeCaseFlag: { method: "post", path: "/api/v1/images/{image_id}/edge-cases/" },
+  // The editor's assist (assist app): engines, answers to a box or clicks, pre-label suggestions, time per image
+  assistEngineList: { method: "get", path: "/api/v1/projects/{project_id}/assist/engines/" },
+  assistRun: { method: "post", path: "/api/v1/images/{image_id}/assist/" },
+  suggestionList: { method: "get", path: "/api/v1/images/{image_id}/suggestions/" },
+  suggestionAccept: { method: "post", path: "/api/v1/suggestions/{suggestion_id}/accept/" },
+  suggestionReject: { method: "post", path: "/api/v1/suggestions/{suggestion_id}/reject/" },
+  imageVisit: { method: "post", path: "/api/v1/images/{image_id}/visits/" },
   // My queue
   queueList: { method: "get", path: "/api/v1/queue/" },
   queueNext: { method: "get", path: "/api/v1/queue/next/" },
@@ -46,6 +53,9 @@ export const ROUTES = {
   edgeCaseDecide: { method: "post", path: "/api/v1/qa/edge-cases/{edge_case_id}/decide/" },
   reReviewResolve: { method: "post", path: "/api/v1/qa/re-reviews/{re_review_id}/resolve/" },
   qaPolicySave: { method: "put", path: "/api/v1/projects/{project_id}/qa/policy/" },
+  // Project page: pre-labels and the assist's statistics
+  prelabelStart: { method: "post", path: "/api/v1/projects/{project_id}/prelabels/" },
+  assistStatistics: { method: "get", path: "/api/v1/projects/{project_id}/assist/statistics/" },
   // Upload page
   uploadCreate: { method: "post", path: "/api/v1/projects/{project_id}/uploads/" },
   uploadGet: { method: "get", path: "/api/v1/uploads/{job_id}/" },

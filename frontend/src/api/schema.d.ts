@@ -203,6 +203,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/images/{image_id}/assist/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Ask an engine for the defect under a box and/or clicks. Checked as drawing is (404 for an image you do
+         *     not see, 403 for a role that does not label); 400 for a prompt outside the image, inverted, empty, with
+         *     too many clicks, a box too large, or an unknown engine; 409 no_assist_engine when none can run.
+         */
+        post: operations["v1_images_assist_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/images/{image_id}/comments/": {
         parameters: {
             query?: never;
@@ -309,6 +330,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/images/{image_id}/suggestions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The image's pre-labels you have not accepted or deleted yet, best score first (404 where you may not
+         *     label the image).
+         */
+        get: operations["v1_images_suggestions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/images/{image_id}/tiles/{level}/{column}/{row}": {
         parameters: {
             query?: never;
@@ -323,6 +364,26 @@ export interface paths {
         get: operations["v1_images_tiles_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/images/{image_id}/visits/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description The editor calls this when it opens an image for your own work: the first call's server time starts
+         *     "time per image" in the assist statistics; later calls change nothing.
+         */
+        post: operations["v1_images_visits_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -408,6 +469,43 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["v1_projects_assignments_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/assist/engines/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The engines this server runs, best first for this project (a trained model when it beats the others,
+         *     then SAM, then the weight-free classical engine).
+         */
+        get: operations["v1_projects_assist_engines_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/assist/statistics/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Definitions in assist/statistics.py. Seniors, ML engineers and admins. */
+        get: operations["v1_projects_assist_statistics_retrieve"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -542,6 +640,27 @@ export interface paths {
         get: operations["v1_projects_precedents_list"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/prelabels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Pre-label images (`image_ids`, or `all_unlabelled`) as an `assist_prelabel` job: 202 with the job
+         *     (follow it at /api/v1/jobs/{id}/). Seniors and admins only. 409 no_prelabel_engine while no engine can
+         *     find defects on its own (the classical engine needs a box): train a model or install SAM.
+         */
+        post: operations["v1_projects_prelabels_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -829,6 +948,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/suggestions/{suggestion_id}/accept/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Keep the suggestion as your own annotation (source "model", provenance {engine, score,
+         *     suggestion_id, job_id}); then edit or delete it like any other. 409 suggestion_decided if you already
+         *     did; refused as drawing is (defect_too_small, already_submitted, ...).
+         */
+        post: operations["v1_suggestions_accept_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suggestions/{suggestion_id}/reject/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Delete the suggestion from your view of the image (kept, decided, for the assist statistics). */
+        post: operations["v1_suggestions_reject_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/uploads/{job_id}/": {
         parameters: {
             query?: never;
@@ -1037,6 +1194,55 @@ export interface components {
          * @enum {string}
          */
         AssignmentStatusEnum: "assigned" | "in_progress" | "submitted" | "returned";
+        /**
+         * @description An engine's suggestion: polygons simplified to few vertices (assist/outlines.py), or no geometry when the
+         *     engine found nothing there. Save it as an annotation with source "assisted" and a provenance holding
+         *     engine, prompt, score and suggestion_id.
+         */
+        AssistOutput: {
+            /** @description null when nothing was found */
+            suggestion_id: number | null;
+            engine: string;
+            /**
+             * Format: double
+             * @description the engine's confidence, 0..1
+             */
+            score: number;
+            /** @description {"polygons": [{"exterior", "holes"}]}, image px */
+            geometry: unknown;
+            /** @description [x, y, width, height], pixel extent */
+            bbox: number[] | null;
+            vertex_count: number;
+            /**
+             * Format: double
+             * @description server time for the answer, milliseconds
+             */
+            ms: number;
+        };
+        AssistRunInputRequest: {
+            /** @description default: the project's preferred */
+            engine?: string;
+            prompt: components["schemas"]["PromptInputRequest"];
+            /**
+             * Format: int64
+             * @description the answer this replaces
+             */
+            replaces_suggestion_id?: number | null;
+        };
+        AssistStatisticsOutput: {
+            /** @description per suggested defect class */
+            classes: {
+                [key: string]: unknown;
+            }[];
+            /** @description per engine */
+            engines: {
+                [key: string]: unknown;
+            }[];
+            /** @description with_assist, without_assist, by_engine */
+            time_per_image: {
+                [key: string]: unknown;
+            };
+        };
         AuditListOutput: {
             id: number;
             actor?: string | null;
@@ -1416,6 +1622,19 @@ export interface components {
             /** @description as queue-next with after=this image and project=this project */
             next_image_id: number | null;
         };
+        EngineListOutput: {
+            engines: components["schemas"]["EngineOutput"][];
+            /** @description what the editor's assist tools use; null: none */
+            preferred: string | null;
+            /** @description what pre-labels use; null: refused */
+            prelabel_engine: string | null;
+        };
+        EngineOutput: {
+            name: string;
+            /** @description finds defects with no prompt (pre-label jobs) */
+            can_prelabel: boolean;
+            is_preferred: boolean;
+        };
         ErrorOutput: {
             code: string;
             message: string;
@@ -1538,6 +1757,13 @@ export interface components {
         ImageSubmitOutput: {
             assignment_id: number;
             status: components["schemas"]["AssignmentStatusEnum"];
+        };
+        ImageVisitOutput: {
+            /**
+             * Format: date-time
+             * @description your first opening of the image to work on it
+             */
+            opened_at: string;
         };
         /** @description An upload's counts and rejections; its lifecycle comes from its job (also at /api/v1/jobs/{job_id}/). */
         ImportJobOutput: {
@@ -1781,6 +2007,21 @@ export interface components {
             /** Format: date-time */
             decided_at?: string | null;
         };
+        PrelabelStartInputRequest: {
+            image_ids?: number[] | null;
+            /**
+             * @description every image without annotations or waiting suggestions
+             * @default false
+             */
+            all_unlabelled: boolean;
+            /** @description default: the best that can */
+            engine?: string;
+            /**
+             * Format: int64
+             * @description class of the suggestions whose engine names none (default: the project's first)
+             */
+            defect_class_id?: number | null;
+        };
         ProjectDetailOutput: {
             readonly id: number;
             slug: string;
@@ -1829,6 +2070,16 @@ export interface components {
             taxonomy_revision?: number;
             /** Format: date-time */
             readonly created_at: string;
+        };
+        PromptInputRequest: {
+            /** Format: int64 */
+            defect_class_id: number;
+            /** @description [x0, y0, x1, y1] image px, both corners included (pixel centres) */
+            box?: number[] | null;
+            /** @description "this is defect" */
+            positive_clicks?: number[][];
+            /** @description "this is not" */
+            negative_clicks?: number[][];
         };
         PyramidLevelOutput: {
             /** @description 0 is full resolution; level k is downscaled by 2^k */
@@ -2102,6 +2353,34 @@ export interface components {
             readonly annotations: {
                 [key: string]: unknown;
             }[];
+        };
+        SuggestionAcceptInputRequest: {
+            /**
+             * Format: int64
+             * @description default: the suggestion's
+             */
+            defect_class_id?: number | null;
+            /** Format: int64 */
+            severity_id?: number | null;
+        };
+        /** @description A pre-label: a defect an engine found with no prompt, not anyone's work until accepted. */
+        SuggestionOutput: {
+            id: number;
+            image_id: number;
+            defect_class_id: number;
+            engine: string;
+            /** Format: double */
+            score: number;
+            /** @description {"polygons": [{"exterior", "holes"}]}, image px */
+            geometry: unknown;
+            vertex_count: number;
+            /** Format: date-time */
+            created_at: string;
+        };
+        SuggestionRejectOutput: {
+            id: number;
+            /** @description "rejected" */
+            decision: string;
         };
         UploadCreateInputRequest: {
             files: string[];
@@ -2467,6 +2746,33 @@ export interface operations {
             };
         };
     };
+    v1_images_assist_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssistRunInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AssistRunInputRequest"];
+                "multipart/form-data": components["schemas"]["AssistRunInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistOutput"];
+                };
+            };
+        };
+    };
     v1_images_comments_list: {
         parameters: {
             query?: never;
@@ -2641,6 +2947,27 @@ export interface operations {
             };
         };
     };
+    v1_images_suggestions_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionOutput"][];
+                };
+            };
+        };
+    };
     v1_images_tiles_retrieve: {
         parameters: {
             query?: never;
@@ -2669,6 +2996,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+        };
+    };
+    v1_images_visits_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageVisitOutput"];
                 };
             };
         };
@@ -2830,6 +3178,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentCreateOutput"];
+                };
+            };
+        };
+    };
+    v1_projects_assist_engines_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineListOutput"];
+                };
+            };
+        };
+    };
+    v1_projects_assist_statistics_retrieve: {
+        parameters: {
+            query?: {
+                /**
+                 * @description a file to save instead of the JSON body
+                 *
+                 *     * `classes.csv` - classes.csv
+                 *     * `engines.csv` - engines.csv
+                 *     * `statistics.json` - statistics.json
+                 */
+                download?: "classes.csv" | "engines.csv" | "statistics.json";
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistStatisticsOutput"];
+                    "text/csv": string;
                 };
             };
         };
@@ -3094,6 +3494,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PrecedentListOutput"][];
+                };
+            };
+        };
+    };
+    v1_projects_prelabels_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PrelabelStartInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PrelabelStartInputRequest"];
+                "multipart/form-data": components["schemas"]["PrelabelStartInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOutput"];
                 };
             };
         };
@@ -3620,6 +4047,54 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    v1_suggestions_accept_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                suggestion_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SuggestionAcceptInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SuggestionAcceptInputRequest"];
+                "multipart/form-data": components["schemas"]["SuggestionAcceptInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationOutput"];
+                };
+            };
+        };
+    };
+    v1_suggestions_reject_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                suggestion_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionRejectOutput"];
+                };
             };
         };
     };

@@ -3,13 +3,14 @@
  * DOM events on its root: "annotation:saved", "annotation:conflict". The page shell (editor-main.ts) opens
  * images, submits and moves through the queue.
  */
-import type { EditorBundle, Precedent } from "../api/client";
+import type { AnnotationOutput, EditorBundle, Precedent } from "../api/client";
 import { pointInGeometry } from "../model/polygon";
 import type { Geometry, Point } from "../model/types";
 import { type Defect, Store, defectContentHash, defectDrawn, newDefectKey } from "../state/store";
 import { brushRadiusStep } from "../tools/brush/brushTool";
 import { TOOL_REGISTRY, toolsCreate } from "../tools/registry";
 import type { DefectOrigin, Tool, ToolDescriptor, ToolHost } from "../tools/tool";
+import { AssistConnection } from "./assist";
 import { EDITOR_COMMANDS } from "./commands";
 import { conflictShow } from "./conflict";
 import { byId } from "./dom";
@@ -20,7 +21,8 @@ import { Minimap } from "./minimap";
 import type { EditorMode } from "./mode";
 import { Overlay, type OverlayStyle, paintDefect, vertexHandlesDraw } from "./overlay";
 import { classPickerRender, defectListRender, severityPickerRender } from "./panels";
-import type { Recovered } from "./recovery";
+import { type Recovered, basisFromServer, defectFromServer } from "./recovery";
+import { SuggestionLayer } from "./suggestions";
 import { Sync, type SyncState } from "./sync";
 import { Taxonomy } from "./taxonomy";
 import { brushSizeText, toolbarButtons, toolbarRender } from "./toolbar";
@@ -58,6 +60,10 @@ export class Editor implements ToolHost {
   readonly toolRegistry: readonly ToolDescriptor[] = TOOL_REGISTRY;
   readonly tools: ReadonlyMap<string, Tool>;
   tool: Tool;
+  /** The server's assist engines, for the assist tools; absent where the user may not draw. */
+  readonly assist?: AssistConnection;
+  /** Pre-label suggestions waiting for this user (their own work only). */
+  readonly suggestions: SuggestionLayer | null = null;
   private readonly overlay = new Overlay();
   private readonly minimap: Minimap | null;
   private readonly imageContext: CanvasRenderingContext2D;
@@ -101,6 +107,10 @@ export class Editor implements ToolHost {
         this.requestRender();
       },
     }, mode);
+    if (bundle.capabilities.can_label) {
+      this.assist = new AssistConnection(bundle.project.id, bundle.image.id, (message) => (byId("assist-status", root).textContent = message));
+      if (mode === "work") this.suggestions = SuggestionLayer.open(bundle.image.id, this);
+    }
     this.tools = toolsCreate(this, this.toolRegistry);
     this.tool = this.tools.get(this.toolRegistry[0]!.name)!;
     let previous = this.store.snapshot.defects;
@@ -163,6 +173,30 @@ export class Editor implements ToolHost {
     return this.taxonomy.colorOf(defectClassId);
   }
 
+  suggestionSelectAt(point: Point): boolean {
+    return this.suggestions?.selectAt(point) ?? false;
+  }
+
+  /** An annotation the server saved (an accepted suggestion) joins the document as saved, selected; one undo step. */
+  defectAdopt(annotation: AnnotationOutput): void {
+    const defect = defectFromServer(annotation);
+    this.sync.basis.set(defect.key, basisFromServer(annotation)); // first: autosave sees nothing to send
+    this.store.edit((defects) => {
+      defects.set(defect.key, defect);
+      return new Set([defect.key]);
+    });
+  }
+
+  /** Enter: keep the selected suggestion; with none selected, select the best one waiting. */
+  suggestionAccept(): void {
+    void this.suggestions?.enter();
+  }
+
+  /** The suggestion list changed (SuggestionHost). */
+  changed(): void {
+    this.panelsRenderSoon();
+  }
+
   isVisible(defect: Defect): boolean {
     return !this.isOverlayHidden && !this.hiddenClassIds.has(defect.defectClassId);
   }
@@ -220,6 +254,7 @@ export class Editor implements ToolHost {
     }
     context.setTransform(pixelRatio, 0, 0, pixelRatio, 0, 0);
     this.handlesDraw(context, live);
+    this.suggestions?.draw(context, view, (id) => this.colorOf(id));
     this.tool.draw(context);
     this.minimap?.draw();
     if (frameProbe.isRasterForced) {
@@ -315,6 +350,7 @@ export class Editor implements ToolHost {
   selectionDelete(): void {
     const keys = [...this.store.snapshot.selection];
     if (keys.length) this.store.edit((defects) => void keys.forEach((key) => defects.delete(key)));
+    else if (this.suggestions?.selected) void this.suggestions.reject();
   }
 
   selectionDuplicate(): void {
@@ -374,6 +410,7 @@ export class Editor implements ToolHost {
     classPickerRender(byId("class-list", this.root), this.taxonomy, this.currentClassId, (id) => this.classPick(id), this.openPrecedents);
     const current = this.currentClassId === null ? undefined : this.taxonomy.get(this.currentClassId);
     severityPickerRender(byId("severity-list", this.root), current, this.currentSeverityId, (id) => this.severityPick(id));
+    this.suggestions?.render(byId("suggestion-list", this.root), (id) => this.taxonomy.get(id)?.name ?? "?");
     defectListRender(
       byId("defect-list", this.root),
       this.store.snapshot,

@@ -26,6 +26,8 @@ export interface CommandHost {
   severityPick(severityId: number | null): void;
   selectionDelete(): void;
   selectionDuplicate(): void;
+  /** Keeps the selected pre-label suggestion (none selected: selects the best one waiting). */
+  suggestionAccept(): void;
   brushResize(delta: number): void;
   zoomBy(factor: number): void;
   fit(): void;
@@ -117,11 +119,17 @@ export const EDITOR_COMMANDS: readonly EditorCommand[] = [
   },
   {
     keys: "Delete / Backspace",
-    help: "Delete the selection",
+    help: "Delete the selection (or the selected suggestion)",
     bindings: [
       bind("Delete", "selection-delete", ({ editor }) => editor.selectionDelete()),
       bind("Backspace", "selection-delete", ({ editor }) => editor.selectionDelete()),
     ],
+  },
+  {
+    // Tools take Enter first: the polygon closes, Assist click keeps its outline.
+    keys: "Enter",
+    help: "Keep the selected pre-label suggestion as your defect (none selected: select the best one)",
+    bindings: [bind("Enter", "suggestion-accept", ({ editor }) => editor.suggestionAccept())],
   },
   { keys: "Ctrl+D", help: "Duplicate the selection", bindings: [bind("Ctrl+d", "selection-duplicate", ({ editor }) => editor.selectionDuplicate())] },
   {

@@ -30,6 +30,8 @@ describe("the key table", () => {
       [press("r"), "tool:rectangle"],
       [press("b"), "tool:brush"],
       [press("e"), "tool:eraser"],
+      [press("a"), "tool:assist-box"],
+      [press("c"), "tool:assist-click"],
       [press("V", shift), "tool:select"],
       [press("P"), "tool:polygon"], // Caps Lock
       [press("["), "brush-smaller"],
@@ -65,6 +67,7 @@ describe("the key table", () => {
       [press("PageUp"), "navigate-previous"],
       [press("Escape"), "selection-clear"],
       [press("Delete", shift), "selection-delete"],
+      [press("Enter"), "suggestion-accept"], // once no tool took it (the polygon's, Assist click's)
       [press("?", { code: "Slash", ...shift }), "help"],
     ];
     // when
@@ -82,7 +85,6 @@ describe("the key table", () => {
       press("1", { code: "Numpad1" }), // class keys are the digit row's only
       press("Tab"),
       press("x"),
-      press("Enter"), // the polygon's, when it has vertices
       press("{", shift),
     ];
     expect(unbound.map((keyPress) => keyLookup(table, keyPress))).toEqual(unbound.map(() => undefined));
@@ -103,10 +105,13 @@ describe("the help overlay", () => {
       ["R", "Rectangle (drag)"],
       ["B", "Brush (adds to the selected defect, or draws a new one)"],
       ["E", "Eraser (removes from the selected defects, or any it touches)"],
+      ["A", "Assist box (drag round a defect: the assist engine outlines it)"],
+      ["C", "Assist click (click the defect, Alt/Shift+click what is not; Enter keeps, Escape drops, Backspace undoes a click)"],
       ["[  ]", "Brush and eraser size"],
       ["1 – 9", "Defect class (new defects, and the selection)"],
       ["Shift+1 – 9", "Severity of the current class (and the selection)"],
-      ["Delete / Backspace", "Delete the selection"],
+      ["Delete / Backspace", "Delete the selection (or the selected suggestion)"],
+      ["Enter", "Keep the selected pre-label suggestion as your defect (none selected: select the best one)"],
       ["Ctrl+D", "Duplicate the selection"],
       ["Ctrl+A", "Select all"],
       ["Arrows", "Nudge the selection by 1 px (Shift: 10 px)"],
@@ -157,6 +162,9 @@ class RecordingEditor implements CommandHost {
   }
   selectionDelete(): void {}
   selectionDuplicate(): void {}
+  suggestionAccept(): void {
+    this.calls.push("suggestionAccept");
+  }
   brushResize(): void {}
   zoomBy(factor: number): void {
     this.calls.push(`zoomBy ${factor}`);

@@ -75,7 +75,7 @@ describe("registering a tool with one line", () => {
     // when
     const buttons = toolbarButtons(registry, "stamp");
     // then
-    expect(buttons.map((button) => button.name)).toEqual(["select", "polygon", "rectangle", "brush", "eraser", "stamp"]);
+    expect(buttons.map((button) => button.name)).toEqual(["select", "polygon", "rectangle", "brush", "eraser", "assist-box", "assist-click", "stamp"]);
     expect(buttons.at(-1)).toEqual({ name: "stamp", label: "Stamp", key: "S", title: "Stamp (S)", isActive: true });
     expect(buttons.filter((button) => button.isActive)).toHaveLength(1);
   });
@@ -85,8 +85,8 @@ describe("registering a tool with one line", () => {
     const rows = helpRows(registry, EDITOR_COMMANDS);
     const binding = keyLookup(keyTableBuild(registry, EDITOR_COMMANDS), { key: "s", code: "KeyS", shiftKey: false, ctrlKey: false, metaKey: false });
     // then
-    expect(rows.slice(0, 6).map((row) => row.keys)).toEqual(["V", "P", "R", "B", "E", "S"]);
-    expect(rows[5]).toEqual({ keys: "S", help: "Stamp (click: a 3 px square where the model saw a pore)" });
+    expect(rows.slice(0, 8).map((row) => row.keys)).toEqual(["V", "P", "R", "B", "E", "A", "C", "S"]);
+    expect(rows[7]).toEqual({ keys: "S", help: "Stamp (click: a 3 px square where the model saw a pore)" });
     expect(binding?.action).toBe("tool:stamp");
   });
 
@@ -151,6 +151,8 @@ describe("the registered tools", () => {
       ["rectangle", "r", "crosshair", "manual", false],
       ["brush", "b", "none", "manual", false],
       ["eraser", "e", "none", "manual", false],
+      ["assist-box", "a", "crosshair", "assisted", false],
+      ["assist-click", "c", "cell", "assisted", false],
     ]);
   });
 

@@ -2,6 +2,8 @@
  * Every drawing tool, in toolbar order. A new tool is one folder (its class and its ToolDescriptor) plus one line
  * here: the toolbar, the shortcut, the help overlay and the cursor all come from the descriptor.
  */
+import { assistBoxTool } from "./assistBox/assistBoxTool";
+import { assistClickTool } from "./assistClick/assistClickTool";
 import { brushTool, eraserTool } from "./brush/brushTool";
 import { polygonTool } from "./polygon/polygonTool";
 import { rectangleTool } from "./rectangle/rectangleTool";
@@ -15,6 +17,8 @@ export const TOOL_REGISTRY: readonly ToolDescriptor[] = [
   rectangleTool,
   brushTool,
   eraserTool,
+  assistBoxTool,
+  assistClickTool,
 ];
 
 /** One instance of each registered tool, by name. Shortcut clashes are caught by the key table (keyboard.ts). */

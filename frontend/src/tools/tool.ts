@@ -3,6 +3,7 @@ import type { components } from "../api/schema";
 import type { Geometry, Point } from "../model/types";
 import type { Defect, Provenance, Store } from "../state/store";
 import type { Viewport } from "../editor/viewport";
+import type { AssistHost } from "./assist/assist";
 
 /** The sources the create API accepts (its `source` choices); "imported" is the server's own. */
 export type DrawnSource = components["schemas"]["AnnotationListInputSourceEnum"];
@@ -42,6 +43,10 @@ export interface ToolHost {
   isVisible(defect: Defect): boolean;
   requestRender(): void;
   notify(message: string): void;
+  /** The server's assist engines (assist tools); absent where the editor offers none (final mode). */
+  readonly assist?: AssistHost;
+  /** Selects the pre-label suggestion under an image-space point, if any; true when there was one. */
+  suggestionSelectAt?(point: Point): boolean;
 }
 
 /**

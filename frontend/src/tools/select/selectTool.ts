@@ -68,6 +68,10 @@ export class SelectTool implements Tool {
     }
     const hit = this.host.defectAt(pointer.image);
     const { selection } = this.host.store.snapshot;
+    if (!hit && !pointer.shiftKey && this.host.suggestionSelectAt?.(pointer.image)) {
+      this.host.store.select([]);
+      return; // a pre-label suggestion: Enter keeps it, Delete deletes it
+    }
     if (!hit) {
       this.drag = { kind: "box", from: pointer.image, to: pointer.image, additive: pointer.shiftKey };
       if (!pointer.shiftKey) this.host.store.select([]);

@@ -1,0 +1,90 @@
+"""The assist's rows of the API role matrix (tests/test_role_matrix.py adds them to its own): who may ask an
+engine, decide pre-labels, start pre-label jobs and read the assist statistics. Builders receive that module's
+World (the team and two noise images, one assigned to every labelling role).
+
+Pre-labels answer 409 no_prelabel_engine to the roles that may start them: this server has only the classical
+engine, which needs a box (tests/test_assist_prelabel_worker.py runs one with an engine that can)."""
+
+from dataclasses import dataclass
+
+from annotation.geometry import polygons_from_json
+from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin
+from assist.services.assist import suggestion_shape
+from defectlab.jobs.models import Job
+
+ASSIGNED, UNASSIGNED = "assigned", "unassigned"  # as tests/test_role_matrix.py names them
+
+# fmt: off
+#  url name                     method    variant        anon insp senior  ml  admin outsider
+ASSIST_EXPECTED_STATUS = [
+    ("assist-run",              "post",   ASSIGNED,      401, 200, 200, 403, 200, 404),
+    ("assist-run",              "post",   UNASSIGNED,    401, 404, 200, 403, 200, 404),
+    ("assist-engine-list",      "get",    "",            401, 200, 200, 200, 200, 404),
+    ("assist-statistics",       "get",    "",            401, 403, 200, 200, 200, 404),
+    ("prelabel-start",          "post",   "",            401, 403, 409, 403, 409, 404),  # 409: no engine can
+    ("suggestion-list",         "get",    ASSIGNED,      401, 200, 200, 403, 200, 404),
+    ("suggestion-list",         "get",    UNASSIGNED,    401, 404, 200, 403, 200, 404),
+    ("suggestion-accept",       "post",   "",            401, 201, 201, 403, 201, 404),
+    ("suggestion-reject",       "post",   "",            401, 200, 200, 403, 200, 404),
+    ("image-visit",             "post",   ASSIGNED,      401, 200, 200, 403, 200, 404),
+    ("image-visit",             "post",   UNASSIGNED,    401, 404, 200, 403, 200, 404),
+]
+# fmt: on
+ASSIST_WRITTEN_MODELS = (Suggestion, SuggestionDecision, ImageVisit, Job)
+SQUARE = {"polygons": [{"exterior": [[10, 10], [20, 10], [20, 20], [10, 20]], "holes": []}]}
+
+
+@dataclass(frozen=True)
+class Call:
+    """The shape of tests/test_role_matrix.py's Call (path, data, format)."""
+
+    path: str
+    data: dict | None = None
+    format: str | None = "json"
+
+
+def _image(world, variant: str):
+    return {ASSIGNED: world.assigned_image, UNASSIGNED: world.unassigned_image}[variant]
+
+
+def _prelabel(world) -> Suggestion:
+    """A pre-label on the assigned image, as a job would have written it."""
+    image = world.assigned_image
+    polygons = polygons_from_json(SQUARE, width=image.width, height=image.height)
+    return Suggestion.objects.create(
+        project=world.team.project,
+        image=image,
+        defect_class=world.team.defect_class,
+        origin=SuggestionOrigin.PRELABEL,
+        engine="detector",
+        score=0.9,
+        **suggestion_shape(polygons=polygons, image=image),
+    )
+
+
+def _assist(variant: str):
+    return lambda world: Call(
+        f"/api/v1/images/{_image(world, variant).pk}/assist/",
+        {"prompt": {"defect_class_id": world.team.defect_class.pk, "box": [10, 10, 30, 30]}},
+    )
+
+
+ASSIST_REQUESTS = {
+    ("assist-run", "post", ASSIGNED): _assist(ASSIGNED),
+    ("assist-run", "post", UNASSIGNED): _assist(UNASSIGNED),
+    ("assist-engine-list", "get", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/assist/engines/"),
+    ("assist-statistics", "get", ""): lambda world: Call(
+        f"/api/v1/projects/{world.team.project.pk}/assist/statistics/"
+    ),
+    ("prelabel-start", "post", ""): lambda world: Call(
+        f"/api/v1/projects/{world.team.project.pk}/prelabels/", {"all_unlabelled": True}
+    ),
+    ("suggestion-list", "get", ASSIGNED): lambda world: Call(f"/api/v1/images/{world.assigned_image.pk}/suggestions/"),
+    ("suggestion-list", "get", UNASSIGNED): lambda world: Call(
+        f"/api/v1/images/{world.unassigned_image.pk}/suggestions/"
+    ),
+    ("suggestion-accept", "post", ""): lambda world: Call(f"/api/v1/suggestions/{_prelabel(world).pk}/accept/", {}),
+    ("suggestion-reject", "post", ""): lambda world: Call(f"/api/v1/suggestions/{_prelabel(world).pk}/reject/"),
+    ("image-visit", "post", ASSIGNED): lambda world: Call(f"/api/v1/images/{world.assigned_image.pk}/visits/"),
+    ("image-visit", "post", UNASSIGNED): lambda world: Call(f"/api/v1/images/{world.unassigned_image.pk}/visits/"),
+}

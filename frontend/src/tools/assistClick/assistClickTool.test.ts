@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import type { Geometry } from "../../model/types";
+import type { AssistAnswer } from "../assist/assist";
+import { RecordingHost, SQUARE, keyDown, pointerAt, settled } from "../assist/testHost";
+import { AssistClickTool } from "./assistClickTool";
+
+const LARGER: Geometry = { polygons: [{ exterior: [[8, 8], [8, 21], [21, 21], [21, 8]], holes: [] }] };
+
+function answer(suggestionId: number, geometry: Geometry | null = SQUARE): AssistAnswer {
+  return { suggestionId, engine: "classical", score: 0.7, geometry, ms: 12 };
+}
+
+function click(tool: AssistClickTool, pixel: [number, number], modifiers: { altKey?: boolean; shiftKey?: boolean } = {}): void {
+  tool.pointerDown(pointerAt(pixel, modifiers));
+  tool.pointerUp(pointerAt(pixel, modifiers));
+}
+
+describe("the assist click", () => {
+  it("asks after each click, shows the pending outline, and keeps it on Enter with its clicks as provenance", async () => {
+    // given
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    // when: a positive click, answered
+    click(tool, [15, 15]);
+    host.assist.requests[0]!.answer.resolve(answer(10, LARGER));
+    await settled();
+    // then: pending, not a defect yet
+    expect(tool.pending?.geometry).toEqual(LARGER);
+    expect(host.created).toEqual([]);
+    // when: an Alt+click where it is not defect, answered
+    click(tool, [20, 20], { altKey: true });
+    expect(host.assist.requests[1]!.prompt).toEqual({ positive_clicks: [[15, 15]], negative_clicks: [[20, 20]] });
+    expect(host.assist.requests[1]!.replaces).toBe(10); // the answer it replaces stops counting on the server
+    host.assist.requests[1]!.answer.resolve(answer(11));
+    await settled();
+    // and Enter
+    expect(tool.key(keyDown("Enter"))).toBe(true);
+    // then
+    expect(host.created).toEqual([
+      {
+        geometry: SQUARE,
+        origin: {
+          source: "assisted",
+          provenance: {
+            engine: "classical",
+            prompt: { box: null, positive_clicks: [[15, 15]], negative_clicks: [[20, 20]] },
+            score: 0.7,
+            suggestion_id: 11,
+          },
+        },
+      },
+    ]);
+    expect(tool.pending).toBeNull();
+    expect(tool.clicks).toEqual({ positive: [], negative: [] });
+  });
+
+  it("takes Shift+click as negative too, and wants a positive click first", () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    click(tool, [5, 5], { shiftKey: true });
+    expect(host.assist.requests).toEqual([]);
+    expect(host.notices).toEqual(["Click on the defect first; Alt+ or Shift+click then marks what is not defect."]);
+    click(tool, [6, 6]);
+    click(tool, [7, 7], { shiftKey: true });
+    expect(tool.clicks).toEqual({ positive: [[6, 6]], negative: [[7, 7]] });
+  });
+
+  it("sends the clicks made while the server answers together, once it has", async () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    click(tool, [15, 15]);
+    click(tool, [16, 15]);
+    click(tool, [17, 15]);
+    expect(host.assist.requests).toHaveLength(1);
+    host.assist.requests[0]!.answer.resolve(answer(20));
+    await settled();
+    expect(host.assist.requests).toHaveLength(2);
+    expect(host.assist.requests[1]!.prompt.positive_clicks).toEqual([[15, 15], [16, 15], [17, 15]]);
+    expect(host.assist.requests[1]!.replaces).toBe(20);
+  });
+
+  it("keeps the answer to the latest click when Enter comes while the server answers", async () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    click(tool, [15, 15]);
+    expect(tool.key(keyDown("Enter"))).toBe(true);
+    expect(host.created).toEqual([]);
+    host.assist.requests[0]!.answer.resolve(answer(30));
+    await settled();
+    expect(host.created.map((item) => item.origin.provenance?.suggestion_id)).toEqual([30]);
+  });
+
+  it("drops everything on Escape, and an answer arriving after it", async () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    click(tool, [15, 15]);
+    expect(tool.key(keyDown("Escape"))).toBe(true);
+    host.assist.requests[0]!.answer.resolve(answer(40));
+    await settled();
+    expect(tool.pending).toBeNull();
+    expect(tool.key(keyDown("Enter"))).toBe(false); // nothing pending: Enter goes on to the editor
+    expect(host.created).toEqual([]);
+  });
+
+  it("takes back the last click on Backspace and asks again; the last positive one ends the drawing", async () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    click(tool, [15, 15]);
+    host.assist.requests[0]!.answer.resolve(answer(50));
+    await settled();
+    click(tool, [30, 30], { altKey: true });
+    host.assist.requests[1]!.answer.resolve(answer(51));
+    await settled();
+    expect(tool.key(keyDown("Backspace"))).toBe(true);
+    expect(tool.clicks).toEqual({ positive: [[15, 15]], negative: [] });
+    expect(host.assist.requests[2]!.prompt).toEqual({ positive_clicks: [[15, 15]], negative_clicks: [] });
+    host.assist.requests[2]!.answer.resolve(answer(52));
+    await settled();
+    expect(tool.key(keyDown("Backspace"))).toBe(true);
+    expect(tool.pending).toBeNull();
+    expect(host.assist.requests).toHaveLength(3);
+  });
+
+  it("says when there is nothing to keep", async () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    click(tool, [15, 15]);
+    host.assist.requests[0]!.answer.resolve(answer(60, null));
+    await settled();
+    tool.key(keyDown("Enter"));
+    expect(host.created).toEqual([]);
+    expect(host.notices).toEqual(["Nothing to keep: the assist found no defect there. Click on the defect, or draw it by hand."]);
+  });
+
+  it("is not a click when the pointer was dragged", () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    tool.pointerDown(pointerAt([10, 10]));
+    tool.pointerUp(pointerAt([20, 10]));
+    expect(host.assist.requests).toEqual([]);
+  });
+});
