@@ -13,3 +13,8 @@ class AssistConfig(AppConfig):
         # own detector, or a test's. Web processes and workers import the same list, so both know the engines.
         for module in settings.DEFECTLAB_ASSIST_ENGINE_MODULES:
             import_module(module)
+        # Images arriving are embedded for SAM ahead of the first click (a no-op job while SAM is not installed).
+        from annotation.events import IMAGES_INGESTED
+        from assist import tasks
+
+        IMAGES_INGESTED.subscribe(tasks.images_ingested_embed_task)

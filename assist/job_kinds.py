@@ -6,6 +6,7 @@ lost worker skips the images its job already wrote."""
 from django.conf import settings
 
 from assist.services.prelabels import PRELABEL_JOB_KIND, prelabel_run
+from assist.services.sam import EMBEDDINGS_JOB_KIND, sam_embeddings_run
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.registry import job_kind
 
@@ -13,3 +14,8 @@ from defectlab.jobs.registry import job_kind
 @job_kind(PRELABEL_JOB_KIND, idempotent=True, queue=settings.DEFECTLAB_ASSIST_PRELABEL_QUEUE)
 def assist_prelabel_job(job: JobContext) -> dict:
     return prelabel_run(job=job)
+
+
+@job_kind(EMBEDDINGS_JOB_KIND, idempotent=True, queue=settings.DEFECTLAB_SAM_EMBEDDING_QUEUE)
+def assist_embeddings_job(job: JobContext) -> dict:
+    return sam_embeddings_run(job=job)

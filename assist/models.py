@@ -102,3 +102,31 @@ class ImageVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} opened image {self.image_id} at {self.opened_at}"
+
+
+class SamInstallation(models.Model):
+    """A SAM checkpoint an admin installed with `manage.py sam_install`: verified, copied under
+    DEFECTLAB_SAM_DIR, exported to ONNX and checked against PyTorch. One is active (the engine's, through
+    active.json); earlier ones stay as the record of what ran when."""
+
+    model_type = models.CharField(max_length=10, help_text="vit_t (MobileSAM), vit_b, vit_l or vit_h.")
+    model_id = models.CharField(max_length=64, help_text="Model type and sha256 prefix: names caches and files.")
+    sha256 = models.CharField(max_length=64)
+    is_official = models.BooleanField(help_text="Byte for byte one of the official checkpoints.")
+    warning = models.TextField(blank=True, help_text="Why an accepted file is not confirmed official.")
+    files = models.JSONField(help_text="The stored checkpoint and its ONNX files (paths on the server).")
+    report = models.JSONField(help_text="The checkpoint's verification and the export's parity report.")
+    is_active = models.BooleanField(default=True)
+    installed_by = models.CharField(max_length=150, help_text="Who ran the install (the shell user or admin).")
+    installed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-installed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="sam_installation_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SAM {self.model_id}{' (active)' if self.is_active else ''}"

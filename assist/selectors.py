@@ -13,6 +13,8 @@ from annotation.models import Annotation, AnnotationSource, Assignment, Assignme
 from annotation.permissions import Capability
 from annotation.selectors import image_get_for_user
 from assist.engines.base import engine_can_prelabel, engine_names
+from assist.engines.sam import ENGINE_NAME as SAM_ENGINE_NAME
+from assist.engines.sam import sam_unavailable_reason
 from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin
 from assist.statistics import (
     AssistStatistics,
@@ -62,8 +64,15 @@ class EngineChoice:
 
 
 @dataclass(frozen=True)
+class UnavailableEngine:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ProjectEngines:
     engines: list[EngineChoice]
+    unavailable: list[UnavailableEngine]  # known but not runnable here (SAM before its checkpoint is installed)
     preferred: str | None  # for the editor's assist tools
     prelabel_engine: str | None  # what a pre-label job would use; None: pre-labels are refused (409)
 
@@ -76,9 +85,15 @@ def engines_for_project(*, project: Project) -> ProjectEngines:
             EngineChoice(name=name, can_prelabel=engine_can_prelabel(name), is_preferred=name == preferred)
             for name in sorted(names, key=_rank)
         ],
+        unavailable=_unavailable_engines(),
         preferred=preferred,
         prelabel_engine=engine_preferred(project=project, names=names, for_prelabel=True),
     )
+
+
+def _unavailable_engines() -> list[UnavailableEngine]:
+    reason = sam_unavailable_reason()
+    return [] if reason is None else [UnavailableEngine(name=SAM_ENGINE_NAME, reason=reason)]
 
 
 # Suggestions waiting for an inspector

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from defectlab.env import env_bool, env_int, env_list, env_str, mandatory_secret
+from defectlab.env import env_bool, env_bytes, env_int, env_list, env_str, mandatory_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("DEFECTLAB_VAR_DIR", str(BASE_DIR / "var")))
@@ -253,6 +253,17 @@ DEFECTLAB_ASSIST_MAX_CLICKS = env_int("DEFECTLAB_ASSIST_MAX_CLICKS", 40)
 "Most clicks, positive and negative together, one assist prompt may carry."
 DEFECTLAB_ASSIST_MAX_BOX_PX = env_int("DEFECTLAB_ASSIST_MAX_BOX_PX", 2048 * 2048)
 "Largest assist box, in pixels (width x height): a larger box is not one defect, and the engine's work grows with it."
+# SAM (assist/sam, assist/engines/sam.py): installed with `manage.py sam_install`, never downloaded at start-up.
+DEFECTLAB_SAM_DIR = Path(env_str("DEFECTLAB_SAM_DIR", str(VAR_DIR / "sam")))
+"Where sam_install keeps the installed checkpoints, their ONNX files and active.json (which one the engine uses)."
+DEFECTLAB_SAM_EMBEDDING_CACHE_DIR = Path(env_str("DEFECTLAB_SAM_EMBEDDING_CACHE_DIR", str(VAR_DIR / "sam-embeddings")))
+"SAM's image embeddings (fp16 .npy, 2 MB each), shared by the web processes and the workers."
+DEFECTLAB_SAM_EMBEDDING_CACHE_MAX_BYTES = env_bytes("DEFECTLAB_SAM_EMBEDDING_CACHE_MAX_BYTES", 2 * 1000**3)
+"Most bytes the embedding cache holds (units: 2GB, 512MiB; 2 GB is ~1,000 images); least recently used go first."
+DEFECTLAB_SAM_EMBEDDING_QUEUE = env_str("DEFECTLAB_SAM_EMBEDDING_QUEUE", "celery")
+"The Celery queue of `assist_embeddings` jobs (images embedded as they are ingested)."
+DEFECTLAB_SAM_TILE_PX = env_int("DEFECTLAB_SAM_TILE_PX", 2048)
+"Images larger than this on either side are embedded by region (tiles of this side, or the editor's view), never whole."
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2  # larger uploads spool to a temporary file
 FILE_UPLOAD_TEMP_DIR = None

@@ -12,7 +12,9 @@ from annotation.geometry import polygons_from_json
 from annotation.models import Annotation
 from annotation.services.annotations import ImportedDefect, annotation_save, annotations_import
 from annotation.services.projects import defect_class_update
+from assist.services.sam import EMBEDDINGS_JOB_KIND, SAM_NOT_INSTALLED
 from defectlab.events import _celery_task_names, events_check, events_declared
+from defectlab.jobs.models import Job, JobStatus
 from qa.models import Adjudication, ReReview
 from qa.services.adjudications import adjudication_decide
 from qa.services.choices import DefectChoice
@@ -99,9 +101,11 @@ def test_every_declared_event_reaches_each_handler_through_a_real_worker(celery_
     )
     defect_class_update(defect_class=team.defect_class, actor=team.admin, name="hairline crack")
     handled[TAXONOMY_CHANGED] = lambda: ReReview.objects.filter(annotation__image=other).exists()
-    # images ingested: emitted by image_create (the real ingestion path) above. No app subscribes yet; the one that
-    # does must replace this line with what its handler leaves behind, or the wait below fails.
-    handled[IMAGES_INGESTED] = lambda: IMAGES_INGESTED.subscriptions == []
+    # images ingested: emitted by image_create (the real ingestion path) above. The assist app starts an
+    # `assist_embeddings` job for the batch; with no SAM installed here it ends saying so.
+    handled[IMAGES_INGESTED] = lambda: Job.objects.filter(
+        kind=EMBEDDINGS_JOB_KIND, project=other.project, status=JobStatus.SUCCEEDED, result__message=SAM_NOT_INSTALLED
+    ).exists()
 
     # then: every declared event was emitted here, and every subscribed handler ran on the worker
     assert set(handled) == set(events_declared())

@@ -60,6 +60,15 @@ class AssistRunApi(APIView):
         replaces_suggestion_id = serializers.IntegerField(
             required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text="the answer this replaces"
         )
+        region = serializers.ListField(
+            child=serializers.IntegerField(min_value=0, max_value=2**31 - 1),
+            min_length=4,
+            max_length=4,
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="[x, y, width, height] image px: the part the editor shows (SAM embeds it, not a 16k frame)",
+        )
 
     @extend_schema(request=InputSerializer, responses=AssistOutput)
     def post(self, request: Request, image_id: int) -> Response:
@@ -81,6 +90,7 @@ class AssistRunApi(APIView):
             ),
             engine_name=values.get("engine"),
             replaces_suggestion_id=values.get("replaces_suggestion_id"),
+            region=tuple(values["region"]) if values.get("region") is not None else None,
         )
         box = answer.bbox
         body = {
@@ -101,9 +111,15 @@ class EngineOutput(serializers.Serializer):
     is_preferred = serializers.BooleanField()
 
 
+class UnavailableEngineOutput(serializers.Serializer):
+    name = serializers.CharField()
+    reason = serializers.CharField(help_text="why it cannot run here, for the editor to show")
+
+
 class EngineListApi(APIView):
     class OutputSerializer(serializers.Serializer):
         engines = EngineOutput(many=True)
+        unavailable = UnavailableEngineOutput(many=True, help_text="engines this server knows but cannot run yet")
         preferred = serializers.CharField(allow_null=True, help_text="what the editor's assist tools use; null: none")
         prelabel_engine = serializers.CharField(allow_null=True, help_text="what pre-labels use; null: refused")
 

@@ -189,4 +189,4 @@ def engine_can_prelabel(name: str) -> bool:
 
 def _load_engines() -> None:
     # Importing an engine module registers it; local, as those modules import this one. New engines add theirs.
-    from assist.engines import classical  # noqa: F401
+    from assist.engines import classical, sam  # noqa: F401

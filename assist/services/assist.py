@@ -103,6 +103,19 @@ def prompt_limits_check(prompt: AssistPrompt, *, image_shape: tuple[int, int]) -
     return engine_prompt
 
 
+def region_prompt_check(prompt: Prompt, *, region: tuple[int, int, int, int], image_shape: tuple[int, int]) -> None:
+    """ValidationFailed unless `region` (x, y, width, height) lies in the image and holds the whole prompt."""
+    x, y, width, height = region
+    if width < 1 or height < 1 or x + width > image_shape[1] or y + height > image_shape[0]:
+        raise ValidationFailed(f"Region {list(region)} (x, y, width, height) leaves the image.")
+    points = [*prompt.positive_clicks, *prompt.negative_clicks]
+    if prompt.box is not None:
+        points += [prompt.box[:2], prompt.box[2:]]
+    for point in points:
+        if not (x - 0.5 <= point[0] < x + width - 0.5 and y - 0.5 <= point[1] < y + height - 0.5):
+            raise ValidationFailed(f"Assist prompt refused: {list(point)} is outside the region {list(region)}.")
+
+
 def assist_run(
     *,
     user: AbstractBaseUser,
@@ -110,11 +123,13 @@ def assist_run(
     prompt: AssistPrompt,
     engine_name: str | None = None,
     replaces_suggestion_id: int | None = None,
+    region: tuple[int, int, int, int] | None = None,
 ) -> AssistAnswer:
     """Ask an engine for the defect the inspector pointed at. Checked like drawing: 404 for an image the user may
     not see, 403 for a role that does not label, 409 already_submitted for closed work; 400 for a prompt outside
     the image, inverted, empty or over the limits, or an unknown engine. `replaces_suggestion_id`: the answer
-    this one replaces in the same drawing (the click tool's previous answer), no longer counted."""
+    this one replaces in the same drawing (the click tool's previous answer), no longer counted. `region`: the
+    part of the image the editor shows (x, y, width, height); SAM embeds only it, and the prompt must lie in it."""
     image, role = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
     assignment = assignment_get_for_image(user=user, image=image)
     if is_work_closed(role=role, assignment_status=assignment.status if assignment else None):
@@ -127,7 +142,15 @@ def assist_run(
     )
     name = _engine_name(image=image, requested=engine_name)
     started = time.perf_counter()
-    result = engine_get(name).predict(image_pixels(image), engine_prompt)
+    engine_instance = engine_get(name)
+    if region is not None:
+        region_prompt_check(engine_prompt, region=region, image_shape=(image.height, image.width))
+    # Engines that cache per image (SAM's embeddings) are told which image, and the region the editor shows.
+    predict_in_region = getattr(engine_instance, "predict_in_region", None)
+    if predict_in_region is not None:
+        result = predict_in_region(image_pixels(image), engine_prompt, image_sha256=image.sha256, region=region)
+    else:
+        result = engine_instance.predict(image_pixels(image), engine_prompt)
     polygons = mask_outline(result.mask, offset=result.offset, geometry_kind=defect_class.geometry_kind)
     ms = (time.perf_counter() - started) * 1000
     suggestion = _record(

@@ -6,6 +6,7 @@ import pytest
 from annotation.geometry import iou, polygons_bbox, polygons_from_json, rasterize
 from annotation.models import DefectClass
 from annotation.services.images import assignment_submit, assignments_create
+from assist.engines.sam import NOT_INSTALLED as SAM_NOT_INSTALLED
 from assist.models import Suggestion, SuggestionOrigin
 from assist.services import pixels
 from assist.tests import prelabel_engine
@@ -167,6 +168,7 @@ def test_the_engine_list_names_the_preferred_engine_and_what_can_prelabel(team, 
     assert response.status_code == 200
     assert response.json() == {
         "engines": [{"name": "classical", "can_prelabel": False, "is_preferred": True}],
+        "unavailable": [{"name": "sam", "reason": SAM_NOT_INSTALLED}],
         "preferred": "classical",
         "prelabel_engine": None,
     }
@@ -178,6 +180,7 @@ def test_the_engine_list_names_the_preferred_engine_and_what_can_prelabel(team, 
             {"name": "classical", "can_prelabel": False, "is_preferred": True},
             {"name": "test-dark-spots", "can_prelabel": True, "is_preferred": False},
         ],
+        "unavailable": [{"name": "sam", "reason": SAM_NOT_INSTALLED}],
         "preferred": "classical",
         "prelabel_engine": "test-dark-spots",
     }
