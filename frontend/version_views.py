@@ -15,13 +15,14 @@ from annotation.permissions import Capability
 from annotation.selectors import defect_class_list_for_project, project_get_for_user
 from datasets.balance import balance_report
 from datasets.exporters.registry import exporter_names
+from datasets.job_kinds import FREEZE_JOB_KIND
 from datasets.models import LineKind
 from datasets.selectors import (
     dataset_export_list_for_version,
     dataset_version_get_for_user,
     dataset_version_list_for_project,
 )
-from datasets.services.versions import FREEZE_JOB_KIND, FreezeOptions, dataset_version_freeze_start
+from datasets.services.versions import FreezeOptions, dataset_version_freeze_start
 from datasets.splits import SPLIT_NAMES
 from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
 from defectlab.jobs.models import UNFINISHED_STATUSES

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import ARTIFACTS
-from datasets.services.versions import FREEZE_JOB_KIND
+from datasets.job_kinds import FREEZE_JOB_KIND
 from defectlab.jobs.models import Job, JobStatus
 from defectlab.jobs.services import job_create
 

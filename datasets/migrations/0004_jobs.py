@@ -5,8 +5,8 @@ columns go. Versions gain the freeze job that made them."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-IMPORT_JOB_KIND = "images_import"  # datasets/services/jobs.py
-EXPORT_JOB_KIND = "dataset_export"  # datasets/services/exports.py
+IMPORT_JOB_KIND = "images_import"  # datasets/job_kinds.py
+EXPORT_JOB_KIND = "dataset_export"  # datasets/job_kinds.py
 
 
 def jobs_for_existing_rows(apps, schema_editor):

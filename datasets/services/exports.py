@@ -12,6 +12,7 @@ from django.db import transaction
 from datasets import storage
 from datasets.errors import ExportNotReady
 from datasets.exporters.registry import Exporter, ExportSource, exporter_get, exporter_names
+from datasets.job_kinds import EXPORT_JOB_KIND
 from datasets.manifest import manifest_read
 from datasets.models import DatasetExport, DatasetVersion
 from datasets.stored_files import scratch_file, store_file
@@ -19,8 +20,6 @@ from defectlab.errors import ValidationFailed
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.models import UNFINISHED_STATUSES, JobStatus
 from defectlab.jobs.services import job_create, job_run, job_start
-
-EXPORT_JOB_KIND = "dataset_export"
 
 
 def _exporter(export_format: str) -> Exporter:

@@ -12,14 +12,13 @@ from django.db import transaction
 
 from annotation.models import Project
 from datasets import storage
+from datasets.job_kinds import IMPORT_JOB_KIND
 from datasets.models import ImportJob
 from datasets.services.imports import ImportSummary, images_import
 from datasets.sources import Entry, Rejection, Source, plan_sources, zip_entries
 from defectlab.errors import ValidationFailed
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.services import job_start
-
-IMPORT_JOB_KIND = "images_import"
 
 
 def _safe_name(name: str) -> str:

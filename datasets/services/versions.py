@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 
 from annotation.models import ImageStatus, Project
 from datasets import storage
+from datasets.job_kinds import FREEZE_JOB_KIND
 from datasets.manifest import (
     DEFECT_FREE,
     MANIFEST_FORMAT,
@@ -45,7 +46,6 @@ from defectlab.validation import integer_check, name_check
 
 OUTLINE_BATCH = 256  # annotations traced together (datasets/outlines.py); bounds the freeze's working memory
 VERSION_NAME_MAX_LENGTH = 100
-FREEZE_JOB_KIND = "dataset_version_freeze"
 FREEZE_TRIES = 3  # a freeze numbered like a version frozen meanwhile is done again on top of it, this often
 
 
