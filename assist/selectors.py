@@ -27,7 +27,7 @@ from defectlab.errors import NotFound
 
 # Engines a project prefers, best first, after its own trained model (trained_model_engine_for_project). A name
 # matches an entry equal to it or starting with it and "-" or "_" ("sam-vit_t" is a "sam"). Engines named by
-# nothing here (a plant's own, through DEFECTLAB_ASSIST_ENGINE_MODULES) come after, by name: chosen by name only.
+# nothing here (a plant's own, through DEFECTLAB_ASSIST_ENGINE_MODULES) come after them, by name.
 ENGINE_PREFERENCE = ("sam", "classical")
 
 
