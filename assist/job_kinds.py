@@ -1,18 +1,23 @@
 """The assist app's job kinds (defectlab/jobs): thin, params in, one service call, the result out.
 
-`assist_prelabel` is idempotent: each image's suggestions are written in one transaction, and a run again after a
-lost worker skips the images its job already wrote."""
+Every process imports this module at start-up (JobsConfig.ready), so `assist_prelabel` imports its service (and
+with it OpenCV) only when a worker runs it; the services take the kind's name from here. It is idempotent: each
+image's suggestions are written in one transaction, and a run again after a lost worker skips the images its job
+already wrote."""
 
 from django.conf import settings
 
-from assist.services.prelabels import PRELABEL_JOB_KIND, prelabel_run
 from assist.services.sam import EMBEDDINGS_JOB_KIND, sam_embeddings_run
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.registry import job_kind
 
+PRELABEL_JOB_KIND = "assist_prelabel"
+
 
 @job_kind(PRELABEL_JOB_KIND, idempotent=True, queue=settings.DEFECTLAB_ASSIST_PRELABEL_QUEUE)
 def assist_prelabel_job(job: JobContext) -> dict:
+    from assist.services.prelabels import prelabel_run
+
     return prelabel_run(job=job)
 
 

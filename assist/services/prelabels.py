@@ -16,6 +16,7 @@ from annotation.rules import min_size_violations
 from annotation.services.annotations import min_size_rule_of
 from assist.engines.base import EngineResult, PrelabelEngine, engine_can_prelabel, engine_get, engine_names
 from assist.errors import NoPrelabelEngine
+from assist.job_kinds import PRELABEL_JOB_KIND
 from assist.models import Suggestion, SuggestionOrigin
 from assist.outlines import mask_outline
 from assist.permissions import AssistAction, project_get_for_assist
@@ -27,7 +28,6 @@ from defectlab.jobs.context import JobContext
 from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_start
 
-PRELABEL_JOB_KIND = "assist_prelabel"
 PRELABEL_MAX_PER_IMAGE = 50  # suggestions kept per image, best scores first: past this an engine is guessing
 NO_PRELABEL_ENGINE = "No engine can pre-label: train a model or install SAM (the classical engine needs a box)."
 
