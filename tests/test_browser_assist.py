@@ -36,7 +36,7 @@ def _bundle_built():
 @pytest.fixture
 def blowhole(team, magnetic_tile):
     """The real tile in the project, assigned to the inspector, with a "blowhole" class first in the picker."""
-    DefectClassFactory(project=team.project, name="blowhole", color="#3cb44b")
+    DefectClassFactory.create(project=team.project, name="blowhole", color="#3cb44b")
     data = (magnetic_tile / f"{TILE}.jpg").read_bytes()
     images_import(project=team.project, sources=[Source(filename="exp4_num_291052.jpg", read=lambda: data)])
     image = team.project.images.get(sha256=sha256_of(data))
@@ -52,7 +52,7 @@ def test_an_assist_box_on_a_tile_becomes_an_assisted_polygon_saved_with_its_prov
     image, truth = blowhole
     page = logged_in_page("inspector")
     editor_open(page, live_server, image)
-    page.wait_for_function("document.getElementById('assist-status').textContent === 'Assist: classical'")
+    page.wait_for_function("document.getElementById('assist-status').textContent === 'Assist: classical · SAM is not installed'")
     # when: the assist box tool (A), one drag round the blowhole
     page.keyboard.press("a")
     (x0, y0), (x1, y1) = DRAGGED_BOX

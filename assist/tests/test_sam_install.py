@@ -109,7 +109,7 @@ def test_a_download_without_internet_fails_with_the_checkpoint_error(sam_dirs):
 
 
 def test_install_records_the_checkpoint_and_sam_answers_clicks_with_a_cached_embedding(
-    team, api, sam_dirs, image, random_vit_t
+    team, api, sam_dirs, image, random_vit_t, client, django_user_model
 ):
     # when
     out, err = install(random_vit_t, "--model-type", "vit_t")
@@ -157,6 +157,16 @@ def test_install_records_the_checkpoint_and_sam_answers_clicks_with_a_cached_emb
         assert 0 <= y
         assert x + width <= image.width
         assert y + height <= image.height
+    # the admin page lists it with its report; an inspector does not get in
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pass"))
+    listing = client.get("/admin/assist/saminstallation/")
+    assert listing.status_code == 200
+    assert installation.model_id in listing.content.decode()
+    page = client.get(f"/admin/assist/saminstallation/{installation.pk}/change/").content.decode()
+    assert "decoder_int8_mask_agreement" in page
+    assert "SAM answers the editor&#x27;s assist tools" in page
+    client.force_login(team.inspector)
+    assert client.get("/admin/assist/saminstallation/").status_code == 302  # to the admin's login
     # the classical engine can still be asked by name
     assert click(api, team, image, [45, 35], engine="classical").json()["engine"] == "classical"
 

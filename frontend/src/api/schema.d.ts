@@ -1228,6 +1228,8 @@ export interface components {
              * @description the answer this replaces
              */
             replaces_suggestion_id?: number | null;
+            /** @description [x, y, width, height] image px: the part the editor shows (SAM embeds it, not a 16k frame) */
+            region?: number[] | null;
         };
         AssistStatisticsOutput: {
             /** @description per suggested defect class */
@@ -1624,6 +1626,8 @@ export interface components {
         };
         EngineListOutput: {
             engines: components["schemas"]["EngineOutput"][];
+            /** @description engines this server knows but cannot run yet */
+            unavailable: components["schemas"]["UnavailableEngineOutput"][];
             /** @description what the editor's assist tools use; null: none */
             preferred: string | null;
             /** @description what pre-labels use; null: refused */
@@ -2381,6 +2385,11 @@ export interface components {
             id: number;
             /** @description "rejected" */
             decision: string;
+        };
+        UnavailableEngineOutput: {
+            name: string;
+            /** @description why it cannot run here, for the editor to show */
+            reason: string;
         };
         UploadCreateInputRequest: {
             files: string[];

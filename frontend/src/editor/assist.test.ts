@@ -8,7 +8,7 @@ function server(preferred: string | null, projectId: number): AssistServer & { r
   const runs: unknown[] = [];
   return {
     runs,
-    engines: async () => ({ engines: preferred ? [{ name: preferred, can_prelabel: false, is_preferred: true }] : [], preferred, prelabel_engine: null }),
+    engines: async () => ({ engines: preferred ? [{ name: preferred, can_prelabel: false, is_preferred: true }] : [], unavailable: [], preferred, prelabel_engine: null }),
     run: async (imageId, engine, prompt, replaces) => {
       runs.push({ projectId, imageId, engine, prompt, replaces });
       return { suggestionId: 5, engine, score: 0.9, geometry: SQUARE, ms: 8 };
@@ -25,6 +25,16 @@ describe("the editor's assist connection", () => {
     expect(answer.suggestionId).toBe(5);
     expect(fake.runs).toEqual([{ projectId: 101, imageId: 7, engine: "classical", prompt: { box: [1, 2, 3, 4], defect_class_id: 9 }, replaces: null }]);
     expect(shown).toEqual(["Assist: classical", "Assist: classical · asking…"]);
+  });
+
+  it("says which engines the server cannot run yet (SAM before its checkpoint is installed)", async () => {
+    const shown: string[] = [];
+    const fake = server("classical", 104);
+    const engines = await fake.engines(104);
+    fake.engines = async () => ({ ...engines, unavailable: [{ name: "sam", reason: "SAM is not installed: an admin installs it." }] });
+    const connection = new AssistConnection(104, 7, (message) => shown.push(message), fake);
+    await connection.ready;
+    expect(shown).toEqual(["Assist: classical · SAM is not installed"]);
   });
 
   it("refuses with a clear message when the server has no engine", async () => {

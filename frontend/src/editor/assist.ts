@@ -30,6 +30,11 @@ export const apiAssistServer: AssistServer = {
   },
 };
 
+/** " · SAM is not installed" for each engine the server knows but cannot run (its reason's first clause). */
+export function unavailableNote(engines: AssistEngines): string {
+  return (engines.unavailable ?? []).map((item) => ` · ${item.reason.split(":")[0]}`).join("");
+}
+
 const enginesByProject = new Map<number, Promise<AssistEngines>>();
 
 export class AssistConnection implements AssistHost {
@@ -54,8 +59,9 @@ export class AssistConnection implements AssistHost {
       engines.catch(() => enginesByProject.delete(this.projectId)); // asked again with the next image
     }
     try {
-      this.engine = (await engines).preferred ?? null;
-      this.show(this.engine ? `Assist: ${this.engine}` : "Assist: no engine available");
+      const list = await engines;
+      this.engine = list.preferred ?? null;
+      this.show((this.engine ? `Assist: ${this.engine}` : "Assist: no engine available") + unavailableNote(list));
     } catch (error) {
       this.show(`Assist unavailable: ${errorMessage(error)}`);
     }
