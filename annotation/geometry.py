@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from annotation import raster
+from annotation.raster import SUBPIXEL_BITS, Runs, rle_from_crop, rle_from_runs  # noqa: F401 - public here too
+
 Ring = list[list[float]]
-SUBPIXEL_BITS = 4  # cv2 fixed-point: vertices are rounded to 1/16 px when rasterised
-_HALF_SUBPIXEL = 1 << (SUBPIXEL_BITS - 1)  # cv2 rounds a 1/16 px coordinate to its pixel as (v + 8) >> 4
-CANVAS_MARGIN_PX = 1  # slack around the pixels a polygon's rounded vertices reach; cv2 draws nothing beyond them
 
 
 class GeometryError(ValueError):
@@ -356,194 +356,20 @@ def _fixed_point(ring: np.ndarray, offset_x: float, offset_y: float) -> np.ndarr
     return np.round(shifted * (1 << SUBPIXEL_BITS)).astype(np.int32).reshape(-1, 1, 2)
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """All rings of all polygons in 1/16 px relative to a box (as `_fixed_point` makes them, polygon after polygon,
-    exterior first), and the pixels each polygon's rounded vertices reach, relative to the box."""
-
-    fixed: np.ndarray  # (V, 2) int32
-    ring_bounds: list[tuple[int, int]]  # each ring's [start, end) in `fixed`
-    first_rings: list[int]  # polygon p's rings are ring_bounds[first_rings[p] : first_rings[p + 1]]
-    polygon_vertices: np.ndarray  # vertices per polygon
-    low: np.ndarray  # (P, 2) lowest pixel column and row each polygon reaches (cv2 rounds (v + 8) >> 4)
-    high: np.ndarray  # (P, 2) highest
-
-    def moved(self, corners: np.ndarray) -> np.ndarray:
-        """All vertices, each polygon's moved so that its `corners` row (whole pixels) becomes (0, 0)."""
-        shift = np.repeat(corners.astype(np.int32) << SUBPIXEL_BITS, self.polygon_vertices, axis=0)
-        return self.fixed - shift
-
-    def rings(self, polygon: int, points: np.ndarray) -> list[np.ndarray]:
-        """One polygon's rings from `points` (`fixed` or `moved`), exterior first, in cv2's (N, 1, 2) shape."""
-        bounds = self.ring_bounds[self.first_rings[polygon] : self.first_rings[polygon + 1]]
-        return [points[start:end].reshape(-1, 1, 2) for start, end in bounds]
-
-
-def _layout(polygons: list[Polygon], box: Box) -> _Layout:
-    rings = [ring for polygon in polygons for ring in (polygon.exterior, *polygon.holes)]
-    ring_ends = np.cumsum([len(ring) for ring in rings])
-    first_rings = np.cumsum([0] + [1 + len(polygon.holes) for polygon in polygons])
-    points = np.concatenate(rings) if len(rings) > 1 else rings[0]
-    fixed = np.round((points - np.array([box.x, box.y])) * (1 << SUBPIXEL_BITS)).astype(np.int32)
-    pixels = (fixed + _HALF_SUBPIXEL) >> SUBPIXEL_BITS
-    polygon_starts = np.concatenate([[0], ring_ends[first_rings[1:-1] - 1]]).astype(np.int64)
-    ends = ring_ends.tolist()
-    return _Layout(
-        fixed=fixed,
-        ring_bounds=list(zip([0, *ends[:-1]], ends, strict=True)),
-        first_rings=first_rings.tolist(),
-        polygon_vertices=np.diff(np.concatenate([polygon_starts, [len(fixed)]])),
-        low=np.minimum.reduceat(pixels, polygon_starts, axis=0),
-        high=np.maximum.reduceat(pixels, polygon_starts, axis=0),
-    )
-
-
-def _draw(target: np.ndarray, rings: list[np.ndarray]) -> None:
-    """Fill the exterior and its outline; clear each hole's inside, keeping the hole's outline (ADR 0001)."""
-    exterior, *holes = rings
-    cv2.fillPoly(target, [exterior], 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
-    cv2.polylines(target, [exterior], True, 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
-    for hole in holes:  # one by one: a later hole's fill may clear an earlier hole's outline
-        cv2.fillPoly(target, [hole], 0, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
-        cv2.polylines(target, [hole], True, 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
-
-
-def _canvas_boxes(layout: _Layout, box: Box) -> tuple[np.ndarray, np.ndarray]:
-    """Each polygon's own canvas inside `box` as (low, high) pixel corners: the pixels its rounded vertices reach
-    (holes included), a margin more each way, cut to `box`. Drawing each polygon on its canvas equals drawing it
-    over the whole of `box`: cv2 draws nothing beyond a ring's rounded vertices, and where the canvas is cut its
-    edge is `box`'s edge, so lines are clipped where they always were (vertices move by whole pixels, 16 units
-    of 1/16 px: bit for bit the same)."""
-    last = np.array([int(box.width) - 1, int(box.height) - 1])
-    return np.maximum(layout.low - CANVAS_MARGIN_PX, 0), np.minimum(layout.high + CANVAS_MARGIN_PX, last)
-
-
 def rasterize_crop(polygons: list[Polygon], box: Box) -> np.ndarray:
     """The geometry as a uint8 {0,1} mask covering only `box` (rows = box.height); each polygon is drawn over
-    its own part of the box only, and the polygons are united."""
-    crop = np.zeros((int(box.height), int(box.width)), dtype=np.uint8)
-    if not polygons:
-        return crop
-    layout = _layout(polygons, box)
-    low, high = _canvas_boxes(layout, box)
-    points = layout.moved(low)
-    for polygon in range(len(polygons)):
-        (x0, y0), (x1, y1) = low[polygon].tolist(), high[polygon].tolist()
-        if x1 < x0 or y1 < y0:
-            continue  # wholly outside the box: nothing of it was ever drawn
-        view, rings = crop[y0 : y1 + 1, x0 : x1 + 1], layout.rings(polygon, points)
-        if len(rings) == 1:
-            _draw(view, rings)  # no holes: drawing 1s into the crop unites it with what is there
-        else:
-            # A polygon's holes cut only that polygon: an island inside another polygon's hole must survive.
-            canvas = np.zeros_like(view)
-            _draw(canvas, rings)
-            np.bitwise_or(view, canvas, out=view)
-    return crop
-
-
-@dataclass(frozen=True)
-class Runs:
-    """Set pixels as vertical runs in COCO's column-major order: run i covers rows [starts[i], ends[i]) of
-    column columns[i]. Sorted; runs of one column neither overlap nor touch. Like the crop they come from, they
-    may hold the column and row just past the image (a vertex on the far edge rounds there): the area counts
-    them, as it always has, and the RLE leaves them out."""
-
-    columns: np.ndarray
-    starts: np.ndarray
-    ends: np.ndarray
-
-    @property
-    def area_px(self) -> int:
-        return int((self.ends - self.starts).sum())
-
-
-def _runs_of(mask: np.ndarray, *, x: int | np.ndarray = 0, y: int | np.ndarray = 0) -> Runs:
-    """The runs of a {0,1} mask whose top-left pixel is (x, y) of the image."""
-    height = mask.shape[0]
-    columns = cv2.copyMakeBorder(cv2.transpose(mask), 0, 0, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    flat = columns.reshape(-1)  # column after column, each with a background pixel at both ends
-    column, row = np.divmod(np.flatnonzero(flat[1:] != flat[:-1]) + 1, height + 2)
-    return Runs(columns=column[0::2] + x, starts=row[0::2] - 1 + y, ends=row[1::2] - 1 + y)
-
-
-def _runs_union(parts: list[Runs]) -> Runs:
-    """The runs of the union, sorted and merged (an atlas's runs come in slot order, not image order)."""
-    columns = np.concatenate([part.columns for part in parts])
-    starts, ends = np.concatenate([part.starts for part in parts]), np.concatenate([part.ends for part in parts])
-    if columns.size == 0:
-        return Runs(columns=columns, starts=starts, ends=ends)
-    stride = int(ends.max()) + 1  # one key per pixel; runs of two columns never touch in key space
-    first_keys, last_keys = columns * stride + starts, columns * stride + ends
-    order = np.argsort(first_keys, kind="stable")
-    first_keys, last_keys = first_keys[order], last_keys[order]
-    reach = np.maximum.accumulate(last_keys)
-    opens = np.ones(first_keys.size, dtype=bool)
-    opens[1:] = first_keys[1:] > reach[:-1]  # overlapping or touching runs of a column merge
-    heads = np.flatnonzero(opens)
-    first_keys, last_keys = first_keys[heads], np.maximum.reduceat(last_keys, heads)
-    columns = first_keys // stride
-    return Runs(columns=columns, starts=first_keys - columns * stride, ends=last_keys - columns * stride)
+    its own part of the box only, and the polygons are united (annotation/raster.py)."""
+    return raster.rasterize_crop(polygons, box)
 
 
 def rasterize_runs(polygons: list[Polygon]) -> Runs:
     """The pixels `rasterize_crop(polygons, polygons_bbox(polygons))` sets, as runs in image coordinates, without
     the crop: each polygon is drawn over its own box only, so the work grows with the polygons, not with the
-    distance between them (two specks at opposite corners of a line scan cost two specks).
-
-    Polygons whose rounded vertices lie inside the box (nothing of them is clipped, wherever they are drawn) are
-    drawn side by side on shared canvases, atlases of polygons of similar height, each in a slot of its own, and
-    scanned once per atlas: one allocation and one scan for many small polygons. A polygon's holes clear only its
-    own slot, so they cut only that polygon, as drawing it apart would. The others are clipped at the box's edge
-    and are drawn on their own canvas, whose edge is the box's there."""
-    empty = np.zeros(0, dtype=np.int64)
+    distance between them (two specks at opposite corners of a line scan cost two specks)."""
     if not polygons:
+        empty = np.zeros(0, dtype=np.int64)
         return Runs(columns=empty, starts=empty, ends=empty)
-    box = polygons_bbox(polygons)
-    origin = np.array([int(box.x), int(box.y)])
-    layout = _layout(polygons, box)
-    low, high = _canvas_boxes(layout, box)
-    is_inside = (layout.low >= 0).all(axis=1) & (layout.high <= [int(box.width) - 1, int(box.height) - 1]).all(axis=1)
-    corners = low.copy()  # where each polygon's drawing starts: its canvas, or its slot in an atlas
-    atlases = []  # (members, atlas width, atlas height, slot x of each member)
-    inside = np.flatnonzero(is_inside)
-    if inside.size:
-        size = layout.high[inside] - layout.low[inside] + 1 + 2 * CANVAS_MARGIN_PX
-        height_classes = np.log2(size[:, 1]).astype(np.int64)  # heights within a factor of 2 share an atlas
-        for height_class in np.unique(height_classes).tolist():
-            chosen = height_classes == height_class
-            members, widths = inside[chosen], size[chosen, 0]
-            slot_x = np.cumsum(widths) - widths
-            corners[members] = layout.low[members] - CANVAS_MARGIN_PX - np.stack([slot_x, np.zeros_like(slot_x)], 1)
-            atlases.append((members, int(widths.sum()), int(size[chosen, 1].max()), slot_x))
-    points = layout.moved(corners)
-    parts = []
-    for polygon in np.flatnonzero(~is_inside).tolist():
-        (x0, y0), (x1, y1) = low[polygon].tolist(), high[polygon].tolist()
-        if x1 < x0 or y1 < y0:
-            continue  # wholly outside the box: nothing of it was ever drawn
-        canvas = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
-        _draw(canvas, layout.rings(polygon, points))
-        parts.append(_runs_of(canvas, x=int(origin[0]) + x0, y=int(origin[1]) + y0))
-    for members, width, height, slot_x in atlases:
-        atlas = np.zeros((height, width), dtype=np.uint8)
-        for polygon in members.tolist():
-            _draw(atlas, layout.rings(polygon, points))
-        runs = _runs_of(atlas)
-        owner = members[np.searchsorted(slot_x, runs.columns, side="right") - 1]
-        image_offset = origin + corners[owner]  # atlas pixel + offset = image pixel, per run's owner
-        parts.append(
-            Runs(
-                columns=runs.columns + image_offset[:, 0],
-                starts=runs.starts + image_offset[:, 1],
-                ends=runs.ends + image_offset[:, 1],
-            )
-        )
-    if not parts:
-        return Runs(columns=empty, starts=empty, ends=empty)
-    if len(polygons) == 1:
-        return parts[0]  # one canvas scanned column by column: sorted, and its runs never touch
-    return _runs_union(parts)
+    return raster.rasterize_runs(polygons, polygons_bbox(polygons))
 
 
 def rasterize(polygons: list[Polygon], *, width: int, height: int) -> np.ndarray:
@@ -556,39 +382,6 @@ def rasterize(polygons: list[Polygon], *, width: int, height: int) -> np.ndarray
     x, y = int(box.x), int(box.y)
     mask[y : y + crop.shape[0], x : x + crop.shape[1]] = crop[: height - y, : width - x]
     return mask
-
-
-def rle_from_runs(runs: Runs, *, width: int, height: int) -> dict:
-    """COCO compressed RLE of a `width` x `height` image whose set pixels are `runs` (cut to the image).
-
-    Built from the runs, so a small defect on a 16k x 4k line scan never allocates the full image, and no pixel
-    list is sorted (an autosave computes this on every save)."""
-    inside = runs.columns < width
-    columns, starts, ends = runs.columns[inside], runs.starts[inside], np.minimum(runs.ends[inside], height)
-    kept = starts < ends
-    first = columns[kept].astype(np.int64) * height + starts[kept]
-    boundaries = np.empty(2 * first.size, dtype=np.int64)
-    boundaries[0::2], boundaries[1::2] = first, first + (ends[kept] - starts[kept])
-    total = width * height
-    if boundaries.size == 0:
-        counts = [total]
-    else:
-        # A run ending on the last row and one starting on the next column's first row are one run in
-        # column-major order.
-        joined = np.flatnonzero(boundaries[1:-1:2] == boundaries[2::2])
-        if joined.size:
-            boundaries = np.delete(boundaries, np.concatenate([2 * joined + 1, 2 * joined + 2]))
-        counts = np.diff(np.concatenate([[0], boundaries, [total]])).tolist()
-        if counts[-1] == 0:
-            counts.pop()  # the defect reaches the last pixel: no trailing background run (as pycocotools encodes)
-    encoded = coco_mask.frPyObjects({"size": [height, width], "counts": counts}, height, width)
-    return {"size": [height, width], "counts": encoded["counts"].decode("ascii")}
-
-
-def rle_from_crop(crop: np.ndarray, *, x: int, y: int, width: int, height: int) -> dict:
-    """COCO compressed RLE of a full image that is empty except for `crop` placed at (x, y); the crop may reach
-    past the image's last row or column."""
-    return rle_from_runs(_runs_of((crop != 0).astype(np.uint8), x=x, y=y), width=width, height=height)
 
 
 def rle_encode(mask: np.ndarray) -> dict:

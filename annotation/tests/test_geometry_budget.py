@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from annotation import geometry
+from annotation import geometry, raster
 from annotation.tests.geometry_cases import (
     SMALL_BUDGET,
     UNLIMITED,
@@ -146,13 +146,13 @@ class PixelCounter:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
         self.scanned_px = 0
-        runs_of = geometry._runs_of
+        runs_of = raster._runs_of
 
-        def counting_runs_of(mask: np.ndarray, *, x: int | np.ndarray = 0, y: int | np.ndarray = 0) -> geometry.Runs:
+        def counting_runs_of(mask: np.ndarray, *, x: int | np.ndarray = 0, y: int | np.ndarray = 0) -> raster.Runs:
             self.scanned_px += mask.size
             return runs_of(mask, x=x, y=y)
 
-        monkeypatch.setattr(geometry, "_runs_of", counting_runs_of)
+        monkeypatch.setattr(raster, "_runs_of", counting_runs_of)
 
 
 def canvas_px(data: dict) -> int:
@@ -161,7 +161,7 @@ def canvas_px(data: dict) -> int:
     for polygon in data["polygons"]:
         points = np.array([vertex for ring in (polygon["exterior"], *polygon.get("holes", [])) for vertex in ring])
         low, high = np.floor(points.min(axis=0) + 0.5), np.floor(points.max(axis=0) + 0.5)
-        total += int(np.prod(high - low + 1 + 2 * geometry.CANVAS_MARGIN_PX))
+        total += int(np.prod(high - low + 1 + 2 * raster.CANVAS_MARGIN_PX))
     return total
 
 
@@ -213,7 +213,7 @@ def nothing_drawn(monkeypatch):
     def refuse(*_: object) -> None:
         raise AssertionError("rasterised geometry that is over the budget")
 
-    monkeypatch.setattr(geometry, "_draw", refuse)
+    monkeypatch.setattr(raster, "_draw", refuse)
 
 
 @pytest.mark.parametrize("limit", list(geometry.GeometryBudget.__dataclass_fields__))

@@ -11,7 +11,7 @@ from django.test import override_settings
 from PIL import Image as PILImage
 from pycocotools import mask as coco_mask
 
-from annotation import geometry
+from annotation import geometry, raster
 from annotation.api.serializers import AnnotationOutput
 from annotation.errors import GeometryTooComplex
 from annotation.models import Annotation, AuditEntry, Image
@@ -62,7 +62,7 @@ def refuse_rasterising(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object) -> None:
         raise AssertionError("rasterised a geometry that is over the budget")
 
-    monkeypatch.setattr(geometry, "_draw", refuse)
+    monkeypatch.setattr(raster, "_draw", refuse)
 
 
 # The attack: 33,333 overlapping triangles with holes in one save
