@@ -5,6 +5,7 @@ services (assist/services/suggestions.py)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -139,19 +140,30 @@ class _Kept:
     defect_class_id: int
 
 
-def _settled_pairs(*, project: Project) -> tuple[set[tuple[int, int]], set[int], dict[tuple[int, int], object]]:
-    """((user, image) pairs whose assignment is submitted, images past submission, submission time per pair)."""
+@dataclass(frozen=True)
+class _SuggestionRow:
+    pk: int
+    origin: str
+    image_id: int
+    requested_by_id: int | None
+    engine: str
+    defect_class_id: int
+    defect_class: str
+    geometry: dict
+    rle: dict
+    is_superseded: bool
+    created_at: datetime
+
+
+def _submitted_at(*, project: Project) -> dict[tuple[int, int], datetime]:
+    """When each (user, image) assignment of the project was submitted, for those that are submitted now."""
     submitted = Assignment.objects.filter(
         image__project=project, status=AssignmentStatus.SUBMITTED, submitted_at__isnull=False
     ).values_list("annotator_id", "image_id", "submitted_at")
-    submitted_at = {(user_id, image_id): at for user_id, image_id, at in submitted}
-    settled_images = set(
-        Image.objects.filter(project=project, status__in=SETTLED_IMAGE_STATUSES).values_list("pk", flat=True)
-    )
-    return set(submitted_at), settled_images, submitted_at
+    return {(user_id, image_id): at for user_id, image_id, at in submitted if at is not None}
 
 
-def _kept_by_suggestion(*, project: Project) -> dict[int, tuple[int, int, _Kept]]:
+def _kept_by_suggestion(*, project: Project) -> dict[int, tuple[int | None, int, _Kept]]:
     """suggestion id -> (author, image, the annotation made from it), for assisted and model annotations whose
     provenance names a suggestion (the oldest one, should a copy carry the same provenance)."""
     rows = (
@@ -163,7 +175,7 @@ def _kept_by_suggestion(*, project: Project) -> dict[int, tuple[int, int, _Kept]
         .order_by("id")
         .values_list("author_id", "image_id", "provenance", "geometry", "rle", "defect_class_id")
     )
-    kept: dict[int, tuple[int, int, _Kept]] = {}
+    kept: dict[int, tuple[int | None, int, _Kept]] = {}
     for author_id, image_id, provenance, geometry, rle, class_id in rows:
         suggestion_id = provenance.get("suggestion_id") if isinstance(provenance, dict) else None
         if isinstance(suggestion_id, int) and suggestion_id not in kept:
@@ -171,19 +183,12 @@ def _kept_by_suggestion(*, project: Project) -> dict[int, tuple[int, int, _Kept]
     return kept
 
 
-def assist_statistics_for_project(*, project: Project) -> AssistStatistics:
-    """Acceptance, IoU and vertex changes per class and per engine, and time per image with and without the
-    assist, over settled work (definitions: assist/statistics.py)."""
-    settled, settled_images, submitted_at = _settled_pairs(project=project)
-
-    def is_settled(user_id: int | None, image_id: int) -> bool:
-        return user_id is not None and ((user_id, image_id) in settled or image_id in settled_images)
-
-    suggestions = {
-        row["pk"]: row
-        for row in Suggestion.objects.filter(project=project)
+def _suggestion_rows(*, project: Project) -> dict[int, _SuggestionRow]:
+    """The project's suggestions that can count: assist answers not replaced, and every pre-label."""
+    rows = (
+        Suggestion.objects.filter(project=project)
         .filter(Q(origin=SuggestionOrigin.ASSIST, is_superseded=False) | Q(origin=SuggestionOrigin.PRELABEL))
-        .values(
+        .values_list(
             "pk",
             "origin",
             "image_id",
@@ -196,41 +201,53 @@ def assist_statistics_for_project(*, project: Project) -> AssistStatistics:
             "is_superseded",
             "created_at",
         )
-    }
+    )
+    return {row[0]: _SuggestionRow(*row) for row in rows}
+
+
+def _outcome(suggestion: _SuggestionRow, final: _Kept | None) -> OutcomeRow:
+    comparison = suggestion_compare(
+        suggested_geometry=suggestion.geometry,
+        suggested_rle=suggestion.rle,
+        suggested_class_id=suggestion.defect_class_id,
+        final_geometry=final.geometry if final else None,
+        final_rle=final.rle if final else None,
+        final_class_id=final.defect_class_id if final else None,
+    )
+    return OutcomeRow(
+        engine=suggestion.engine, defect_class=suggestion.defect_class, origin=suggestion.origin, comparison=comparison
+    )
+
+
+def assist_statistics_for_project(*, project: Project) -> AssistStatistics:
+    """Acceptance, IoU and vertex changes per class and per engine, and time per image with and without the
+    assist, over settled work (definitions: assist/statistics.py)."""
+    submitted_at = _submitted_at(project=project)
+    settled_images = set(
+        Image.objects.filter(project=project, status__in=SETTLED_IMAGE_STATUSES).values_list("pk", flat=True)
+    )
+
+    def is_settled(user_id: int | None, image_id: int) -> bool:
+        return user_id is not None and ((user_id, image_id) in submitted_at or image_id in settled_images)
+
+    suggestions = _suggestion_rows(project=project)
     kept = _kept_by_suggestion(project=project)
     engines_used: dict[tuple[int, int], set[str]] = defaultdict(set)
     outcomes: list[OutcomeRow] = []
-
-    def add(suggestion: dict, final: _Kept | None) -> None:
-        comparison = suggestion_compare(
-            suggested_geometry=suggestion["geometry"],
-            suggested_rle=suggestion["rle"],
-            suggested_class_id=suggestion["defect_class_id"],
-            final_geometry=final.geometry if final else None,
-            final_rle=final.rle if final else None,
-            final_class_id=final.defect_class_id if final else None,
-        )
-        outcomes.append(
-            OutcomeRow(
-                engine=suggestion["engine"],
-                defect_class=suggestion["defect_class__name"],
-                origin=suggestion["origin"],
-                comparison=comparison,
-            )
-        )
-
     for suggestion in suggestions.values():
-        if suggestion["origin"] != SuggestionOrigin.ASSIST:
+        user_id, image_id = suggestion.requested_by_id, suggestion.image_id
+        if suggestion.origin != SuggestionOrigin.ASSIST or user_id is None:
             continue
-        user_id, image_id = suggestion["requested_by_id"], suggestion["image_id"]
-        engines_used[(user_id, image_id)].add(suggestion["engine"])
+        engines_used[(user_id, image_id)].add(suggestion.engine)
         if is_settled(user_id, image_id):
-            found = kept.get(suggestion["pk"])
-            add(suggestion, found[2] if found and found[:2] == (user_id, image_id) else None)
+            found = kept.get(suggestion.pk)
+            outcomes.append(_outcome(suggestion, found[2] if found and found[:2] == (user_id, image_id) else None))
 
     decided: set[tuple[int, int]] = set()
-    decisions = SuggestionDecision.objects.filter(suggestion__project=project).values_list(
-        "suggestion_id", "user_id", "decision", "annotation_id"
+    decisions = list(
+        SuggestionDecision.objects.filter(suggestion__project=project).values_list(
+            "suggestion_id", "user_id", "annotation_id"
+        )
     )
     accepted_ids = [annotation_id for *_, annotation_id in decisions if annotation_id is not None]
     accepted = {
@@ -239,21 +256,21 @@ def assist_statistics_for_project(*, project: Project) -> AssistStatistics:
             "pk", "geometry", "rle", "defect_class_id"
         )
     }
-    for suggestion_id, user_id, _, annotation_id in decisions:
+    for suggestion_id, user_id, annotation_id in decisions:
         suggestion = suggestions[suggestion_id]
         decided.add((suggestion_id, user_id))
-        engines_used[(user_id, suggestion["image_id"])].add(suggestion["engine"])
-        if is_settled(user_id, suggestion["image_id"]):
-            add(suggestion, accepted.get(annotation_id) if annotation_id is not None else None)
+        engines_used[(user_id, suggestion.image_id)].add(suggestion.engine)
+        if is_settled(user_id, suggestion.image_id):
+            outcomes.append(_outcome(suggestion, accepted.get(annotation_id) if annotation_id is not None else None))
     # A pre-label its inspector left undecided when they submitted did not make it into their work: deleted.
-    open_prelabels: dict[int, list[dict]] = defaultdict(list)
+    open_prelabels: dict[int, list[_SuggestionRow]] = defaultdict(list)
     for suggestion in suggestions.values():
-        if suggestion["origin"] == SuggestionOrigin.PRELABEL and not suggestion["is_superseded"]:
-            open_prelabels[suggestion["image_id"]].append(suggestion)
+        if suggestion.origin == SuggestionOrigin.PRELABEL and not suggestion.is_superseded:
+            open_prelabels[suggestion.image_id].append(suggestion)
     for (user_id, image_id), at in submitted_at.items():
         for suggestion in open_prelabels.get(image_id, ()):
-            if (suggestion["pk"], user_id) not in decided and suggestion["created_at"] < at:
-                add(suggestion, None)
+            if (suggestion.pk, user_id) not in decided and suggestion.created_at < at:
+                outcomes.append(_outcome(suggestion, None))
 
     opened = {
         (user_id, image_id): at

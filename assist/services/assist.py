@@ -13,7 +13,7 @@ from django.db import transaction
 
 from annotation import geometry
 from annotation.errors import AlreadySubmitted
-from annotation.models import DefectClass, Image
+from annotation.models import DefectClass, GeometryKind, Image
 from annotation.permissions import Capability, is_work_closed
 from annotation.selectors import assignment_get_for_image, image_get_for_user
 from assist.engines.base import Point, Prompt, engine_get, engine_names, prompt_check
@@ -138,7 +138,7 @@ def assist_run(
     engine_prompt = replace(
         prompt_limits_check(prompt, image_shape=(image.height, image.width)),
         defect_class=defect_class.name,
-        geometry_kind=defect_class.geometry_kind,
+        geometry_kind="linear" if defect_class.geometry_kind == GeometryKind.LINEAR else "area",
     )
     name = _engine_name(image=image, requested=engine_name)
     started = time.perf_counter()

@@ -135,6 +135,8 @@ def _suggestions_for(
 def prelabel_run(*, job: JobContext) -> dict:
     """The job: each image in turn, its suggestions written in one transaction with the undecided pre-labels of
     earlier jobs superseded. Idempotent: images this job already wrote are skipped when it runs again."""
+    if job.project_id is None:
+        raise ValueError("A pre-label job names no project.")  # prelabels_start always sets one
     project = Project.objects.get(pk=job.project_id)
     name = job.params["engine"]
     if not engine_can_prelabel(name):
