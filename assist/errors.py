@@ -20,3 +20,9 @@ class SuggestionDecided(DomainError):
     """The user already accepted or deleted this suggestion."""
 
     code, status = "suggestion_decided", 409
+
+
+class SamNotInstalled(DomainError):
+    """SAM has no installed checkpoint here (`manage.py sam_install`), or its files are gone."""
+
+    code, status = "sam_not_installed", 409

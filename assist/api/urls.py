@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assist.api import assist, prelabels, statistics, suggestions
+from assist.api import assist, prelabels, sam, statistics, suggestions
 
 urlpatterns = [
     path("images/<int:image_id>/assist/", assist.AssistRunApi.as_view(), name="assist-run"),
@@ -23,4 +23,6 @@ urlpatterns = [
         name="suggestion-reject",
     ),
     path("images/<int:image_id>/visits/", suggestions.ImageVisitApi.as_view(), name="image-visit"),
+    path("images/<int:image_id>/embedding/", sam.ImageEmbeddingApi.as_view(), name="image-embedding"),
+    path("assist/sam/decoder.onnx", sam.SamDecoderApi.as_view(), name="sam-decoder"),
 ]

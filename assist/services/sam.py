@@ -13,6 +13,7 @@ An install is exported in a temporary folder and renamed into place only once pa
 leaves the installed model, its files and the other engines as they were.
 """
 
+import io
 import json
 import logging
 import os
@@ -21,14 +22,19 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from annotation.models import Image, Project
+from annotation.selectors import image_get_for_user
 from assist.engines.base import engine_get
-from assist.engines.sam import ENGINE_NAME, MANIFEST_NAME, SamManifest, sam_unavailable_reason
+from assist.engines.sam import ENGINE_NAME, MANIFEST_NAME, SamManifest, sam_manifest, sam_unavailable_reason
+from assist.errors import SamNotInstalled
 from assist.models import SamInstallation
 from assist.services.pixels import image_pixels
+from defectlab.errors import NotFound, ValidationFailed
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_start
@@ -178,3 +184,55 @@ def sam_embeddings_run(*, job: JobContext) -> dict:
             sam.embedding(image_pixels(image), image_sha256=image.sha256)
             counts["cached" if was_cached else "embedded"] += 1
     return {"message": f"{counts['embedded']} embedded, {counts['cached']} already cached.", **counts}
+
+
+# The browser's share: embeddings and the int8 decoder
+
+
+@dataclass(frozen=True)
+class EmbeddingBytes:
+    npy: bytes  # float16 (1, 256, 64, 64), numpy's .npy format
+    model_id: str
+    image_sha256: str
+
+
+def _installed(model_id: str | None) -> SamManifest:
+    manifest = sam_manifest()
+    reason = sam_unavailable_reason()
+    if manifest is None or reason is not None:
+        raise SamNotInstalled(reason or "SAM is not installed.")
+    if model_id is not None and model_id != manifest.model_id:
+        raise NotFound(f"No SAM model {model_id!r} here; the installed one is {manifest.model_id!r}.")
+    return manifest
+
+
+def sam_embedding_for_user(
+    *, user: AbstractBaseUser, image_id: int, region: tuple[int, ...] | None, model_id: str | None
+) -> EmbeddingBytes:
+    """The image's embedding (of `region`, x, y, width, height) for the browser's decoder: from the cache, or
+    computed now (~1 s). NotFound for an image the user may not see, SamNotInstalled, ValidationFailed for a
+    region that leaves the image."""
+    image, _ = image_get_for_user(user=user, image_id=image_id)
+    manifest = _installed(model_id)
+    if region is not None:
+        x, y, width, height = region
+        if width < 1 or height < 1 or x + width > image.width or y + height > image.height:
+            raise ValidationFailed(f"Region {list(region)} (x, y, width, height) leaves the image.")
+    elif max(image.width, image.height) > settings.DEFECTLAB_SAM_TILE_PX:
+        raise ValidationFailed(
+            f"The image is larger than {settings.DEFECTLAB_SAM_TILE_PX} px: ask for the region being viewed.",
+            limit="DEFECTLAB_SAM_TILE_PX",
+        )
+    sam = engine_get(ENGINE_NAME)
+    embedded = sam.embedding(image_pixels(image), image_sha256=image.sha256, region=region)
+    buffer = io.BytesIO()
+    np.save(buffer, embedded.embedding.astype(np.float16), allow_pickle=False)
+    return EmbeddingBytes(npy=buffer.getvalue(), model_id=manifest.model_id, image_sha256=image.sha256)
+
+
+def sam_decoder_int8_path(*, model_id: str | None) -> tuple[str, Path]:
+    """The installed model's id and its int8 decoder file (SamNotInstalled; NotFound for another model id)."""
+    manifest = _installed(model_id)
+    if not manifest.decoder_int8.is_file():
+        raise SamNotInstalled("SAM's int8 decoder file is missing: install the checkpoint again.")
+    return manifest.model_id, manifest.decoder_int8

@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from django.core.management import CommandError, call_command
@@ -66,12 +67,16 @@ def install(path: Path | str, *arguments: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_before_install_the_engines_list_says_sam_is_unavailable_and_why(team, api, sam_dirs):
+def test_before_install_the_engines_list_says_sam_is_unavailable_and_why(team, api, sam_dirs, image):
     body = engines(api, team)
     assert body["preferred"] == "classical"
     assert [engine["name"] for engine in body["engines"]] == ["classical"]
     assert [item["name"] for item in body["unavailable"]] == ["sam"]
     assert "sam_install" in body["unavailable"][0]["reason"]
+    # and the browser's share of SAM answers so too
+    response = api(team.inspector).get(f"/api/v1/images/{image.pk}/embedding/")
+    assert (response.status_code, response.json()["code"]) == (409, "sam_not_installed")
+    assert api(team.inspector).get("/api/v1/assist/sam/decoder.onnx").status_code == 409
 
 
 @pytest.mark.parametrize(
@@ -185,6 +190,24 @@ def test_a_region_is_embedded_alone_and_a_prompt_outside_it_is_refused(team, api
     files = sorted(path.name for path in (sam_dirs / "embeddings").rglob("*.npy"))
     assert files == [f"{image.sha256}_30_20_40_30.npy"]
     assert (outside.status_code, leaving.status_code) == (400, 400)
+    # the browser gets the same cached embedding, as fp16 .npy, immutable when it names the model
+    model_id = SamInstallation.objects.get().model_id
+    url = f"/api/v1/images/{image.pk}/embedding/?region=30,20,40,30&model={model_id}"
+    response = api(team.inspector).get(url)
+    assert response.status_code == 200
+    array = np.load(io.BytesIO(response.content), allow_pickle=False)
+    assert (array.dtype, array.shape) == (np.float16, (1, 256, 64, 64))
+    cached = next((sam_dirs / "embeddings").rglob("*.npy"))
+    assert np.array_equal(array, np.load(cached))
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert response["X-Sam-Model"] == model_id
+    assert api(team.outsider).get(url).status_code == 404
+    assert api(team.inspector).get(f"/api/v1/images/{image.pk}/embedding/?model=vit_t-000000000000").status_code == 404
+    assert api(team.inspector).get(f"/api/v1/images/{image.pk}/embedding/?region=100,80,40,30").status_code == 400
+    decoder = api(team.inspector).get(f"/api/v1/assist/sam/decoder.onnx?model={model_id}")
+    assert decoder.status_code == 200
+    int8_path = Path(SamInstallation.objects.get().files["decoder_int8"])
+    assert b"".join(decoder.streaming_content) == int8_path.read_bytes()
     if inside.json()["bbox"] is not None:
         x, y, width, height = inside.json()["bbox"]
         assert 30 <= x

@@ -40,6 +40,9 @@ export const ROUTES = {
   suggestionAccept: { method: "post", path: "/api/v1/suggestions/{suggestion_id}/accept/" },
   suggestionReject: { method: "post", path: "/api/v1/suggestions/{suggestion_id}/reject/" },
   imageVisit: { method: "post", path: "/api/v1/images/{image_id}/visits/" },
+  // SAM for the browser's decoder (not called yet: the editor's Web Worker is planned; the assist endpoint answers)
+  imageEmbedding: { method: "get", path: "/api/v1/images/{image_id}/embedding/" },
+  samDecoder: { method: "get", path: "/api/v1/assist/sam/decoder.onnx" },
   // My queue
   queueList: { method: "get", path: "/api/v1/queue/" },
   queueNext: { method: "get", path: "/api/v1/queue/next/" },

@@ -28,6 +28,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assist/sam/decoder.onnx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The installed SAM's int8 decoder (ONNX) for the editor's Web Worker; any signed-in user. With `model`
+         *     equal to the installed model id, cached for good; 404 for another model, 409 sam_not_installed.
+         */
+        get: operations["assist_sam_decoder_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/token/": {
         parameters: {
             query?: never;
@@ -289,6 +309,27 @@ export interface paths {
          *     request that carries them all.
          */
         get: operations["v1_images_editor_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/images/{image_id}/embedding/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description SAM's embedding of the image (or of `region`) as a float16 (1, 256, 64, 64) .npy, computed now when the
+         *     cache lacks it. With `model` equal to the installed model id the bytes never change: cached for good.
+         *     404 for an image you do not see or another model; 409 sam_not_installed.
+         */
+        get: operations["v1_images_embedding_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2479,6 +2520,44 @@ export interface operations {
             };
         };
     };
+    assist_sam_decoder_retrieve: {
+        parameters: {
+            query?: {
+                /** @description the model id the editor expects */
+                model?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+        };
+    };
     v1_auth_token_create: {
         parameters: {
             query?: never;
@@ -2909,6 +2988,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImageEditorOutput"];
+                };
+            };
+        };
+    };
+    v1_images_embedding_retrieve: {
+        parameters: {
+            query?: {
+                /** @description the model id the editor expects */
+                model?: string;
+                /** @description x,y,width,height image px (a crop) */
+                region?: string;
+            };
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
                 };
             };
         };
