@@ -27,7 +27,12 @@ from annotation.models import (
 )
 from annotation.services.annotations import annotation_create
 from annotation.services.images import assignments_create
-from assist.tests.role_matrix import ASSIST_EXPECTED_STATUS, ASSIST_REQUESTS, ASSIST_WRITTEN_MODELS
+from assist.tests.role_matrix import (
+    ASSIST_ERROR_CODES,
+    ASSIST_EXPECTED_STATUS,
+    ASSIST_REQUESTS,
+    ASSIST_WRITTEN_MODELS,
+)
 from datasets.models import ImportJob
 from datasets.services.jobs import IMPORT_JOB_KIND
 from datasets.tests.role_matrix import DATASETS_EXPECTED_STATUS, DATASETS_REQUESTS, DATASETS_WRITTEN_MODELS
@@ -295,7 +300,7 @@ ERROR_CODES = {
     (403, False): "permission_denied",
     (401, True): "not_authenticated",
     (404, False): "not_found",
-    (409, False): "no_prelabel_engine",  # the only 409 of the matrix: pre-labels with the classical engine alone
+    (409, False): "no_prelabel_engine",  # pre-labels with the classical engine alone (others: ASSIST_ERROR_CODES)
 }
 WRITTEN_MODELS = (
     Project,
@@ -363,7 +368,7 @@ def test_role_gets_the_expected_status(world, api, name, method, variant, role, 
     # then
     assert response.status_code == expected, getattr(response, "data", None)
     if expected >= 400:
-        expected_code = ERROR_CODES[expected, role == "anonymous"]
+        expected_code = ASSIST_ERROR_CODES.get((name, expected)) or ERROR_CODES[expected, role == "anonymous"]
         assert response.json()["code"] == expected_code
         assert row_counts() == rows_before, "a refused request changed the database"
 

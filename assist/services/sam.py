@@ -28,6 +28,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from annotation.models import Image, Project
+from annotation.permissions import Capability
 from annotation.selectors import image_get_for_user
 from assist.engines.base import engine_get
 from assist.engines.sam import ENGINE_NAME, MANIFEST_NAME, SamManifest, sam_manifest, sam_unavailable_reason
@@ -212,7 +213,8 @@ def sam_embedding_for_user(
     """The image's embedding (of `region`, x, y, width, height) for the browser's decoder: from the cache, or
     computed now (~1 s). NotFound for an image the user may not see, SamNotInstalled, ValidationFailed for a
     region that leaves the image."""
-    image, _ = image_get_for_user(user=user, image_id=image_id)
+    # As drawing is checked (the browser decodes clicks with it): 404 unseen, 403 a role that does not label.
+    image, _ = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
     manifest = _installed(model_id)
     if region is not None:
         x, y, width, height = region

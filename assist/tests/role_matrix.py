@@ -28,6 +28,9 @@ ASSIST_EXPECTED_STATUS = [
     ("suggestion-reject",       "post",   "",            401, 200, 200, 403, 200, 404),
     ("image-visit",             "post",   ASSIGNED,      401, 200, 200, 403, 200, 404),
     ("image-visit",             "post",   UNASSIGNED,    401, 404, 200, 403, 200, 404),
+    ("image-embedding",         "get",    ASSIGNED,      401, 409, 409, 403, 409, 404),  # 409: SAM not installed
+    ("image-embedding",         "get",    UNASSIGNED,    401, 404, 409, 403, 409, 404),
+    ("sam-decoder",             "get",    "",            401, 409, 409, 409, 409, 409),  # any signed-in user
 ]
 # fmt: on
 ASSIST_WRITTEN_MODELS = (Suggestion, SuggestionDecision, ImageVisit, Job)
@@ -87,4 +90,11 @@ ASSIST_REQUESTS = {
     ("suggestion-reject", "post", ""): lambda world: Call(f"/api/v1/suggestions/{_prelabel(world).pk}/reject/"),
     ("image-visit", "post", ASSIGNED): lambda world: Call(f"/api/v1/images/{world.assigned_image.pk}/visits/"),
     ("image-visit", "post", UNASSIGNED): lambda world: Call(f"/api/v1/images/{world.unassigned_image.pk}/visits/"),
+    ("image-embedding", "get", ASSIGNED): lambda world: Call(f"/api/v1/images/{world.assigned_image.pk}/embedding/"),
+    ("image-embedding", "get", UNASSIGNED): lambda world: Call(
+        f"/api/v1/images/{world.unassigned_image.pk}/embedding/"
+    ),
+    ("sam-decoder", "get", ""): lambda world: Call("/api/v1/assist/sam/decoder.onnx"),
 }
+# Refusals whose code is not the matrix's default for their status (url name, status) -> code.
+ASSIST_ERROR_CODES = {("image-embedding", 409): "sam_not_installed", ("sam-decoder", 409): "sam_not_installed"}
