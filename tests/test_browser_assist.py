@@ -52,7 +52,10 @@ def test_an_assist_box_on_a_tile_becomes_an_assisted_polygon_saved_with_its_prov
     image, truth = blowhole
     page = logged_in_page("inspector")
     editor_open(page, live_server, image)
-    page.wait_for_function("document.getElementById('assist-status').textContent === 'Assist: classical · SAM is not installed'")
+    status_is_classical = (
+        "document.getElementById('assist-status').textContent === 'Assist: classical · SAM is not installed'"
+    )
+    page.wait_for_function(status_is_classical)
     # when: the assist box tool (A), one drag round the blowhole
     page.keyboard.press("a")
     (x0, y0), (x1, y1) = DRAGGED_BOX
