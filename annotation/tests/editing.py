@@ -29,6 +29,7 @@ def annotation_body(annotation: Annotation, **changes) -> dict:
         "area_px": 121.0,
         "bbox": [10.0, 10.0, 11.0, 11.0],
         "source": "manual",
+        "provenance": None,
         "author_id": annotation.author_id,
         "is_final": False,
         "revision": 1,

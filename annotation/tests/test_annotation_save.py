@@ -82,6 +82,7 @@ def test_stale_revision_is_rejected_with_the_current_version(team, api, annotati
             "area_px": 121.0,
             "bbox": [12.0, 12.0, 11.0, 11.0],
             "source": "manual",
+            "provenance": None,
             "author_id": team.inspector.pk,
             "is_final": False,
             "revision": 2,
@@ -180,7 +181,7 @@ def test_delete_without_a_revision_is_refused(team, api, annotation):
 @pytest.mark.django_db
 def test_too_small_defect_is_refused_with_the_rule_and_its_size(team, api, image):
     # given
-    pore = DefectClassFactory(project=team.project, name="pore", min_area_px=200)
+    pore = DefectClassFactory.create(project=team.project, name="pore", min_area_px=200)
     # when
     response = api(team.inspector).post(
         f"/api/v1/images/{image.pk}/annotations/", {"defect_class_id": pore.pk, "geometry": square(10, 10, 5)}
@@ -201,7 +202,7 @@ def test_too_small_defect_is_refused_in_mm_on_a_calibrated_project(team, api, im
     # given: 10 px per mm, a crack must be 2 mm (20 px) long
     team.project.px_per_mm = 10
     team.project.save()
-    crack = DefectClassFactory(
+    crack = DefectClassFactory.create(
         project=team.project, name="hairline", geometry_kind=GeometryKind.LINEAR, min_length_mm=2
     )
     thin_line = {"polygons": [{"exterior": [[10, 10], [24, 10], [24, 11], [10, 11]]}]}
@@ -317,7 +318,7 @@ def test_malformed_save_is_refused_and_nothing_changes(team, api, annotation, bo
 @pytest.mark.django_db
 def test_another_projects_defect_class_is_refused(team, api, image):
     # given
-    foreign_class = DefectClassFactory(project=ProjectFactory(), name="crack")
+    foreign_class = DefectClassFactory.create(project=ProjectFactory.create(), name="crack")
     # when
     response = api(team.admin).post(
         f"/api/v1/images/{image.pk}/annotations/", {"defect_class_id": foreign_class.pk, "geometry": square(1, 1, 9)}
@@ -333,7 +334,7 @@ def test_another_projects_defect_class_is_refused(team, api, image):
 @pytest.mark.django_db
 def test_moving_an_annotation_to_another_projects_defect_class_is_refused(team, api, annotation):
     # given
-    foreign_class = DefectClassFactory(project=ProjectFactory(), name="pore")
+    foreign_class = DefectClassFactory.create(project=ProjectFactory.create(), name="pore")
     before = snapshot(annotation)
     # when
     response = api(team.senior).put(
@@ -347,7 +348,7 @@ def test_moving_an_annotation_to_another_projects_defect_class_is_refused(team, 
 @pytest.mark.django_db
 def test_another_class_severity_is_refused(team, api, image):
     # given
-    pore = DefectClassFactory(project=team.project, name="pore")
+    pore = DefectClassFactory.create(project=team.project, name="pore")
     # when
     response = api(team.inspector).post(
         f"/api/v1/images/{image.pk}/annotations/",

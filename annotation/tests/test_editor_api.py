@@ -22,8 +22,8 @@ def test_image_editor_contract(team, api):
     third = image_create(project=team.project, seed=3, name="third.png")
     assign(team, [first, line_scan, third])
     assign(team, [line_scan], annotator=team.senior)
-    scratch = DefectClassFactory(project=team.project, name="scratch", position=1, min_area_px=4)
-    DefectClassFactory(project=team.project, name="stain", position=2, is_active=False)  # retired, unused
+    scratch = DefectClassFactory.create(project=team.project, name="scratch", position=1, min_area_px=4)
+    DefectClassFactory.create(project=team.project, name="stain", position=2, is_active=False)  # retired, unused
     own = create_square(team.inspector, line_scan, team.defect_class, team.severity)
     retired_but_used = create_square(team.inspector, line_scan, scratch)
     scratch.is_active = False
@@ -167,8 +167,8 @@ def test_image_editor_reads_in_a_bounded_number_of_queries(team, api, django_ass
     with django_assert_max_num_queries(10):
         small = client.get(f"/api/v1/images/{image.pk}/editor/")
     for index in range(6):
-        defect_class = DefectClassFactory(project=team.project, name=f"class{index}")
-        SeverityLevelFactory(defect_class=defect_class, rank=1)
+        defect_class = DefectClassFactory.create(project=team.project, name=f"class{index}")
+        SeverityLevelFactory.create(defect_class=defect_class, rank=1)
         annotation = create_square(team.inspector, image, defect_class)
         ImageComment.objects.create(image=image, author=team.inspector, annotation=annotation, text="see")
     # when: image, role, assignment check, annotations, previous, next, classes, severities, assignment, comments
