@@ -15,7 +15,7 @@ the nearest pixel centre, halves up, as the rasteriser rounds polygon vertices.
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class Prompt:
     def is_empty(self) -> bool:
         return self.box is None and not self.positive_clicks
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The prompt as an annotation's provenance records it (Annotation.provenance["prompt"]). The previous
         mask is left out: it is the engine's own earlier answer, not something the inspector drew."""
         return {

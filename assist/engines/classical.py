@@ -36,6 +36,8 @@ engine replays the clicks every time and does not read `previous_mask`: the same
 - A click always changes the mask where it was made (its own small disk).
 """
 
+from typing import cast
+
 import cv2
 import numpy as np
 
@@ -145,14 +147,14 @@ def _surface_deviation(
     deviation = (values - (plane[0] + plane[1] * grid_columns + plane[2] * grid_rows) - centre) / spread
     inside = deviation[is_box]
     is_darker = (inside < -POLARITY_SIGMA).sum() >= (inside > POLARITY_SIGMA).sum()
-    return -deviation if is_darker else deviation
+    return cast(np.ndarray, -deviation if is_darker else deviation)
 
 
 def _otsu_threshold(values: np.ndarray) -> float:
     low, high = OTSU_RANGE_SIGMA
     scaled = ((np.clip(values, low, high) - low) * (255.0 / (high - low))).astype(np.uint8)
     threshold, _ = cv2.threshold(scaled.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return low + threshold * (high - low) / 255.0
+    return cast(float, low + threshold * (high - low) / 255.0)
 
 
 def holes_fill(mask: np.ndarray) -> np.ndarray:
@@ -160,7 +162,7 @@ def holes_fill(mask: np.ndarray) -> np.ndarray:
     padded = np.pad(mask.astype(np.uint8), 1)
     flood = np.zeros((padded.shape[0] + 2, padded.shape[1] + 2), np.uint8)
     cv2.floodFill(padded, flood, (0, 0), 2)
-    return padded[1:-1, 1:-1] != 2
+    return cast(np.ndarray, padded[1:-1, 1:-1] != 2)
 
 
 def specks_remove(mask: np.ndarray) -> np.ndarray:
@@ -227,7 +229,7 @@ def _component_at(mask: np.ndarray, column: int, row: int) -> np.ndarray:
     if not mask[row, column]:
         return np.zeros(mask.shape, dtype=bool)
     _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    return labels == labels[row, column]
+    return cast(np.ndarray, labels == labels[row, column])
 
 
 def _level_and_spread(values: np.ndarray) -> tuple[float, float]:
@@ -288,7 +290,7 @@ def correction_region(
     tolerance = CLICK_TOLERANCE_SPREADS * spread
     like_click = smoothed <= level + tolerance if darker else smoothed >= level - tolerance
     own_disk = _disk(smoothed.shape, column, row, min(CLICK_DISK_RADIUS_PX, max(reach_px / CORRECTION_REACH - 1, 0)))
-    return _component_at(nearby & like_click, column, row) | own_disk
+    return cast(np.ndarray, _component_at(nearby & like_click, column, row) | own_disk)
 
 
 def _is_defect_darker(smoothed: np.ndarray, mask: np.ndarray) -> bool:

@@ -14,6 +14,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -53,7 +54,7 @@ class SamManifest:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "model_id": self.model_id,
             "model_type": self.model_type,

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import torch
 
@@ -124,7 +124,7 @@ class CheckpointReport:
         """Names these weights in caches and file names: the model type and the file's sha256 prefix."""
         return f"{self.model_type}-{self.sha256[:12]}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "path": str(self.path),
             "model_type": self.model_type,
@@ -321,7 +321,7 @@ def _model_builder(model_type: ModelType) -> Callable[..., torch.nn.Module]:
     if model_type == "vit_t":
         from mobile_sam import sam_model_registry as mobile_registry  # type: ignore[import-untyped]
 
-        return mobile_registry["vit_t"]
+        return cast("Callable[..., torch.nn.Module]", mobile_registry["vit_t"])
     from segment_anything import sam_model_registry  # type: ignore[import-untyped]
 
-    return sam_model_registry[model_type]
+    return cast("Callable[..., torch.nn.Module]", sam_model_registry[model_type])

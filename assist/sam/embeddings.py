@@ -19,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class EmbeddingCache:
             path.unlink(missing_ok=True)
             return None
         _mark_used(path)
-        return embedding
+        return cast(np.ndarray, embedding)
 
     def contains(self, key: EmbeddingKey) -> bool:
         """Whether a file is there (not whether it loads, nor marking it used: `get` does both)."""

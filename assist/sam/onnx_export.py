@@ -25,6 +25,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -75,7 +76,7 @@ class ExportReport:
     export_seconds: float
     parity_seconds: float
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "encoder": str(self.files.encoder),
             "decoder": str(self.files.decoder),
@@ -241,7 +242,7 @@ def _decoder_wrapper(model: torch.nn.Module) -> torch.nn.Module:
         from mobile_sam.utils.onnx import SamOnnxModel  # type: ignore[import-untyped]
     else:
         from segment_anything.utils.onnx import SamOnnxModel  # type: ignore[import-untyped]
-    return SamOnnxModel(model, return_single_mask=False).eval()
+    return cast(torch.nn.Module, SamOnnxModel(model, return_single_mask=False).eval())
 
 
 class _written_then_renamed:

@@ -16,6 +16,7 @@ assist/engines/base.py EngineResult: suggestions are small, so whole-image masks
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import onnxruntime  # type: ignore[import-untyped]  # no stubs published
@@ -101,7 +102,7 @@ class Decoded:
         """The suggestion's low-resolution logits (1, 1, 256, 256), to pass as `mask_input` with the next click on
         the same embedding: SAM refines its previous answer rather than starting over."""
         token = 1 + self.best_index if self.is_ambiguous else SINGLE_TOKEN
-        return self.low_res_logits[token][None, None].copy()
+        return cast(np.ndarray, self.low_res_logits[token][None, None].copy())
 
     def full_mask(self, mask: np.ndarray) -> np.ndarray:
         """A region mask (one of `masks`, or the suggestion's) as a bool mask of the whole image."""

@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -109,8 +110,8 @@ def sam_install(*, checkpoint_path: Path | str, model_type: str, installed_by: s
 @transaction.atomic
 def _record(
     *,
-    checkpoint_json: dict,
-    export_json: dict,
+    checkpoint_json: dict[str, Any],
+    export_json: dict[str, Any],
     manifest: SamManifest,
     checkpoint_file: Path,
     is_official: bool,
@@ -162,7 +163,7 @@ def sam_embeddings_start(*, project_id: int, image_ids: list[int]) -> Job:
     )
 
 
-def sam_embeddings_run(*, job: JobContext) -> dict:
+def sam_embeddings_run(*, job: JobContext) -> dict[str, Any]:
     """Embed each image of the job (whole images up to DEFECTLAB_SAM_TILE_PX a side; larger ones are embedded
     region by region when the editor asks). Safe to run again: cached embeddings are found, not recomputed."""
     reason = sam_unavailable_reason()

@@ -41,7 +41,7 @@ def checkpoint_save(path: Path, content: dict[str, Any]) -> None:
 def checkpoint_load(path: Path) -> dict[str, Any]:
     """A checkpoint written by checkpoint_save. Raises ValueError for another format version."""
     # weights_only=False: our own files hold RNG state tensors and plain dicts; never load files from elsewhere.
-    content = torch.load(path, map_location="cpu", weights_only=False)  # noqa: S614
+    content: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)  # noqa: S614
     if content.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: checkpoint format {content.get('format')}, expected {CHECKPOINT_FORMAT}")
     return content
@@ -57,7 +57,9 @@ def recipe_check_resumable(saved: Recipe, current: Recipe) -> None:
         raise ValueError(f"cannot resume with a different recipe (changed: {', '.join(changed)})")
 
 
-def network_from_checkpoint(path: Path) -> tuple[SegmentationNet, Recipe, list[str], DefectDecision | None, dict]:
+def network_from_checkpoint(
+    path: Path,
+) -> tuple[SegmentationNet, Recipe, list[str], DefectDecision | None, dict[str, Any]]:
     """(network in eval mode, recipe, defect classes, decision rule, validation metrics) of a best.pt or last.pt.
     The network carries the weights that were evaluated (the EMA ones when the recipe keeps an EMA)."""
     content = checkpoint_load(path)

@@ -11,6 +11,7 @@ are flagged at most `false_alarm_target` of the time, the lowest such threshold 
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import numpy as np
 from scipy import ndimage
@@ -57,7 +58,7 @@ class Regions:
         kept = np.zeros(self.scores.size + 1, dtype=np.uint8)
         passing = self.scores >= score_threshold
         kept[1:][passing] = self.class_indices[passing]
-        return kept[self.labels]
+        return cast(np.ndarray, kept[self.labels])
 
 
 def regions_score(probabilities: np.ndarray, image_probability: float | None, min_area_px: Sequence[float]) -> Regions:

@@ -19,6 +19,7 @@ Conventions (the figures in docs/training.md follow them):
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 from scipy import ndimage
@@ -56,13 +57,13 @@ def mask_filter_min_area(mask: np.ndarray, min_area_px: Sequence[float]) -> np.n
 
 def _boundary(region: np.ndarray) -> np.ndarray:
     # border_value=1: pixels outside the image count as inside, so the image edge is not a boundary
-    return region & ~ndimage.binary_erosion(region, structure=FOUR_CONNECTED, border_value=1)
+    return cast(np.ndarray, region & ~ndimage.binary_erosion(region, structure=FOUR_CONNECTED, border_value=1))
 
 
 def _disc(radius_px: float) -> np.ndarray:
     reach = int(np.floor(radius_px))
     rows, columns = np.mgrid[-reach : reach + 1, -reach : reach + 1]
-    return rows**2 + columns**2 <= radius_px**2
+    return cast(np.ndarray, rows**2 + columns**2 <= radius_px**2)
 
 
 def _boundary_counts(truth: np.ndarray, predicted: np.ndarray, tolerance_px: float) -> tuple[int, int, int, int]:
@@ -91,7 +92,7 @@ def evaluate(
     inference_ms: Sequence[float] = (),
     inference_cpu_ms: Sequence[float] = (),
     worst_case_count: int = WORST_CASE_COUNT,
-) -> dict:
+) -> dict[str, Any]:
     """The metrics dict (JSON-ready) of `predicted_masks` against `truths`, image by image in the same order.
     `inference_ms`: measured wall-clock time per image, reported as mean and 95th percentile, and
     `inference_cpu_ms` the process CPU time per image (None when not given): on a shared machine wall clock
@@ -105,7 +106,7 @@ def evaluate(
     confusion = np.zeros((class_count, class_count), dtype=np.int64)
     boundary = np.zeros((len(defect_classes), 4), dtype=np.int64)
     flagged_defective, defective, flagged_clean, clean = 0, 0, 0, 0
-    per_image: list[dict] = []
+    per_image: list[dict[str, Any]] = []
     for truth, predicted in zip(truths, predicted_masks, strict=True):
         if predicted.shape != truth.mask.shape:
             raise ValueError(f"{truth.image_id}: prediction {predicted.shape} vs truth {truth.mask.shape}")
@@ -178,10 +179,10 @@ def _f1(matched_predicted: int, predicted: int, matched_true: int, true: int) ->
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def _worst(per_image: list[dict], count: int) -> list[dict]:
+def _worst(per_image: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
     """Missed defects and false alarms first (largest area first), then the lowest defect IoU."""
 
-    def badness(row: dict) -> tuple:
+    def badness(row: dict[str, Any]) -> tuple[Any, ...]:
         if row["is_missed"]:
             return (0, -row["true_defect_px"])
         if row["is_false_alarm"]:

@@ -5,6 +5,7 @@ same decision, so its figures are comparable."""
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ def predictions_evaluate(
     samples: Sequence[Sample],
     defect_classes: Sequence[str],
     decision: DefectDecision,
-) -> dict:
+) -> dict[str, Any]:
     masks = [prediction.regions.mask(decision.score_threshold) for prediction in predictions]
     truths = [
         Truth(image_id=sample.image_id, mask=sample.mask, is_defect_free=sample.is_defect_free) for sample in samples
@@ -92,7 +93,7 @@ def validate(
     false_alarm_target: float,
     flip: bool,
     device: torch.device,
-) -> tuple[dict, DefectDecision]:
+) -> tuple[dict[str, Any], DefectDecision]:
     """Metrics on the validation images with the decision rule calibrated on those same images."""
     was_training = net.training
     net.eval()

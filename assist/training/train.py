@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,7 +54,7 @@ class Progress:
     step: int  # steps done in the whole run
     total_steps: int | None  # known with an epoch budget; estimated from speed with a wall-clock budget
     loss: float  # of the last step
-    val_metrics: dict | None  # set on the call right after a validation
+    val_metrics: dict[str, Any] | None  # set on the call right after a validation
     eta_seconds: float | None
     elapsed_seconds: float
 
@@ -61,13 +62,13 @@ class Progress:
 @dataclass(frozen=True)
 class TrainingResult:
     best_checkpoint: Path | None  # None when cancelled before the first validation
-    best_metrics: dict
+    best_metrics: dict[str, Any]
     decision: DefectDecision | None
     epochs_done: int
     steps_done: int
     elapsed_seconds: float
     is_cancelled: bool
-    history: list[dict] = field(default_factory=list)  # one row per validation
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per validation
 
 
 @dataclass
@@ -78,7 +79,7 @@ class _State:
     elapsed_seconds: float = 0.0
     best_score: float = -math.inf
     last_validation_seconds: float = 0.0
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     hard_negatives: dict[int, np.ndarray] = field(default_factory=dict)
 
 
@@ -294,7 +295,7 @@ def _total_steps(recipe: Recipe, state: _State) -> int | None:
     return min(totals) if totals else None
 
 
-def _summary(metrics: dict) -> dict:
+def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
     keys = ("mean_defect_iou", "detection_rate", "false_alarm_rate", "boundary_f1", "pixel_accuracy", "score_threshold")
     return {key: metrics.get(key) for key in keys} | {"per_class_iou": metrics.get("per_class_iou")}
 
@@ -308,7 +309,7 @@ def _snapshot(
     state: _State,
     *,
     weights_only: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     content = {"recipe": recipe.to_dict(), "defect_classes": defect_classes, "model": net.state_dict()}
     if weights_only:
         return content

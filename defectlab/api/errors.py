@@ -5,6 +5,7 @@ registers a body for it with `error_body`; the handler itself knows no app."""
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions
@@ -16,7 +17,7 @@ from defectlab.database_unavailable import RETRY_AFTER_SECONDS, is_database_unav
 from defectlab.errors import DomainError
 
 logger = logging.getLogger(__name__)
-ErrorBody = Callable[[DomainError], dict]
+ErrorBody = Callable[[DomainError], dict[str, Any]]
 _BODIES: dict[type[DomainError], ErrorBody] = {}
 
 
@@ -38,14 +39,14 @@ def _message(detail: object) -> str:
     return str(detail)
 
 
-def _domain_body(error: DomainError) -> dict:
+def _domain_body(error: DomainError) -> dict[str, Any]:
     for error_class in type(error).__mro__:
         if error_class in _BODIES:
             return _BODIES[error_class](error)
     return {key: value for key, value in error.details.items() if value is not None}
 
 
-def exception_handler(error: Exception, context: dict) -> Response | None:
+def exception_handler(error: Exception, context: dict[str, Any]) -> Response | None:
     if is_database_unavailable(error):  # not a bug: the same request works once the database answers again
         logger.warning("database unavailable: %s", error, exc_info=error)
         return Response(DATABASE_UNAVAILABLE_BODY, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -2,6 +2,7 @@
 cancel check."""
 
 import time
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -31,7 +32,7 @@ class JobContext:
     def __init__(self, job: Job):
         self.job_id = job.pk
         self.kind = job.kind
-        self.params: dict = job.params
+        self.params: dict[str, Any] = job.params
         self.project_id: int | None = job.project_id
         self.created_by = job.created_by
         self.attempt: int = job.attempts
@@ -48,7 +49,7 @@ class JobContext:
         now = time.monotonic()
         if now - self._last_write < PROGRESS_EVERY_SECONDS and message == self._last_message:
             return
-        values: dict = {"progress_done": done, "message": message[:300], "heartbeat_at": timezone.now()}
+        values: dict[str, Any] = {"progress_done": done, "message": message[:300], "heartbeat_at": timezone.now()}
         if total is not None:
             values["progress_total"] = total
         self._write(values)
@@ -76,7 +77,7 @@ class JobContext:
             self._side = connections.create_connection(DEFAULT_DB_ALIAS)
         return self._side
 
-    def _write(self, values: dict) -> None:
+    def _write(self, values: dict[str, Any]) -> None:
         if not self._in_own_transaction():
             Job.objects.filter(pk=self.job_id).update(**values)
             return

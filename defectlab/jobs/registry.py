@@ -4,7 +4,7 @@ Kinds live in each app's `job_kinds.py` (found by JobsConfig.ready), so this pac
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 DEFAULT_QUEUE = "celery"  # Celery's default queue, which every worker listens on unless told otherwise
 
-JobFunction = Callable[["JobContext"], dict]
+JobFunction = Callable[["JobContext"], dict[str, Any]]
 
 
 @dataclass(frozen=True)
