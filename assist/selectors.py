@@ -6,8 +6,9 @@ services (assist/services/suggestions.py)."""
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from annotation.models import Annotation, AnnotationSource, Assignment, AssignmentStatus, Image, ImageStatus, Project
@@ -100,7 +101,7 @@ def _unavailable_engines() -> list[UnavailableEngine]:
 # Suggestions waiting for an inspector
 
 
-def suggestion_list_pending_for_user(*, user: AbstractBaseUser, image_id: int) -> QuerySet[Suggestion]:
+def suggestion_list_pending_for_user(*, user: User, image_id: int) -> QuerySet[Suggestion]:
     """The image's pre-labels the user has not decided yet (NotFound where they may not label the image, as for
     its annotations). Assist answers are not listed: the editor that asked holds them."""
     image, _ = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
@@ -112,7 +113,7 @@ def suggestion_list_pending_for_user(*, user: AbstractBaseUser, image_id: int) -
     )
 
 
-def suggestion_get_for_user(*, user: AbstractBaseUser, suggestion_id: int) -> tuple[Suggestion, str]:
+def suggestion_get_for_user(*, user: User, suggestion_id: int) -> tuple[Suggestion, str]:
     """A pre-label the user may decide, with their role: NotFound for anyone who may not label its image."""
     suggestion = (
         Suggestion.objects.select_related("image", "defect_class")
@@ -135,8 +136,8 @@ SETTLED_IMAGE_STATUSES = (ImageStatus.SUBMITTED, ImageStatus.IN_REVIEW, ImageSta
 
 @dataclass(frozen=True)
 class _Kept:
-    geometry: dict
-    rle: dict
+    geometry: dict[str, Any]
+    rle: dict[str, Any]
     defect_class_id: int
 
 
@@ -149,8 +150,8 @@ class _SuggestionRow:
     engine: str
     defect_class_id: int
     defect_class: str
-    geometry: dict
-    rle: dict
+    geometry: dict[str, Any]
+    rle: dict[str, Any]
     is_superseded: bool
     created_at: datetime
 

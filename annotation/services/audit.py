@@ -1,6 +1,7 @@
 from dataclasses import asdict
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from annotation.models import Annotation, AuditAction, AuditEntry, DefectClass, Project
@@ -8,7 +9,7 @@ from annotation.rules import minimum_size_of
 from defectlab.rows import row_insert
 
 
-def annotation_snapshot(annotation: Annotation) -> dict:
+def annotation_snapshot(annotation: Annotation) -> dict[str, Any]:
     return {
         "image_id": annotation.image_id,
         "defect_class_id": annotation.defect_class_id,
@@ -21,7 +22,7 @@ def annotation_snapshot(annotation: Annotation) -> dict:
     }
 
 
-def defect_class_snapshot(defect_class: DefectClass) -> dict:
+def defect_class_snapshot(defect_class: DefectClass) -> dict[str, Any]:
     fields = ["name", "color", "description", "geometry_kind", "position", "is_active"]
     snapshot = {field: getattr(defect_class, field) for field in fields}
     snapshot.update(asdict(minimum_size_of(defect_class)))
@@ -35,12 +36,12 @@ def defect_class_snapshot(defect_class: DefectClass) -> dict:
 def audit_record(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     action: AuditAction,
     object_type: str,
     object_id: int,
-    before: dict | None,
-    after: dict | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
 ) -> AuditEntry:
     entry = AuditEntry(
         project=project,
@@ -51,10 +52,10 @@ def audit_record(
         before=before,
         after=after,
     )
-    return row_insert(entry)  # every autosave writes one: SQL built once (defectlab/rows.py)
+    return cast(AuditEntry, row_insert(entry))  # every autosave writes one: SQL built once (defectlab/rows.py)
 
 
-def audit_entries_created(*, annotations: list[Annotation], actor: AbstractBaseUser | None) -> list[AuditEntry]:
+def audit_entries_created(*, annotations: list[Annotation], actor: User | None) -> list[AuditEntry]:
     """Unsaved "create" entries for annotations made in bulk (the caller saves them with bulk_create)."""
     now = timezone.now()
     return [

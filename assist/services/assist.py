@@ -6,9 +6,10 @@ provenance naming the suggestion): statistics compare the two (assist/statistics
 
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation import geometry
@@ -44,7 +45,7 @@ class AssistAnswer:
     ms: float  # the server's time for the answer: image (cache or decode), engine, outline
 
     @property
-    def geometry_json(self) -> dict | None:
+    def geometry_json(self) -> dict[str, Any] | None:
         return geometry.polygons_to_json(self.polygons) if self.polygons else None
 
     @property
@@ -118,7 +119,7 @@ def region_prompt_check(prompt: Prompt, *, region: tuple[int, int, int, int], im
 
 def assist_run(
     *,
-    user: AbstractBaseUser,
+    user: User,
     image_id: int,
     prompt: AssistPrompt,
     engine_name: str | None = None,
@@ -169,7 +170,7 @@ def assist_run(
 @transaction.atomic
 def _record(
     *,
-    user: AbstractBaseUser,
+    user: User,
     image: Image,
     defect_class: DefectClass,
     engine: str,
@@ -198,7 +199,7 @@ def _record(
     )
 
 
-def suggestion_shape(*, polygons: list[geometry.Polygon], image: Image) -> dict:
+def suggestion_shape(*, polygons: list[geometry.Polygon], image: Image) -> dict[str, Any]:
     """The geometry fields a suggestion stores: its polygons, their RLE (for IoU) and vertex count."""
     runs = geometry.rasterize_runs(polygons)
     return {

@@ -5,8 +5,10 @@ inspector accepts one (services/suggestions.py), which makes it their own annota
 services. The weight-free classical engine needs a box from an inspector, so with it alone pre-labels are refused
 (409 no_prelabel_engine) until a trained model or SAM is installed."""
 
+from typing import Any
+
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
@@ -69,7 +71,7 @@ def images_unlabelled(*, project: Project) -> list[int]:
 @transaction.atomic
 def prelabels_start(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project_id: int,
     image_ids: list[int] | None = None,
     is_all_unlabelled: bool = False,
@@ -132,7 +134,7 @@ def _suggestions_for(
     return suggestions
 
 
-def prelabel_run(*, job: JobContext) -> dict:
+def prelabel_run(*, job: JobContext) -> dict[str, Any]:
     """The job: each image in turn, its suggestions written in one transaction with the undecided pre-labels of
     earlier jobs superseded. Idempotent: images this job already wrote are skipped when it runs again."""
     if job.project_id is None:

@@ -4,7 +4,9 @@ Accepting a pre-label makes it the inspector's own annotation through annotation
 size rules, budget as for anything drawn), with source "model" and a provenance naming the engine, its score and
 the suggestion; the decision keeps the link, so statistics compare what was suggested with what was kept."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from annotation.models import Annotation, AnnotationSource
@@ -16,7 +18,7 @@ from assist.models import DecisionKind, ImageVisit, Suggestion, SuggestionDecisi
 from assist.selectors import suggestion_get_for_user
 
 
-def _decidable(*, user: AbstractBaseUser, suggestion_id: int) -> Suggestion:
+def _decidable(*, user: User, suggestion_id: int) -> Suggestion:
     suggestion, _ = suggestion_get_for_user(user=user, suggestion_id=suggestion_id)
     decision = SuggestionDecision.objects.filter(suggestion=suggestion, user=user).first()
     if decision is not None:
@@ -26,7 +28,7 @@ def _decidable(*, user: AbstractBaseUser, suggestion_id: int) -> Suggestion:
     return suggestion
 
 
-def _decide(*, suggestion: Suggestion, user: AbstractBaseUser, decision: str, annotation: Annotation | None) -> None:
+def _decide(*, suggestion: Suggestion, user: User, decision: str, annotation: Annotation | None) -> None:
     try:
         with transaction.atomic():
             SuggestionDecision.objects.create(
@@ -36,7 +38,7 @@ def _decide(*, suggestion: Suggestion, user: AbstractBaseUser, decision: str, an
         raise SuggestionDecided("You already decided this suggestion.") from None
 
 
-def suggestion_provenance(suggestion: Suggestion) -> dict:
+def suggestion_provenance(suggestion: Suggestion) -> dict[str, Any]:
     """What the annotation made from a pre-label records of how it was made (Annotation.provenance)."""
     return {
         "engine": suggestion.engine,
@@ -49,7 +51,7 @@ def suggestion_provenance(suggestion: Suggestion) -> dict:
 @transaction.atomic
 def suggestion_accept(
     *,
-    user: AbstractBaseUser,
+    user: User,
     suggestion_id: int,
     defect_class_id: int | None = None,
     severity_id: int | None = None,
@@ -71,14 +73,14 @@ def suggestion_accept(
 
 
 @transaction.atomic
-def suggestion_reject(*, user: AbstractBaseUser, suggestion_id: int) -> Suggestion:
+def suggestion_reject(*, user: User, suggestion_id: int) -> Suggestion:
     """Delete a pre-label from the user's view (it stays, decided, for the statistics)."""
     suggestion = _decidable(user=user, suggestion_id=suggestion_id)
     _decide(suggestion=suggestion, user=user, decision=DecisionKind.REJECTED, annotation=None)
     return suggestion
 
 
-def image_visit_record(*, user: AbstractBaseUser, image_id: int) -> ImageVisit:
+def image_visit_record(*, user: User, image_id: int) -> ImageVisit:
     """Note when the user first opened the image to work on it (later openings keep the first time)."""
     image, _ = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
     visit, _ = ImageVisit.objects.get_or_create(image=image, user=user)

@@ -10,8 +10,9 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation import geometry
@@ -20,7 +21,7 @@ from annotation.services.annotations import ImportedDefect, annotations_import, 
 from datasets.importers.coco import CocoDocument, CocoFormatError, CocoImage, coco_mask_of, coco_parse
 from datasets.ingest import sha256_of
 from datasets.services.imports import images_import
-from datasets.sources import Entry, Source, folder_entries, zip_entries
+from datasets.sources import Entry, Rejection, Source, folder_entries, zip_entries
 
 REPORTED_NAMES = 50  # file names listed per problem in a summary; the counts are always complete
 
@@ -33,9 +34,9 @@ class CocoImportSummary:
     annotations_duplicate: int = 0  # already on the image (same class, same pixels): not added again
     unknown_classes: dict[str, int] = field(default_factory=dict)  # class name -> annotations not imported
     unmatched_images: list[str] = field(default_factory=list)  # COCO file names with no image in the project
-    rejected: list[dict] = field(default_factory=list)  # [{file_name, annotation_id, reason}]
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # [{file_name, annotation_id, reason}]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "images_imported": self.images_imported,
             "images_matched": self.images_matched,
@@ -78,14 +79,14 @@ def _severity_for(
 
 @transaction.atomic
 def _annotations_import(
-    *, project: Project, document: CocoDocument, actor: AbstractBaseUser | None, summary: CocoImportSummary
+    *, project: Project, document: CocoDocument, actor: User | None, summary: CocoImportSummary
 ) -> None:
     classes = {defect_class.name.lower(): defect_class for defect_class in DefectClass.objects.filter(project=project)}
     levels: dict[int, dict[str, SeverityLevel]] = {}
     for level in SeverityLevel.objects.filter(defect_class__project=project):
         levels.setdefault(level.defect_class_id, {})[level.name.lower()] = level
     match = _image_matcher(project)
-    by_image: dict[int, list] = {}
+    by_image: dict[int, list[Any]] = {}
     for annotation in document.annotations:
         by_image.setdefault(annotation.image_id, []).append(annotation)
     for coco_image in document.images:
@@ -129,7 +130,7 @@ def _annotations_import(
             summary.annotations_imported += len(created)
 
 
-def coco_import(*, project: Project, data: bytes, actor: AbstractBaseUser | None) -> CocoImportSummary:
+def coco_import(*, project: Project, data: bytes, actor: User | None) -> CocoImportSummary:
     """Import one COCO instances JSON onto the project's existing images. Raises CocoFormatError."""
     summary = CocoImportSummary()
     _annotations_import(project=project, document=coco_parse(data), actor=actor, summary=summary)
@@ -154,11 +155,11 @@ def _images_for(document: CocoDocument, entries: list[Entry]) -> list[Source]:
     return sources
 
 
-def coco_archive_import(*, project: Project, path: Path, actor: AbstractBaseUser | None) -> CocoImportSummary:
+def coco_archive_import(*, project: Project, path: Path, actor: User | None) -> CocoImportSummary:
     """Import a COCO export with its images (a zip, or a folder of one): every JSON under it with its images.
     Images go through ingestion (decoding, checks, dedupe); then the annotations are matched to them."""
     if path.is_dir():
-        entries, refused = folder_entries(path), []
+        entries, refused = folder_entries(path), list[Rejection]()
     else:
         entries, refused = zip_entries(str(path), zip_name=path.name)
     summary = CocoImportSummary()

@@ -4,8 +4,9 @@ command line. One file per version, format and with/without images, built once a
 import os
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db import transaction
 
@@ -31,7 +32,7 @@ def _exporter(export_format: str) -> Exporter:
         ) from None
 
 
-def _manifest_images(key: str) -> Iterator[dict]:
+def _manifest_images(key: str) -> Iterator[dict[str, Any]]:
     with storage.open_key(key) as handle:
         _, images = manifest_read(handle)
         yield from images
@@ -71,7 +72,7 @@ def _export_prepared(
     version: DatasetVersion,
     export_format: str,
     with_images: bool,
-    requested_by: AbstractBaseUser | None,
+    requested_by: User | None,
     is_for_worker: bool,
 ) -> DatasetExport:
     """The export's row: as it is when its file is served (or, for a worker, being built), else pointing at a
@@ -106,7 +107,7 @@ def _export_prepared(
 
 @transaction.atomic
 def dataset_export_request(
-    *, version: DatasetVersion, export_format: str, with_images: bool, requested_by: AbstractBaseUser | None
+    *, version: DatasetVersion, export_format: str, with_images: bool, requested_by: User | None
 ) -> DatasetExport:
     """The version's export in that format: served from the cache when built, else built by a worker (a failed
     or cancelled build is started again). Callers check the MANAGE_VERSIONS capability."""
@@ -120,7 +121,7 @@ def dataset_export_request(
 
 
 def dataset_export_build(
-    *, version: DatasetVersion, export_format: str, with_images: bool, requested_by: AbstractBaseUser | None = None
+    *, version: DatasetVersion, export_format: str, with_images: bool, requested_by: User | None = None
 ) -> DatasetExport:
     """The version's export in that format, built here and now unless it is cached (the command line's way).
     Raises ExportNotReady with the reason when the build fails."""
@@ -139,7 +140,7 @@ def dataset_export_build(
     return DatasetExport.objects.select_related("job", "version__project").get(pk=export.pk)
 
 
-def dataset_export_run(*, job: JobContext) -> dict:
+def dataset_export_run(*, job: JobContext) -> dict[str, Any]:
     """Build one export file: the job kind `dataset_export`. Safe to run again (a lost worker's job is): the
     file is stored under its sha256, and only a complete file is ever stored."""
     export = DatasetExport.objects.select_related("version__project").filter(job_id=job.job_id).first()

@@ -1,6 +1,14 @@
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
 from rest_framework.pagination import CursorPagination
 
 from defectlab.keyset import scope_ordering
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class IdCursorPagination(CursorPagination):
@@ -16,16 +24,16 @@ class _ScopeFirst:
     """A queryset as CursorPagination uses it (order_by, filter, one slice), with the scope's fields put before
     every ordering asked for."""
 
-    def __init__(self, queryset, scope: tuple[str, ...]) -> None:
+    def __init__(self, queryset: QuerySet[Any, Any], scope: tuple[str, ...]) -> None:
         self.queryset, self.scope = queryset, scope
 
     def order_by(self, *ordering: str) -> "_ScopeFirst":
         return _ScopeFirst(self.queryset.order_by(*scope_ordering(self.scope, ordering)), self.scope)
 
-    def filter(self, *args, **kwargs) -> "_ScopeFirst":
+    def filter(self, *args: Any, **kwargs: Any) -> "_ScopeFirst":
         return _ScopeFirst(self.queryset.filter(*args, **kwargs), self.scope)
 
-    def __getitem__(self, key: slice):
+    def __getitem__(self, key: slice) -> Any:
         return self.queryset[key]
 
 
@@ -36,5 +44,7 @@ class ScopedIdCursorPagination(IdCursorPagination):
 
     scope: tuple[str, ...] = ("project_id",)
 
-    def paginate_queryset(self, queryset, request, view=None):
-        return super().paginate_queryset(_ScopeFirst(queryset, self.scope), request, view)
+    def paginate_queryset(
+        self, queryset: QuerySet[Any, Any] | Sequence[Any], request: "Request", view: "APIView | None" = None
+    ) -> list[Any] | None:
+        return super().paginate_queryset(_ScopeFirst(queryset, self.scope), request, view)  # type: ignore[arg-type]  # quacks like a QuerySet

@@ -5,9 +5,10 @@ use, so importing the jobs models or services never imports an app."""
 from collections.abc import Callable
 from enum import IntEnum
 from functools import cache
+from typing import cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.module_loading import import_string
 
 
@@ -24,10 +25,10 @@ ProjectAccessCheck = Callable[..., JobAccess]  # (*, user, project_id) -> JobAcc
 
 @cache
 def _project_access_check(path: str) -> ProjectAccessCheck:
-    return import_string(path)
+    return cast(ProjectAccessCheck, import_string(path))
 
 
-def project_job_access(*, user: AbstractBaseUser, project_id: int) -> JobAccess:
+def project_job_access(*, user: User, project_id: int) -> JobAccess:
     if not user.is_authenticated:
         return JobAccess.NONE
     return _project_access_check(settings.DEFECTLAB_JOB_PROJECT_ACCESS)(user=user, project_id=project_id)

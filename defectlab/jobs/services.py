@@ -5,8 +5,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
@@ -41,9 +42,9 @@ def _send(job_id: int, queue: str) -> None:
 def job_create(
     *,
     kind: str,
-    project: models.Model | None,
-    created_by: AbstractBaseUser | None,
-    params: dict | None = None,
+    project: Any,  # annotation.Project (by its id: this package imports no app)
+    created_by: User | None,
+    params: dict[str, Any] | None = None,
     progress_total: int | None = None,
 ) -> Job:
     """A queued job that no worker is told about: the caller runs it here with job_run (the command line's
@@ -64,8 +65,8 @@ def job_start(
     *,
     kind: str,
     project: models.Model | None,
-    created_by: AbstractBaseUser | None,
-    params: dict | None = None,
+    created_by: User | None,
+    params: dict[str, Any] | None = None,
     progress_total: int | None = None,
     queue: str | None = None,
 ) -> Job:
@@ -118,12 +119,12 @@ def job_run(*, job_id: int) -> Job:
     return job
 
 
-def _is_canceller(*, job: Job, user: AbstractBaseUser, access: JobAccess) -> bool:
+def _is_canceller(*, job: Job, user: User, access: JobAccess) -> bool:
     is_creator = job.created_by_id is not None and job.created_by_id == user.pk
     return access == JobAccess.MANAGE or (access >= JobAccess.VIEW and is_creator)
 
 
-def job_may_cancel(*, job: Job, user: AbstractBaseUser, access: JobAccess) -> bool:
+def job_may_cancel(*, job: Job, user: User, access: JobAccess) -> bool:
     """Whether `user` (whose access to the job is `access`) may cancel `job` now: its creator or someone who
     manages its project, while it is unfinished and nobody has asked yet."""
     is_open = job.status in UNFINISHED_STATUSES and job.cancel_requested_at is None
@@ -131,7 +132,7 @@ def job_may_cancel(*, job: Job, user: AbstractBaseUser, access: JobAccess) -> bo
 
 
 @transaction.atomic
-def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
+def job_cancel(*, job: Job, user: User) -> Job:
     """Cancel a job: a queued one at once; a running one is asked to stop and ends `cancelled` at its next
     check (a kind that never checks runs to its end). Callers have checked that the user sees the job (404)."""
     job = Job.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=job.pk)

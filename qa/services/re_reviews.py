@@ -1,6 +1,8 @@
 """Taxonomy changes flag the final annotations they affect for re-review, instead of changing them silently."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +23,9 @@ def _size_reasons(annotation: Annotation, defect_class: DefectClass) -> list[str
 
 
 @transaction.atomic
-def re_reviews_flag(*, defect_class_id: int, changes: list[str], before: dict, after: dict) -> list[ReReview]:
+def re_reviews_flag(
+    *, defect_class_id: int, changes: list[str], before: dict[str, Any], after: dict[str, Any]
+) -> list[ReReview]:
     """Flag the class's final annotations: all of them for a rename, merge or split; for a new minimum size, the
     ones now below it (with the reasons). Safe to run twice: an annotation already open for the same change is
     not flagged again."""
@@ -40,7 +44,7 @@ def re_reviews_flag(*, defect_class_id: int, changes: list[str], before: dict, a
         for annotation in finals:
             if (annotation.pk, change) in already:
                 continue
-            details = {"before": before, "after": after}
+            details: dict[str, object] = {"before": before, "after": after}
             if change == ReReviewChange.MIN_SIZE_CHANGED:
                 reasons = _size_reasons(annotation, defect_class)
                 if not reasons:
@@ -60,7 +64,7 @@ def re_reviews_flag(*, defect_class_id: int, changes: list[str], before: dict, a
 
 @transaction.atomic
 def re_review_resolve(
-    *, user: AbstractBaseUser, re_review_id: int, resolution: str = "", defect_class_id: int | None = None
+    *, user: User, re_review_id: int, resolution: str = "", defect_class_id: int | None = None
 ) -> ReReview:
     """Close a flag: the annotation is fine as it is, or (with `defect_class_id`, e.g. the class a merge or split
     suggests) it is relabelled through annotation's services, with its revision and audit entry."""

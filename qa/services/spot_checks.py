@@ -2,8 +2,9 @@
 
 from collections.abc import Sequence
 from functools import partial
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ from qa.tasks import spot_check_sample_release_task
 
 
 @transaction.atomic
-def spot_check_sample_draw(*, user: AbstractBaseUser, project: Project, seed: int | None = None) -> SpotCheckSample:
+def spot_check_sample_draw(*, user: User, project: Project, seed: int | None = None) -> SpotCheckSample:
     """Draw the policy's share of the submitted single-annotated images not drawn from before. The drawn ones wait
     in the spot-check queue; the rest are made final by a task after commit. Seed, rate and population are
     recorded, so anyone can repeat the draw (qa/sampling.py)."""
@@ -93,7 +94,9 @@ def _pending(spot_check: SpotCheck) -> None:
         raise AlreadyDecided(f"This spot check was already {spot_check.status}.", status=spot_check.status)
 
 
-def _reviewer_edits(work: Sequence[Annotation], finals: Sequence[FinalDefect], created: Sequence[Annotation]) -> list:
+def _reviewer_edits(
+    work: Sequence[Annotation], finals: Sequence[FinalDefect], created: Sequence[Annotation]
+) -> list[dict[str, Any]]:
     """The reviewer's changes, recorded apart from the annotator's work (which is not touched)."""
     edits = [
         {
@@ -115,7 +118,7 @@ def _reviewer_edits(work: Sequence[Annotation], finals: Sequence[FinalDefect], c
 
 @transaction.atomic
 def spot_check_accept(
-    *, user: AbstractBaseUser, spot_check_id: int, defects: Sequence[DefectChoice] | None = None
+    *, user: User, spot_check_id: int, defects: Sequence[DefectChoice] | None = None
 ) -> SpotCheck:
     """Accept the annotator's work as the final answer, or (with `defects`) the reviewer's corrected version of it.
     The reviewer's edits are recorded on the spot check; the annotator's annotations stay as they were."""
@@ -135,13 +138,13 @@ def spot_check_accept(
 
 
 @transaction.atomic
-def spot_check_reject(*, user: AbstractBaseUser, spot_check_id: int, comment: str) -> SpotCheck:
+def spot_check_reject(*, user: User, spot_check_id: int, comment: str) -> SpotCheck:
     """Return the image to its annotator's queue with the comment; their resubmission is checked again."""
     spot_check = spot_check_get_for_review(user=user, spot_check_id=spot_check_id, lock=True)
     _pending(spot_check)
     if not comment.strip():
         raise ValidationFailed("Say what to fix: a rejection needs a comment.")
-    assignment_return(image=spot_check.image, annotator=spot_check.annotator, comment=comment, actor=user)
+    assignment_return(image=spot_check.image, annotator=cast(User, spot_check.annotator), comment=comment, actor=user)
     spot_check.status, spot_check.reviewer, spot_check.decided_at = SpotCheckStatus.REJECTED, user, timezone.now()
     spot_check.comment = comment
     spot_check.save(update_fields=["status", "reviewer", "decided_at", "comment"])
