@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.test import APIClient
 
-from annotation.models import Role
+from annotation.models import DefectClass, Project, Role, SeverityLevel
 from defectlab.celery import worker_command
 from defectlab.events import events_dispatch_through
 from tests.factories import DefectClassFactory, MembershipFactory, ProjectFactory, SeverityLevelFactory, UserFactory
@@ -27,16 +28,16 @@ WORKER_START_TIMEOUT_SECONDS = 60
 class Team:
     """A project with one member per role, a user from another project, and one defect class."""
 
-    project: object
-    inspector: object
-    senior: object
-    ml_engineer: object
-    admin: object
-    outsider: object
-    defect_class: object
-    severity: object
+    project: Project
+    inspector: User
+    senior: User
+    ml_engineer: User
+    admin: User
+    outsider: User
+    defect_class: DefectClass
+    severity: SeverityLevel
 
-    def member(self, role: str):
+    def member(self, role: str) -> User:
         return {
             "inspector": self.inspector,
             "senior": self.senior,
@@ -48,15 +49,17 @@ class Team:
 
 @pytest.fixture
 def team(db) -> Team:
-    project = ProjectFactory(name="Tile line", slug="tile-line")
+    project = ProjectFactory.create(name="Tile line", slug="tile-line")
     members = {
-        role: MembershipFactory(project=project, role=role, user=UserFactory(username=role)).user
+        role: MembershipFactory.create(project=project, role=role, user=UserFactory.create(username=role)).user
         for role in Role.values
     }
-    other = ProjectFactory(name="Other line", slug="other-line")
-    outsider = MembershipFactory(project=other, role=Role.ADMIN, user=UserFactory(username="outsider")).user
-    defect_class = DefectClassFactory(project=project, name="crack")
-    severity = SeverityLevelFactory(defect_class=defect_class, name="minor", rank=1)
+    other = ProjectFactory.create(name="Other line", slug="other-line")
+    outsider = MembershipFactory.create(
+        project=other, role=Role.ADMIN, user=UserFactory.create(username="outsider")
+    ).user
+    defect_class = DefectClassFactory.create(project=project, name="crack")
+    severity = SeverityLevelFactory.create(defect_class=defect_class, name="minor", rank=1)
     return Team(
         project=project,
         inspector=members[Role.INSPECTOR],
@@ -170,7 +173,9 @@ def logged_in_page(browser, live_server):
     contexts = []
 
     def page_for(username: str):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # Playwright evaluates wait_for_function's string predicates with eval inside the page, which the
+        # Content-Security-Policy forbids; tests/test_browser_csp.py checks the pages under the enforced policy.
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{live_server.url}/login/")

@@ -38,7 +38,7 @@ class MembershipFormSet(BaseInlineFormSet):
         leaving, joining = set(), set()
         for form in self.forms:
             was_admin = form.instance.pk is not None and form.initial.get("role") == Role.ADMIN
-            is_deleted = self.can_delete and self._should_delete_form(form)
+            is_deleted = self.can_delete and self._should_delete_form(form)  # type: ignore[attr-defined]
             user = form.cleaned_data.get("user")
             if was_admin and (is_deleted or form.has_changed()):
                 leaving.add(form.initial["user"])

@@ -2,10 +2,22 @@
 
 from typing import TYPE_CHECKING
 
-from defectlab.errors import DomainError
+from defectlab.errors import DomainError, ValidationFailed
 
 if TYPE_CHECKING:
     from annotation.models import Annotation
+
+
+class NoSuchAnnotator(ValidationFailed):
+    """A username that names no one who may be given work in the project. Unknown users, deactivated ones and
+    users without a labelling role there all get this same answer, so that whoever assigns work cannot probe
+    which usernames exist on the site."""
+
+    def __init__(self, usernames: list[str]):
+        super().__init__(
+            f"No annotator {', '.join(usernames)} in this project: name its inspectors, seniors or admins.",
+            usernames=usernames,
+        )
 
 
 class DefectTooSmall(DomainError):

@@ -2,7 +2,7 @@
 
 from enum import Enum
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from annotation.models import Project, Role
 from annotation.selectors import project_get_for_user
@@ -31,7 +31,7 @@ def assist_allows(role: str | None, action: AssistAction) -> bool:
     return role is not None and action in ROLE_ASSIST_ACTIONS.get(role, frozenset())
 
 
-def project_get_for_assist(*, user: AbstractBaseUser, project_id: int, action: AssistAction) -> tuple[Project, str]:
+def project_get_for_assist(*, user: User, project_id: int, action: AssistAction) -> tuple[Project, str]:
     """The project and the user's role, if the role may do `action`: 404 for non-members, 403 for the role."""
     project, role = project_get_for_user(user=user, project_id=project_id)
     if not assist_allows(role, action):

@@ -80,13 +80,13 @@ def set_up(clients: int) -> list[Client]:
     import numpy as np
     from django.contrib.auth import get_user_model
     from PIL import Image as PILImage
-    from rest_framework.authtoken.models import Token
 
     from annotation.models import DefectClass, Membership, Project, Role
     from annotation.services.annotations import annotation_create
     from annotation.services.images import assignments_create
     from datasets.services.imports import images_import
     from datasets.sources import Source
+    from defectlab.accounts.services import api_token_create
 
     project = Project.objects.create(slug="bench-save", name="Save benchmark", px_per_mm=10)
     defect_class = DefectClass.objects.create(project=project, name="crack", min_area_px=20)
@@ -109,8 +109,8 @@ def set_up(clients: int) -> list[Client]:
         annotation = annotation_create(
             user=user, image_id=image.pk, defect_class_id=defect_class.pk, geometry_data=polygon(centre, 0)
         )
-        token = Token.objects.create(user=user)
-        result.append(Client(username=user.username, token=token.key, annotation_id=annotation.pk, centre=centre))
+        _, key = api_token_create(user=user)
+        result.append(Client(username=user.username, token=key, annotation_id=annotation.pk, centre=centre))
     return result
 
 

@@ -166,7 +166,8 @@ def main() -> None:
             )
 
             def logged_in():
-                context = browser.new_context(viewport={"width": 1600, "height": 1000})
+                # bypass_csp: the string predicates of wait_for_function run through eval, which the policy forbids.
+                context = browser.new_context(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
                 page = context.new_page()
                 page.goto(f"{base}/login/")
                 page.fill("input[name=username]", "bench")

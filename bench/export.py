@@ -85,6 +85,7 @@ def replicate(project, *, images: int, annotations: int) -> tuple[int, int]:
                     bbox_width=annotation.bbox_width,
                     bbox_height=annotation.bbox_height,
                     rle=annotation.rle,
+                    outline=annotation.outline,
                     source=annotation.source,
                     author_id=annotation.author_id,
                     is_final=True,

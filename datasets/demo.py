@@ -1,5 +1,7 @@
 """The demo project: magnetic-tile defects, one user per role. Demo credentials only."""
 
+import secrets
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -7,7 +9,7 @@ from annotation.models import DefectClass, GeometryKind, Project, Role
 from annotation.services.projects import defect_class_create, membership_set, project_create
 
 DEMO_SLUG = "magnetic-tile"
-DEMO_USERS = [  # username, password, role; printed by seed_demo, never used outside the demo
+DEMO_USERS = [  # username, password in DEBUG, role; printed by seed_demo. Outside DEBUG passwords are random.
     ("admin", "admin-demo-pass", Role.ADMIN),
     ("senior", "senior-demo-pass", Role.SENIOR),
     ("inspector", "inspector-demo-pass", Role.INSPECTOR),
@@ -61,15 +63,22 @@ CLASSES = [
 
 
 @transaction.atomic
-def demo_project_seed() -> tuple[Project, list[tuple[str, str, str]]]:
-    """Create (or complete) the demo project and its users. Safe to run again."""
+def demo_project_seed(*, random_passwords: bool = False) -> tuple[Project, list[tuple[str, str | None, str]]]:
+    """Create (or complete) the demo project and its users; returns (username, password, role) per demo user.
+    Safe to run again: an existing user is left as it is. With `random_passwords` new users get random
+    passwords (printed once, by seed_demo) and an existing user's password is None: it is not known here.
+
+    No demo user is a site administrator: the demo `admin` is the admin of the demo project only, so a demo
+    left running on a real installation hands out no power over other projects, users or the Django admin."""
     users = get_user_model().objects
-    credentials = []
-    for username, password, role in DEMO_USERS:
+    credentials: list[tuple[str, str | None, str]] = []
+    for username, debug_password, role in DEMO_USERS:
         user = users.filter(username=username).first()
+        password: str | None = secrets.token_urlsafe(12) if random_passwords else debug_password
         if user is None:
-            is_admin = role == Role.ADMIN  # the demo admin is also the site administrator (Django admin, projects)
-            user = users.create_user(username=username, password=password, is_staff=is_admin, is_superuser=is_admin)
+            users.create_user(username=username, password=password)
+        elif random_passwords:
+            password = None
         credentials.append((username, password, role))
     admin = users.get(username="admin")
     project = Project.objects.filter(slug=DEMO_SLUG).first() or project_create(
@@ -82,5 +91,5 @@ def demo_project_seed() -> tuple[Project, list[tuple[str, str, str]]]:
         membership_set(project=project, user=users.get(username=username), role=role)
     for spec in CLASSES:
         if not DefectClass.objects.filter(project=project, name=spec["name"]).exists():
-            defect_class_create(project=project, actor=admin, severity_levels=SEVERITY, **spec)
+            defect_class_create(project=project, actor=admin, severity_levels=SEVERITY, **spec)  # type: ignore[arg-type]
     return project, credentials

@@ -127,7 +127,7 @@ def _describe(image: Image.Image, data: bytes, filename: str) -> DecodedImage:
     return DecodedImage(
         filename=filename,
         sha256=sha256_of(data),
-        format=image.format,
+        format=image.format or "",
         width=upright.width,
         height=upright.height,
         bit_depth=bit_depth,
@@ -159,7 +159,9 @@ def _display_rendition(image: Image.Image) -> tuple[Image.Image, list[float] | N
     if mode == "CMYK" and "icc_profile" in image.info:
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
-            return ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB"), None
+            converted = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            if converted is not None:  # None only when converting in place, which this does not ask for
+                return converted, None
         except (ImageCms.PyCMSError, OSError):
             pass  # a broken embedded profile: fall back to Pillow's naive conversion below
     return image.convert("RGB"), None

@@ -24,14 +24,16 @@ the manifest, so its sha256 is the content hash.
 Canonical JSON: sorted keys, no spaces, UTF-8, no NaN. Readers stream it line by line (bounded memory).
 """
 
+import bisect
+import functools
 import json
+import math
 import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
-from datasets.outlines import EdgePolygon
 from datasets.splits import SPLIT_NAMES
 
 MANIFEST_FORMAT = 1
@@ -102,14 +104,14 @@ class CountsBuilder:
             for name in self.categories
         }
 
-    def add(self, image: dict) -> None:
-        split = image["split"]
+    def add(self, *, split: str, is_defect_free: bool, defect_classes: list[str]) -> None:
+        """One image: its split, judgement and the defect class of each of its annotations."""
         self.images[split] += 1
-        self.defect_free[split] += image["is_defect_free"]
-        self.annotations[split] += len(image["annotations"])
-        for annotation in image["annotations"]:
-            self.classes[annotation["defect_class"]]["annotations"][split] += 1
-        for name in {annotation["defect_class"] for annotation in image["annotations"]}:
+        self.defect_free[split] += is_defect_free
+        self.annotations[split] += len(defect_classes)
+        for name in defect_classes:
+            self.classes[name]["annotations"][split] += 1
+        for name in set(defect_classes):
             self.classes[name]["images"][split] += 1
 
     def result(self, *, skipped_images: int) -> dict:
@@ -129,115 +131,249 @@ class CountsBuilder:
 
 
 # Writing: one line per image, built from the freeze's rows -----------------------------------------------------
+#
+# A million-image freeze writes three million annotations: each line is canonical JSON assembled from parts, so
+# the stored outline text (Annotation.outline, already canonical JSON) and the geometry text go in as they are,
+# and only the few small values are encoded. The bytes are exactly canonical_json of the line as a dict (keys
+# sorted, no spaces; datasets/tests/test_manifest_lines.py checks that).
+
+ANNOTATION_KEYS_BEFORE_OUTLINE = ("area_px", "bbox", "defect_class", "id", "is_final")  # sorted; then "outline"
+IMAGE_KEYS_AFTER_ANNOTATIONS = (  # sorted, after "acquired_at" and "annotations"
+    "bit_depth",
+    "channels",
+    "file",
+    "filename",
+    "format",
+    "height",
+    "is_defect_free",
+    "kind",
+    "metadata",
+    "name",
+    "sha256",
+    "size_bytes",
+    "split",
+    "status",
+    "width",
+)
 
 
-def _outline_json(outline: list[EdgePolygon]) -> list[dict]:
-    return [{"exterior": polygon.exterior, "holes": list(polygon.holes)} for polygon in outline]
+@functools.lru_cache(maxsize=4096)
+def _json_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # as canonical_json writes a string: class names, sources, times
 
 
-def manifest_annotation_line(row: dict, *, rle: dict, outline: list[EdgePolygon]) -> dict:
-    severity = None if row["severity__name"] is None else {"name": row["severity__name"], "rank": row["severity__rank"]}
-    return {
-        "id": row["id"],
-        "revision": row["revision"],
-        "defect_class": row["defect_class__name"],
-        "severity": severity,
-        "source": row["source"],
-        "is_final": row["is_final"],
-        "rle": rle,
-        "area_px": row["area_px"],
-        "bbox": [row["bbox_x"], row["bbox_y"], row["bbox_width"], row["bbox_height"]],
-        "outline": _outline_json(outline),
-    }
+@functools.cache
+def _json_severity(name: str | None, rank: int | None) -> str:
+    return "null" if name is None else canonical_json({"name": name, "rank": rank}).decode()
+
+
+def json_float(value: float) -> str:
+    """A float as canonical_json writes it (json's float.__repr__); NaN and infinity are refused alike."""
+    if not math.isfinite(value):
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+    return float.__repr__(value)
+
+
+def manifest_annotation_json(row: dict, *, rle_json: str, outline: str) -> str:
+    """One annotation of an image line: {"area_px", "bbox", "defect_class", "id", "is_final", "outline",
+    "revision", "rle", "severity": {"name", "rank"} | null, "source"}, keys sorted. `rle_json` is the RLE in
+    canonical JSON, `outline` outline_text's JSON: both go in as they are; so does no other value but numbers."""
+    area, x, y, width, height = row["area_px"], row["bbox_x"], row["bbox_y"], row["bbox_width"], row["bbox_height"]
+    for value in (area, x, y, width, height):
+        json_float(value)  # refuses NaN and infinity, as canonical_json does
+    # Floats as canonical_json writes them (float.__repr__); int() keeps a bool out of the numbers.
+    return (
+        f'{{"area_px":{float.__repr__(area)},"bbox":[{float.__repr__(x)},{float.__repr__(y)},'
+        f'{float.__repr__(width)},{float.__repr__(height)}],"defect_class":{_json_string(row["defect_class__name"])},'
+        f'"id":{int(row["id"])},"is_final":{"true" if row["is_final"] else "false"},"outline":{outline},'
+        f'"revision":{int(row["revision"])},"rle":{rle_json},'
+        f'"severity":{_json_severity(row["severity__name"], row["severity__rank"])},'
+        f'"source":{_json_string(row["source"])}}}'
+    )
+
+
+def manifest_image_json(row: dict, *, name: str, split: str, annotations: list[str]) -> bytes:
+    """An image line (without its newline), its annotations (manifest_annotation_json) spliced in."""
+    when = _json_string(row["acquired_at"].isoformat()) if row["acquired_at"] else "null"
+    acquired_at = b'{"acquired_at":' + when.encode() + b"}"
+    rest = canonical_json(
+        {
+            "bit_depth": row["bit_depth"],
+            "channels": row["channels"],
+            "file": row["file"],
+            "filename": row["original_filename"],
+            "format": row["format"],
+            "height": row["height"],
+            "is_defect_free": row["is_defect_free"],
+            "kind": "image",
+            "metadata": row["metadata"],
+            "name": name,
+            "sha256": row["sha256"],
+            "size_bytes": row["file_size_bytes"],
+            "split": split,
+            "status": row["status"],
+            "width": row["width"],
+        }
+    )
+    return acquired_at[:-1] + b',"annotations":[' + ",".join(annotations).encode() + b"]," + rest[1:]
 
 
 def manifest_geometry_line(image: dict, rows: list[dict]) -> bytes:
-    """The image's annotations' stored geometry, copied as the database's JSON text (spaces dropped). Built by
-    hand to avoid decoding and re-encoding every vertex; its bytes depend on the database's JSON text form, so
-    versions are compared by content hash within one installation."""
-    pairs = b",".join(b"[%d,%s]" % (row["id"], row["geometry_text"].replace(" ", "").encode()) for row in rows)
-    return b'{"geometry":[' + pairs + b'],"image":"' + image["sha256"].encode() + b'","kind":"geometry"}\n'
+    """The image's annotations' stored geometry, copied as the database's JSON text (`geometry_text`) with its
+    spaces dropped. Built by hand to avoid decoding and re-encoding every vertex; its bytes depend on the
+    database's JSON text form, so versions are compared by content hash within one installation."""
+    pairs = ",".join(f"[{int(row['id'])},{row['geometry_text'].replace(' ', '')}]" for row in rows)
+    return b'{"geometry":[' + pairs.encode() + b'],"image":"' + image["sha256"].encode() + b'","kind":"geometry"}\n'
 
 
-def manifest_image_line(row: dict, *, name: str, split: str, annotations: list[dict]) -> dict:
-    return {
-        "kind": "image",
-        "sha256": row["sha256"],
-        "file": row["file"],
-        "name": name,
-        "filename": row["original_filename"],
-        "format": row["format"],
-        "width": row["width"],
-        "height": row["height"],
-        "size_bytes": row["file_size_bytes"],
-        "bit_depth": row["bit_depth"],
-        "channels": row["channels"],
-        "split": split,
-        "status": row["status"],
-        "is_defect_free": row["is_defect_free"],
-        "metadata": row["metadata"],
-        "acquired_at": row["acquired_at"].isoformat() if row["acquired_at"] else None,
-        "annotations": annotations,
-    }
+# PostgreSQL's text of a compressed RLE (jsonb orders keys by length, then bytes): {"size": [h, w], "counts": "..."},
+# the counts already escaped as JSON escapes them (the alphabet '0' to 'o' holds one character to escape, "\\").
+_POSTGRESQL_RLE = re.compile(r'\{"size": \[(\d+), (\d+)\], "counts": ("(?:[^"\\]|\\.)*")\}')
 
 
-# Diff between two versions -----------------------------------------------------------------------------------
+def rle_json(text: str) -> str:
+    """An RLE stored as JSON text, as canonical JSON: PostgreSQL's text of COCO's compressed form is rearranged as
+    it is (a freeze writes three million); anything else goes through canonical_json."""
+    found = _POSTGRESQL_RLE.fullmatch(text)
+    if found is not None:
+        height, width, counts = found.groups()
+        return f'{{"counts":{counts},"size":[{height},{width}]}}'
+    return canonical_json(json.loads(text)).decode()
 
 
-@dataclass
-class ManifestIndex:
-    """Just enough of a manifest to diff it: a digest per image (by sha256) and per annotation (by id)."""
+def manifest_splits(handle: BinaryIO) -> Iterator[tuple[str, str]]:
+    """(sha256, split) of each image of a manifest, without decoding its lines (a freeze reads a previous
+    million-image manifest for them). In a canonical image line every nested object (annotations, metadata)
+    comes before "sha256" and "split", and the values after them are plain, so their last occurrences are the
+    line's own; a quote inside a string is escaped, so no string value can hold them."""
+    header = json.loads(handle.readline() or b"null")
+    if not isinstance(header, dict) or header.get("manifest_format") != MANIFEST_FORMAT:
+        raise ManifestError("not a dataset version manifest of this format")
+    # readline, not `for line in handle`: a Django File iterates through chunks(), which seeks back to 0.
+    for line in iter(handle.readline, b""):
+        if line.startswith(GEOMETRY_LINE_START):
+            continue
+        sha256_at = line.rindex(b'"sha256":"') + len(b'"sha256":"')
+        split_at = line.rindex(b'"split":"') + len(b'"split":"')
+        yield line[sha256_at : sha256_at + 64].decode(), line[split_at : line.index(b'"', split_at)].decode()
 
-    images: dict[str, tuple[str, tuple]] = field(default_factory=dict)  # sha256 -> (name, what may change)
-    annotations: dict[int, tuple[str, tuple]] = field(default_factory=dict)  # id -> (image name, what may change)
 
-    def add(self, image: dict) -> None:
-        self.images[image["sha256"]] = (
-            image["name"],
-            (image["name"], image["split"], image["status"], image["is_defect_free"]),
-        )
-        for annotation in image["annotations"]:
-            # Every geometry edit bumps the revision; class, severity and finality can change without one.
-            severity = annotation["severity"]
-            self.annotations[annotation["id"]] = (
-                image["name"],
-                (
+# Diff between two versions, streamed ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    """What a diff compares of one image line: the image and its annotations' (id, what may change)."""
+
+    sha256: str
+    name: str
+    image_state: tuple  # (name, split, status, is_defect_free)
+    annotations: dict[int, tuple]  # id -> (image sha256, revision, class, severity, is_final, source)
+
+    @classmethod
+    def from_line(cls, image: dict) -> "ImageEntry":
+        # Every geometry edit bumps the revision; class, severity and finality can change without one.
+        return cls(
+            sha256=image["sha256"],
+            name=image["name"],
+            image_state=(image["name"], image["split"], image["status"], image["is_defect_free"]),
+            annotations={
+                annotation["id"]: (
                     image["sha256"],
                     annotation["revision"],
                     annotation["defect_class"],
-                    severity and (severity["name"], severity["rank"]),
+                    annotation["severity"] and (annotation["severity"]["name"], annotation["severity"]["rank"]),
                     annotation["is_final"],
                     annotation["source"],
-                ),
-            )
+                )
+                for annotation in image["annotations"]
+            },
+        )
 
 
-def manifest_diff(previous: ManifestIndex, current: ManifestIndex) -> dict:
-    """Images and annotations added, removed and changed from `previous` to `current`, with example names."""
+class _Smallest:
+    """The DIFF_EXAMPLES smallest items offered, kept sorted."""
 
-    def compare(before: dict, after: dict) -> dict[str, list]:
+    def __init__(self) -> None:
+        self.items: list = []
+
+    def offer(self, item: object) -> None:
+        if len(self.items) < DIFF_EXAMPLES or item < self.items[-1]:
+            bisect.insort(self.items, item)
+            del self.items[DIFF_EXAMPLES:]
+
+
+class ManifestDiff:
+    """Images and annotations added, removed and changed from a previous manifest to the one being written,
+    with example names, in one pass over both: the writer gives its images in sha256 order (the manifest's), and
+    the previous manifest's image lines are read alongside in the same order. An annotation never moves to
+    another image, so annotations are compared image by image. Memory: one image of each, and the examples."""
+
+    def __init__(self, previous: Iterator[dict]) -> None:
+        self._previous = previous
+        self._pending = next(previous, None)
+        self._last_previous = self._last_current = ""  # both streams must come in one order: checked, not assumed
+        self.counts = {what: dict.fromkeys(("added", "removed", "changed"), 0) for what in ("images", "annotations")}
+        self._image_names = {kind: _Smallest() for kind in ("added", "removed", "changed")}
+        self._annotation_ids = {kind: _Smallest() for kind in ("added", "removed", "changed")}
+
+    def _image(self, kind: str, name: str) -> None:
+        self.counts["images"][kind] += 1
+        self._image_names[kind].offer(name)
+
+    def _annotation(self, kind: str, annotation_id: int, image_name: str) -> None:
+        self.counts["annotations"][kind] += 1
+        self._annotation_ids[kind].offer((annotation_id, image_name))
+
+    def _removed(self, entry: ImageEntry) -> None:
+        self._image("removed", entry.name)
+        for annotation_id in entry.annotations:
+            self._annotation("removed", annotation_id, entry.name)
+
+    def _previous_before(self, sha256: str | None) -> ImageEntry | None:
+        """Count the previous images before `sha256` (None: all that are left) as removed; the previous image
+        with that sha256, if there is one."""
+        while self._pending is not None and (sha256 is None or self._pending["sha256"] <= sha256):
+            entry = ImageEntry.from_line(self._pending)
+            self._pending = next(self._previous, None)
+            if entry.sha256 <= self._last_previous:
+                raise ManifestError(f"the previous manifest is not in sha256 order at {entry.sha256}")
+            self._last_previous = entry.sha256
+            if entry.sha256 == sha256:
+                return entry
+            self._removed(entry)
+        return None
+
+    def add(self, current: ImageEntry) -> None:
+        # The database sorts the images; a collation that orders hex digits unlike Python would break the merge.
+        if current.sha256 <= self._last_current:
+            raise ManifestError(f"images must come in sha256 order: {current.sha256} after {self._last_current}")
+        self._last_current = current.sha256
+        previous = self._previous_before(current.sha256)
+        if previous is None:
+            self._image("added", current.name)
+        elif previous.image_state != current.image_state:
+            self._image("changed", current.name)
+        before = previous.annotations if previous is not None else {}
+        for annotation_id, state in current.annotations.items():
+            if annotation_id not in before:
+                self._annotation("added", annotation_id, current.name)
+            elif before[annotation_id] != state:
+                self._annotation("changed", annotation_id, current.name)
+        for annotation_id in before.keys() - current.annotations.keys():
+            self._annotation("removed", annotation_id, cast(ImageEntry, previous).name)  # before is empty without it
+
+    def result(self) -> dict:
+        """The diff as the version keeps it; call once, after the last image."""
+        self._previous_before(None)
         return {
-            "added": sorted(key for key in after if key not in before),
-            "removed": sorted(key for key in before if key not in after),
-            "changed": sorted(key for key in after if key in before and after[key][1] != before[key][1]),
+            "images": self.counts["images"],
+            "annotations": self.counts["annotations"],
+            "examples": {
+                "images": {kind: smallest.items for kind, smallest in self._image_names.items()},
+                "annotations": {
+                    kind: [{"id": annotation_id, "image": name} for annotation_id, name in smallest.items]
+                    for kind, smallest in self._annotation_ids.items()
+                },
+            },
         }
-
-    images = compare(previous.images, current.images)
-    annotations = compare(previous.annotations, current.annotations)
-
-    def image_names(kind: str) -> list[str]:
-        source = previous.images if kind == "removed" else current.images
-        return sorted(source[sha256][0] for sha256 in images[kind])[:DIFF_EXAMPLES]
-
-    def annotation_examples(kind: str) -> list[dict]:
-        source = previous.annotations if kind == "removed" else current.annotations
-        return [{"id": key, "image": source[key][0]} for key in annotations[kind][:DIFF_EXAMPLES]]
-
-    return {
-        "images": {kind: len(keys) for kind, keys in images.items()},
-        "annotations": {kind: len(keys) for kind, keys in annotations.items()},
-        "examples": {
-            "images": {kind: image_names(kind) for kind in images},
-            "annotations": {kind: annotation_examples(kind) for kind in annotations},
-        },
-    }

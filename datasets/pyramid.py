@@ -47,7 +47,7 @@ def needs_pyramid(*, width: int, height: int, min_px: int) -> bool:
 def pyramid_levels(*, width: int, height: int, tile_size: int) -> list[PyramidLevel]:
     if width < 1 or height < 1 or tile_size < 1:
         raise ValueError(f"a pyramid needs a positive size and tile size, got {width}x{height} / {tile_size}")
-    levels = []
+    levels: list[PyramidLevel] = []
     level_width, level_height = width, height
     while True:
         levels.append(

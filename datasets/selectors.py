@@ -3,8 +3,9 @@ projects, as in annotation.selectors); the freeze reads stream rows and never lo
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -23,7 +24,7 @@ def dataset_version_list_for_project(*, project: Project) -> QuerySet[DatasetVer
 
 
 def dataset_version_get_for_user(
-    *, user: AbstractBaseUser, version_id: int, capability: Capability = Capability.MANAGE_VERSIONS
+    *, user: User, version_id: int, capability: Capability = Capability.MANAGE_VERSIONS
 ) -> DatasetVersion:
     version = DatasetVersion.objects.select_related("project", "previous", "created_by").filter(pk=version_id).first()
     if version is None:
@@ -50,7 +51,7 @@ def dataset_export_list_for_version(*, version: DatasetVersion) -> QuerySet[Data
     return DatasetExport.objects.filter(version=version).order_by("format", "with_images")
 
 
-def dataset_export_get_for_user(*, user: AbstractBaseUser, export_id: int) -> DatasetExport:
+def dataset_export_get_for_user(*, user: User, export_id: int) -> DatasetExport:
     export = DatasetExport.objects.select_related("version__project").filter(pk=export_id).first()
     if export is None:
         raise NotFound("No such export.")
@@ -64,7 +65,7 @@ def dataset_export_get_for_user(*, user: AbstractBaseUser, export_id: int) -> Da
 # What a freeze reads ----------------------------------------------------------------------------------------
 
 
-def taxonomy_snapshot(*, project: Project) -> dict:
+def taxonomy_snapshot(*, project: Project) -> dict[str, Any]:
     """The project's whole taxonomy (retired classes included), in picker order, with its revision."""
     classes = (
         DefectClass.objects.filter(project=project).prefetch_related("severity_levels").order_by("position", "name")
@@ -121,8 +122,6 @@ ANNOTATION_FIELDS = (
     "defect_class__name",
     "severity__name",
     "severity__rank",
-    "geometry_text",
-    "rle_text",
     "area_px",
     "bbox_x",
     "bbox_y",
@@ -131,6 +130,7 @@ ANNOTATION_FIELDS = (
     "source",
     "is_final",
     "revision",
+    "outline",
 )
 
 
@@ -141,8 +141,8 @@ def _images(*, project: Project, selection: FreezeFilter) -> QuerySet[Image]:
     return images
 
 
-def _annotations(*, project: Project, selection: FreezeFilter) -> QuerySet[Annotation]:
-    annotations = Annotation.objects.filter(image__in=_images(project=project, selection=selection))
+def _annotations(*, selection: FreezeFilter) -> QuerySet[Annotation]:
+    annotations = Annotation.objects.all()
     if selection.final_annotations_only:
         annotations = annotations.filter(is_final=True)
     if selection.defect_classes is not None:
@@ -150,34 +150,49 @@ def _annotations(*, project: Project, selection: FreezeFilter) -> QuerySet[Annot
     return annotations
 
 
-def freeze_image_rows(*, project: Project, selection: FreezeFilter) -> list[dict]:
-    """The candidate images (status and defect-free filters applied), in sha256 order."""
-    rows = _images(project=project, selection=selection).order_by("sha256").values(*IMAGE_FIELDS)
-    return list(rows.iterator(chunk_size=FREEZE_CHUNK_ROWS))
-
-
-def freeze_labels(*, project: Project, selection: FreezeFilter) -> dict[int, set[str]]:
-    """image id -> the defect classes of its selected annotations (no geometry read)."""
-    labels: dict[int, set[str]] = {}
+def freeze_image_labels(*, project: Project, selection: FreezeFilter) -> Iterator[tuple[str, bool, tuple[str, ...]]]:
+    """(sha256, is_defect_free, the sorted defect classes of its selected annotations) of every candidate image
+    (status and defect-free filters applied), in image id order. Two streams in id order merged here, so nothing
+    per image is held: the images, and the distinct (image, class) pairs of the selected annotations."""
+    images = _images(project=project, selection=selection)
+    rows = images.order_by("id").values_list("id", "sha256", "is_defect_free").iterator(chunk_size=FREEZE_CHUNK_ROWS)
     pairs = (
-        _annotations(project=project, selection=selection)
-        .order_by()  # no default ordering: it would join the DISTINCT and keep one row per annotation
+        _annotations(selection=selection)
+        .filter(image__in=images)
+        .order_by("image_id", "defect_class__name")
         .values_list("image_id", "defect_class__name")
         .distinct()
+        .iterator(chunk_size=FREEZE_CHUNK_ROWS)
     )
-    for image_id, name in pairs.iterator(chunk_size=FREEZE_CHUNK_ROWS):
-        labels.setdefault(image_id, set()).add(name)
-    return labels
+    pair = next(pairs, None)
+    for image_id, sha256, is_defect_free in rows:
+        classes = []
+        while pair is not None and pair[0] <= image_id:
+            if pair[0] == image_id:
+                classes.append(pair[1])
+            pair = next(pairs, None)
+        yield sha256, is_defect_free, tuple(classes)
 
 
-def freeze_annotation_rows(*, project: Project, selection: FreezeFilter) -> Iterator[dict]:
-    """The selected annotations, streamed in manifest order (image sha256, then id). Geometry and RLE come as
-    the database's JSON text: the freeze copies the geometry as it is and needs only the RLE's few fields, and
-    decoding 30,000 vertex lists into Python floats would be most of its time."""
+def freeze_images(*, project: Project, selection: FreezeFilter) -> Iterator[dict[str, Any]]:
+    """The candidate images (IMAGE_FIELDS) in sha256 order: read along the (project, sha256) unique index."""
+    rows = _images(project=project, selection=selection).order_by("sha256").values(*IMAGE_FIELDS)
+    return cast("Iterator[dict[str, Any]]", rows.iterator(chunk_size=FREEZE_CHUNK_ROWS))
+
+
+def freeze_annotation_rows(*, image_ids: list[int], selection: FreezeFilter) -> list[dict[str, Any]]:
+    """The selected annotations of these images, by image and id: ANNOTATION_FIELDS, with the stored geometry and
+    RLE as the database's JSON text (`geometry_text`, `rle_text`: the freeze copies the geometry as it is and
+    needs only the RLE's few fields, so no vertex is decoded) and the stored outline. Read for a few hundred
+    images at a time: one sort of a project's millions of annotations by image sha256 would spill gigabytes.
+
+    Turning jsonb into text is most of this query's cost (a million-image freeze: about 30 us an annotation);
+    everything else is left to the freeze, which writes one batch while the next is read (readahead.py)."""
     rows = (
-        _annotations(project=project, selection=selection)
+        _annotations(selection=selection)
+        .filter(image_id__in=image_ids)
         .annotate(geometry_text=Cast("geometry", TextField()), rle_text=Cast("rle", TextField()))
-        .order_by("image__sha256", "id")
-        .values(*ANNOTATION_FIELDS)
+        .order_by("image_id", "id")
+        .values(*ANNOTATION_FIELDS, "geometry_text", "rle_text")
     )
-    return rows.iterator(chunk_size=FREEZE_CHUNK_ROWS)
+    return list(rows)

@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -48,7 +48,7 @@ def read_bytes(key: str) -> bytes:
 
 
 def open_key(key: str) -> BinaryIO:
-    return default_storage.open(key, "rb")
+    return cast(BinaryIO, default_storage.open(key, "rb"))
 
 
 @contextmanager

@@ -10,6 +10,7 @@ the Celery app a worker runs knows every subscribed task.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from django.core import checks
@@ -76,7 +77,7 @@ def event_emit(event: Event, **payload: Any) -> None:
     if set(payload) != set(event.fields):
         raise TypeError(f"event {event.name!r} takes {sorted(event.fields)}, got {sorted(payload)}")
     for subscription in list(event.subscriptions):
-        transaction.on_commit(lambda subscription=subscription: _dispatch(subscription, payload))
+        transaction.on_commit(partial(_dispatch, subscription, payload))
 
 
 def events_dispatch_through(dispatch: Dispatch) -> Dispatch:

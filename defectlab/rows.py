@@ -15,13 +15,22 @@ from django.db import connection
 from django.db.models import Field, Model
 
 
-def _quote(name: str) -> str:
+def _quote(name: str | None) -> str:
+    if name is None:
+        raise ValueError("a concrete column has a name")
     return connection.ops.quote_name(name)
+
+
+def _concrete(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise ValueError(f"{model.__name__}.{name} is a relation's reverse side, not a column")
+    return field
 
 
 @functools.cache
 def _update_statement(model: type[Model], names: tuple[str, ...], vendor: str) -> tuple[str, tuple[Field, ...]]:
-    fields = tuple(model._meta.get_field(name) for name in names)
+    fields = tuple(_concrete(model, name) for name in names)
     assignments = ", ".join(f"{_quote(field.column)} = %s" for field in fields)
     table, pk = _quote(model._meta.db_table), _quote(model._meta.pk.column)
     return f"UPDATE {table} SET {assignments} WHERE {pk} = %s", fields  # noqa: S608 (identifiers from _meta)

@@ -4,7 +4,9 @@ Embedded default (no servers): SQLite, media on local disk, kombu's filesystem b
 Production: DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis), DEFECTLAB_MEDIA_ROOT or S3 storage.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -26,10 +28,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",  # login throttling (defectlab/accounts/logins.py)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files: no CDN on the plant network
     "defectlab.jobs",
+    "defectlab.accounts",
     "annotation",
     "datasets",
     "qa",
@@ -40,6 +43,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "defectlab.database_unavailable.DatabaseUnavailableMiddleware",  # a lost database: 503 + Retry-After, not 500
     "django.middleware.security.SecurityMiddleware",
+    "defectlab.csp.ContentSecurityPolicyMiddleware",  # before WhiteNoise: static files get the policy too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -47,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as Axes asks: turns a locked-out page login into the lock-out page
 ]
 
 ROOT_URLCONF = "defectlab.urls"
@@ -81,9 +86,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects-page"
 LOGOUT_REDIRECT_URL = "login"
@@ -103,7 +112,7 @@ STATICFILES_DIRS = [("frontend/build", EDITOR_BUILD_DIR)] if EDITOR_BUILD_DIR el
 MEDIA_ROOT = Path(env_str("DEFECTLAB_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"  # never served publicly: image bytes go through permission-checked views
 S3_BUCKET = env_str("DEFECTLAB_S3_BUCKET")
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
@@ -165,7 +174,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None  # job state lives in our own tables, not in a result backend
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its challenge turns "not logged in" into 401, which scripts and the editor tell from 403.
         "defectlab.api.authentication.TokenAuthentication",
@@ -275,11 +284,51 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DEFECTLAB_LOG_LEVEL", "INFO")},
 }
 
+# Logins and API tokens (defectlab/accounts). Failed logins on the login page and on POST /api/v1/auth/token/
+# are counted per username and per client address; either limit locks that username or address out.
+DEFECTLAB_LOGIN_FAILURE_LIMIT_PER_USERNAME = env_int("DEFECTLAB_LOGIN_FAILURE_LIMIT_PER_USERNAME", 5)
+"Failed logins for one username, within the lock-out window, after which that username is locked out."
+DEFECTLAB_LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("DEFECTLAB_LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20)
+"Failed logins from one client address (whatever the usernames), within the window, that lock the address out."
+DEFECTLAB_LOGIN_LOCKOUT_SECONDS = env_int("DEFECTLAB_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+"Seconds a failure keeps counting after the latest one; a lock-out ends this long after the latest try."
+AXES_HANDLER = "defectlab.accounts.logins.LoginAttemptHandler"  # a limit per username and one per address
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own, in this order (logins.py)
+AXES_FAILURE_LIMIT = max(DEFECTLAB_LOGIN_FAILURE_LIMIT_PER_USERNAME, DEFECTLAB_LOGIN_FAILURE_LIMIT_PER_ADDRESS)
+AXES_COOLOFF_TIME = timedelta(seconds=DEFECTLAB_LOGIN_LOCKOUT_SECONDS)
+AXES_CLIENT_IP_CALLABLE = "defectlab.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "defectlab.accounts.logins.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a login to one's own account must not wipe the failures counted against another
+AXES_SENSITIVE_PARAMETERS: list[str] = []  # logs name the username and address of a failure (never the password)
+DEFECTLAB_API_TOKEN_LIFETIME_SECONDS = env_int("DEFECTLAB_API_TOKEN_LIFETIME_SECONDS", 30 * 24 * 3600)
+"Seconds an API token works after it was made; then the script asks for a new one with its username and password."
+DEFECTLAB_API_TOKENS_PER_USER = env_int("DEFECTLAB_API_TOKENS_PER_USER", 10)
+"Most working API tokens one user holds; making one more deletes their oldest."
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'wasm-unsafe-eval'"],  # WebAssembly (onnxruntime-web); no eval, no inline script
+    "worker-src": ["'self'", "blob:"],  # the editor's workers; onnxruntime-web may start one from a blob
+    "style-src": ["'self'"],  # no inline <style> or style="" (setting element.style from scripts is allowed)
+    "img-src": ["'self'", "data:", "blob:"],  # Swagger UI's icons are data: URLs
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],  # as X-Frame-Options: DENY
+}
+"The Content-Security-Policy of every response (defectlab/csp.py): scripts, styles and images from this site only."
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if env_bool("DEFECTLAB_BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env_bool("DEFECTLAB_BEHIND_TLS_PROXY", default=False)
+"A trusted reverse proxy terminates HTTPS: believe its X-Forwarded-Proto and the address it appends to X-Forwarded-For."
+if BEHIND_TLS_PROXY:
     # The plant's reverse proxy terminates HTTPS and sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("DEFECTLAB_HSTS_SECONDS", 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DEFECTLAB_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    "Also tell browsers to reach every subdomain of this host over HTTPS only."
+    # Plain HTTP that reached the web server around the proxy goes to HTTPS; monitoring may poll /healthz directly.
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

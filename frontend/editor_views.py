@@ -3,18 +3,19 @@
 behind the same selectors and permission checks."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from annotation.permissions import Capability, role_allows
 from annotation.selectors import image_get_for_user
+from defectlab.authenticated import AuthenticatedHttpRequest
 from defectlab.errors import NotFound
 
 
 @login_required
 @ensure_csrf_cookie  # the editor's saves send the cookie's token in X-CSRFToken
-def image_edit(request: HttpRequest, image_id: int) -> HttpResponse:
+def image_edit(request: AuthenticatedHttpRequest, image_id: int) -> HttpResponse:
     """The editor. With ?final=1 a reviewer edits the image's final annotations (e.g. after an adjudication): the
     editor shows only those, and what it draws is added to them."""
     try:
@@ -30,5 +31,5 @@ def image_edit(request: HttpRequest, image_id: int) -> HttpResponse:
 
 @login_required
 @ensure_csrf_cookie
-def my_queue(request: HttpRequest) -> HttpResponse:
+def my_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "frontend/queue.html")

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from annotation.selectors import defect_class_list_for_project
+from defectlab.authenticated import AuthenticatedHttpRequest
 from defectlab.errors import NotFound, PermissionDenied
 from qa.models import EdgeCaseStatus
 from qa.permissions import QaAction, project_get_for_qa, qa_allows
@@ -35,7 +36,7 @@ def _domain_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., 
     """NotFound -> 404 (as for a missing id), PermissionDenied -> the 403 page with the reason."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except NotFound as error:
@@ -47,7 +48,7 @@ def _domain_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., 
 
 
 @_domain_errors_as_pages
-def qa_project(request: HttpRequest, project_id: int) -> HttpResponse:
+def qa_project(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, role = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_STATISTICS)
     policy = qa_policy_for_project(project=project)
     statistics = qa_statistics_tables_for_project(project=project)
@@ -77,21 +78,21 @@ def qa_project(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 @_domain_errors_as_pages
-def qa_adjudication_queue(request: HttpRequest, project_id: int) -> HttpResponse:
+def qa_adjudication_queue(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.ADJUDICATE)
     adjudications = adjudication_list_for_project(project=project)[:QUEUE_PAGE_SIZE]
     return render(request, "frontend/qa_adjudication_queue.html", {"project": project, "adjudications": adjudications})
 
 
 @_domain_errors_as_pages
-def qa_adjudication(request: HttpRequest, adjudication_id: int) -> HttpResponse:
+def qa_adjudication(request: AuthenticatedHttpRequest, adjudication_id: int) -> HttpResponse:
     adjudication = adjudication_get_for_review(user=request.user, adjudication_id=adjudication_id)
     context = {"adjudication": adjudication, "project": adjudication.agreement.project}
     return render(request, "frontend/qa_adjudication.html", context)
 
 
 @_domain_errors_as_pages
-def qa_spot_check_queue(request: HttpRequest, project_id: int) -> HttpResponse:
+def qa_spot_check_queue(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.SPOT_CHECK)
     context = {
         "project": project,

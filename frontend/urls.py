@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.project_list, name="projects-page"),
     path("projects/<int:project_id>/", views.project_detail, name="project-page"),
     path("projects/<int:project_id>/upload/", views.upload, name="project-upload-page"),
+    path("account/tokens/<int:token_id>/revoke/", views.api_token_revoke_page, name="api-token-revoke-page"),
 ]
 
 # QA pages (frontend/qa_views.py)

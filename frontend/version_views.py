@@ -6,7 +6,7 @@ They read through datasets.selectors and write through datasets.services, with t
 import re
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -24,6 +24,7 @@ from datasets.selectors import (
 )
 from datasets.services.versions import FreezeOptions, dataset_version_freeze_start
 from datasets.splits import SPLIT_NAMES
+from defectlab.authenticated import AuthenticatedHttpRequest
 from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
 from defectlab.jobs.models import UNFINISHED_STATUSES
 from defectlab.jobs.selectors import job_get_for_user, job_list_for_project
@@ -36,11 +37,11 @@ FORMAT_LABELS = {
 }
 
 
-def _forbidden(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
+def _forbidden(request: AuthenticatedHttpRequest, error: PermissionDenied) -> HttpResponse:
     return render(request, "frontend/forbidden.html", {"message": error.message}, status=403)
 
 
-def _options_from(form: dict, classes: list[str]) -> FreezeOptions:
+def _options_from(form: QueryDict, classes: list[str]) -> FreezeOptions:
     """Freeze options from the page's form; ValidationFailed names the field at fault."""
     try:
         seed = int(form.get("seed") or 0)
@@ -60,7 +61,7 @@ def _options_from(form: dict, classes: list[str]) -> FreezeOptions:
     )
 
 
-def _freezes_shown(request: HttpRequest, *, project_id: int) -> list[dict]:
+def _freezes_shown(request: AuthenticatedHttpRequest, *, project_id: int) -> list[dict]:
     """The project's freezes under way, and the one this page was sent to follow (?freeze=id) however it ended."""
     jobs, _ = job_list_for_project(
         user=request.user, project_id=project_id, kind=FREEZE_JOB_KIND, statuses=UNFINISHED_STATUSES
@@ -80,7 +81,7 @@ def _freezes_shown(request: HttpRequest, *, project_id: int) -> list[dict]:
 
 
 @login_required
-def version_list(request: HttpRequest, project_id: int) -> HttpResponse:
+def version_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     try:
         project, role = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_VERSIONS
@@ -90,7 +91,7 @@ def version_list(request: HttpRequest, project_id: int) -> HttpResponse:
     except PermissionDenied as error:
         return _forbidden(request, error)
     classes = [defect_class.name for defect_class in defect_class_list_for_project(project=project)]
-    error = None
+    refusal: str | None = None
     if request.method == "POST":
         try:
             job = dataset_version_freeze_start(
@@ -101,7 +102,7 @@ def version_list(request: HttpRequest, project_id: int) -> HttpResponse:
                 options=_options_from(request.POST, classes),
             )
         except ValidationFailed as failure:
-            error = failure.message
+            refusal = failure.message
         else:
             # Back to the list, which follows the freeze; the page opens the version once the worker has made it.
             return redirect(f"{reverse('version-list-page', args=[project.pk])}?freeze={job.pk}#freezes")
@@ -112,14 +113,14 @@ def version_list(request: HttpRequest, project_id: int) -> HttpResponse:
         "defect_classes": classes,
         "statuses": ImageStatus.choices,
         "line_kinds": LineKind.choices,
-        "error": error,
-        "form": request.POST if error else None,
+        "error": refusal,
+        "form": request.POST if refusal else None,
     }
-    return render(request, "frontend/version_list.html", context, status=400 if error else 200)
+    return render(request, "frontend/version_list.html", context, status=400 if refusal else 200)
 
 
 @login_required
-def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+def version_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     try:
         version = dataset_version_get_for_user(user=request.user, version_id=version_id)
     except NotFound as error:

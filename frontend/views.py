@@ -3,8 +3,9 @@
 import re
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from annotation.models import ImageStatus
 from annotation.permissions import Capability, role_allows
@@ -15,32 +16,51 @@ from annotation.selectors import (
     project_get_for_user,
     project_list_for_user,
 )
+from defectlab.accounts.selectors import api_token_list_for_user
+from defectlab.accounts.services import api_token_revoke
+from defectlab.authenticated import AuthenticatedHttpRequest
 from defectlab.errors import NotFound, PermissionDenied
 from qa.permissions import QaAction, qa_allows
 
 IMAGES_PER_PAGE = 60
 
 
-def _project_or_404(request: HttpRequest, project_id: int, capability: Capability = Capability.VIEW_PROJECT):
+def _project_or_404(
+    request: AuthenticatedHttpRequest, project_id: int, capability: Capability = Capability.VIEW_PROJECT
+):
     try:
         return project_get_for_user(user=request.user, project_id=project_id, capability=capability)
     except NotFound as error:
         raise Http404(error.message) from None
 
 
-def _id_param(request: HttpRequest, name: str) -> int | None:
+def _id_param(request: AuthenticatedHttpRequest, name: str) -> int | None:
     """An id from the query string, or None for anything else ("²" is a digit to str.isdigit, not to int)."""
     value = request.GET.get(name, "")
     return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None  # 18 digits: always within a bigint
 
 
 @login_required
-def project_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/project_list.html", {"projects": project_list_for_user(user=request.user)})
+def project_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    context = {
+        "projects": project_list_for_user(user=request.user),
+        "api_tokens": list(api_token_list_for_user(user=request.user)),  # shown only to those who have some
+    }
+    return render(request, "frontend/project_list.html", context)
 
 
 @login_required
-def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+@require_POST
+def api_token_revoke_page(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
+    try:
+        api_token_revoke(user=request.user, token_id=token_id)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    return redirect("projects-page")
+
+
+@login_required
+def project_detail(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, role = _project_or_404(request, project_id)
     status = request.GET.get("status") or None
     if status not in ImageStatus.values:
@@ -72,7 +92,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 @login_required
-def upload(request: HttpRequest, project_id: int) -> HttpResponse:
+def upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     try:
         project, _ = _project_or_404(request, project_id, Capability.UPLOAD)
     except PermissionDenied as error:

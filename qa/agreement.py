@@ -237,7 +237,8 @@ class MaskDifference:
 
 def rle_counts(rle: Mapping) -> list[int]:
     """The run lengths of a COCO compressed RLE (pycocotools' rleFrString, in Python: runs are few)."""
-    text, counts, position = rle["counts"], [], 0
+    text, position = rle["counts"], 0
+    counts: list[int] = []
     if isinstance(text, bytes):
         text = text.decode("ascii")
     while position < len(text):

@@ -2,7 +2,7 @@
 
 from enum import Enum
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from annotation.models import Project, Role
 from annotation.selectors import project_get_for_user
@@ -52,7 +52,7 @@ def qa_check(role: str | None, action: QaAction) -> None:
         raise PermissionDenied(f"Your role ({role}) may not {action.value.replace('_', ' ')} in this project.")
 
 
-def project_get_for_qa(*, user: AbstractBaseUser, project_id: int, action: QaAction) -> tuple[Project, str]:
+def project_get_for_qa(*, user: User, project_id: int, action: QaAction) -> tuple[Project, str]:
     """The project and the user's role, if the role may do `action`: 404 for non-members, 403 for the role."""
     project, role = project_get_for_user(user=user, project_id=project_id)
     qa_check(role, action)

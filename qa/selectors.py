@@ -4,10 +4,11 @@ QA action raises PermissionDenied (qa/permissions.py)."""
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -58,7 +59,7 @@ def calibration_progress(*, project: Project, policy: QaPolicy) -> CalibrationPr
     return CalibrationProgress(compared_images=compared, target_images=policy.calibration_image_count)
 
 
-def _project_role(*, user: AbstractBaseUser, project: Project, action: QaAction, what: str) -> str:
+def _project_role(*, user: User, project: Project, action: QaAction, what: str) -> str:
     role = role_for(user=user, project=project)
     if role is None:
         raise NotFound(f"No such {what}.")
@@ -66,7 +67,9 @@ def _project_role(*, user: AbstractBaseUser, project: Project, action: QaAction,
     return role
 
 
-def dual_work_for_image(*, image: Image, first_annotator_id: int | None, second_annotator_id: int | None) -> tuple:
+def dual_work_for_image(
+    *, image: Image, first_annotator_id: int | None, second_annotator_id: int | None
+) -> tuple[list[Annotation], list[Annotation]]:
     """(A's annotations, B's annotations) on the image: their own, non-final work, with classes and severities."""
     annotations = list(
         Annotation.objects.filter(image=image, is_final=False, author_id__in=[first_annotator_id, second_annotator_id])
@@ -89,7 +92,9 @@ def annotator_work_for_image(*, image: Image, annotator_id: int | None) -> list[
 # Adjudication
 
 
-def adjudication_list_for_project(*, project: Project, status: str = AdjudicationStatus.PENDING) -> QuerySet:
+def adjudication_list_for_project(
+    *, project: Project, status: str = AdjudicationStatus.PENDING
+) -> QuerySet[Adjudication]:
     return (
         Adjudication.objects.filter(agreement__project=project, status=status)
         .select_related("agreement__image", "agreement__first_annotator", "agreement__second_annotator")
@@ -97,7 +102,7 @@ def adjudication_list_for_project(*, project: Project, status: str = Adjudicatio
     )
 
 
-def adjudication_get_for_review(*, user: AbstractBaseUser, adjudication_id: int, lock: bool = False) -> Adjudication:
+def adjudication_get_for_review(*, user: User, adjudication_id: int, lock: bool = False) -> Adjudication:
     adjudications = Adjudication.objects.select_related(
         "agreement__image__project", "agreement__first_annotator", "agreement__second_annotator"
     )
@@ -167,9 +172,11 @@ def spot_check_list_for_project(*, project: Project, status: str = SpotCheckStat
     )
 
 
-def annotator_work_for_spot_checks(*, spot_checks: list[SpotCheck]) -> dict[tuple[int, int], list[Annotation]]:
+def annotator_work_for_spot_checks(
+    *, spot_checks: list[SpotCheck]
+) -> dict[tuple[int, int | None], list[Annotation]]:
     """The work under check of many spot checks in one query: {(image id, annotator id): annotations}."""
-    work = defaultdict(list)
+    work: defaultdict[tuple[int, int | None], list[Annotation]] = defaultdict(list)
     annotations = Annotation.objects.filter(
         image_id__in=[check.image_id for check in spot_checks],
         author_id__in=[check.annotator_id for check in spot_checks],
@@ -180,7 +187,7 @@ def annotator_work_for_spot_checks(*, spot_checks: list[SpotCheck]) -> dict[tupl
     return work
 
 
-def spot_check_get_for_review(*, user: AbstractBaseUser, spot_check_id: int, lock: bool = False) -> SpotCheck:
+def spot_check_get_for_review(*, user: User, spot_check_id: int, lock: bool = False) -> SpotCheck:
     spot_checks = SpotCheck.objects.select_related("image__project", "annotator")
     if lock:
         spot_checks = spot_checks.select_for_update(of=("self",))
@@ -198,14 +205,14 @@ def spot_check_sample_list_for_project(*, project: Project) -> QuerySet[SpotChec
 def spot_check_sample_is_reproducible(sample: SpotCheckSample) -> bool:
     """Drawing again from the recorded population, rate and seed gives the recorded sample."""
     redrawn = spot_check_draw(sample.population_image_ids, rate=sample.rate, seed=sample.seed)
-    return redrawn == sample.drawn_image_ids
+    return cast(bool, redrawn == sample.drawn_image_ids)
 
 
 # Consensus review and re-review
 
 
 def edge_case_list_for_project(
-    *, user: AbstractBaseUser, role: str, project: Project, status: str | None = None
+    *, user: User, role: str, project: Project, status: str | None = None
 ) -> QuerySet[EdgeCase]:
     """Reviewers and ML engineers see every flag; others see the ones they raised."""
     edge_cases = EdgeCase.objects.filter(project=project).select_related(
@@ -218,7 +225,7 @@ def edge_case_list_for_project(
     return edge_cases.order_by("id")
 
 
-def edge_case_get_for_decision(*, user: AbstractBaseUser, edge_case_id: int, lock: bool = False) -> EdgeCase:
+def edge_case_get_for_decision(*, user: User, edge_case_id: int, lock: bool = False) -> EdgeCase:
     edge_cases = EdgeCase.objects.select_related("project", "image")
     if lock:
         edge_cases = edge_cases.select_for_update(of=("self",))
@@ -230,7 +237,7 @@ def edge_case_get_for_decision(*, user: AbstractBaseUser, edge_case_id: int, loc
 
 
 def precedent_list_for_project(
-    *, user: AbstractBaseUser, role: str, project: Project, defect_class_id: int | None = None
+    *, user: User, role: str, project: Project, defect_class_id: int | None = None
 ) -> QuerySet[EdgeCase]:
     """Decided edge cases attached to a defect class: the editor shows them with the class's description.
     Each has `can_open_image`: whether `user` may open its image (inspectors: only images assigned to them), by
@@ -253,7 +260,7 @@ def re_review_list_for_project(*, project: Project, status: str | None = ReRevie
     return re_reviews.order_by("id")
 
 
-def re_review_get_for_review(*, user: AbstractBaseUser, re_review_id: int, lock: bool = False) -> ReReview:
+def re_review_get_for_review(*, user: User, re_review_id: int, lock: bool = False) -> ReReview:
     re_reviews = ReReview.objects.select_related("project", "annotation", "defect_class")
     if lock:
         re_reviews = re_reviews.select_for_update(of=("self",))
@@ -375,7 +382,7 @@ def qa_statistics_for_project(*, project: Project) -> QaStatistics:
     class_names = dict(
         DefectClass.objects.filter(project=project).order_by("position", "name").values_list("pk", "name")
     )
-    annotator_ids = sorted(users, key=users.get)
+    annotator_ids = sorted(users, key=lambda user_id: users[user_id])
     return QaStatistics(
         policy=policy,
         calibration=calibration_progress(project=project, policy=policy),
@@ -408,7 +415,7 @@ def qa_statistics_for_project(*, project: Project) -> QaStatistics:
 class StatisticsTables:
     """The statistics tables for the QA page, and when they were computed (None: for this request)."""
 
-    tables: dict
+    tables: dict[str, Any]
     computed_at: datetime | None
 
     @property

@@ -137,7 +137,8 @@ def annotator_statistics(
     checks_of = defaultdict(list)
     for check in spot_checks:
         checks_of[check.annotator_id].append(check)
-    submitted, active_days = defaultdict(int), defaultdict(int)
+    submitted: defaultdict[int, int] = defaultdict(int)
+    active_days: defaultdict[int, int] = defaultdict(int)
     for submission_day in submission_days:
         submitted[submission_day.annotator_id] += submission_day.submissions
         active_days[submission_day.annotator_id] += submission_day.submissions > 0
@@ -207,7 +208,8 @@ def class_statistics(
 
 
 def agreement_by_day(agreements: Sequence[AgreementRow]) -> list[DayAgreement]:
-    images, agreed = defaultdict(int), defaultdict(int)
+    images: defaultdict[date, int] = defaultdict(int)
+    agreed: defaultdict[date, int] = defaultdict(int)
     for agreement in agreements:
         images[agreement.day] += 1
         agreed[agreement.day] += agreement.is_agreed

@@ -5,6 +5,7 @@ import io
 import factory
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from PIL import Image as PILImage
 
 from annotation.models import DefectClass, GeometryKind, Image, Membership, Project, Role, SeverityLevel
@@ -13,7 +14,7 @@ from datasets.services.imports import images_import
 from datasets.sources import Source
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
@@ -22,7 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pass")
 
 
-class ProjectFactory(factory.django.DjangoModelFactory):
+class ProjectFactory(factory.django.DjangoModelFactory[Project]):
     class Meta:
         model = Project
 
@@ -30,7 +31,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda number: f"line-{number}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -39,7 +40,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.INSPECTOR
 
 
-class DefectClassFactory(factory.django.DjangoModelFactory):
+class DefectClassFactory(factory.django.DjangoModelFactory[DefectClass]):
     class Meta:
         model = DefectClass
 
@@ -48,7 +49,7 @@ class DefectClassFactory(factory.django.DjangoModelFactory):
     geometry_kind = GeometryKind.AREA
 
 
-class SeverityLevelFactory(factory.django.DjangoModelFactory):
+class SeverityLevelFactory(factory.django.DjangoModelFactory[SeverityLevel]):
     class Meta:
         model = SeverityLevel
 

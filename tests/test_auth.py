@@ -3,6 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from defectlab.accounts.services import api_token_create
+
 pytestmark = pytest.mark.django_db
 
 
@@ -22,7 +24,7 @@ def test_wrong_password_gets_no_token(team):
 
 def test_session_write_without_csrf_token_is_refused(team):
     client = APIClient(enforce_csrf_checks=True)
-    client.login(username="admin", password="pass")
+    client.force_login(team.admin)
     response = client.patch(f"/api/v1/projects/{team.project.pk}/", {"name": "Renamed"}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["message"]
@@ -54,24 +56,20 @@ def test_unknown_token_is_refused_with_a_message(team):
 
 
 def test_token_of_a_deactivated_user_is_refused(team):
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.create(user=team.inspector)
+    _, key = api_token_create(user=team.inspector)
     team.inspector.is_active = False
     team.inspector.save(update_fields=["is_active"])
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = client.get("/api/v1/projects/")
     assert response.status_code == 401
     assert response.json()["message"] == "User inactive or deleted."
 
 
 def test_deleted_token_stops_working_at_once(team):
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.create(user=team.inspector)
+    token, key = api_token_create(user=team.inspector)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/v1/projects/").status_code == 200
     token.delete()
     assert client.get("/api/v1/projects/").status_code == 401

@@ -71,9 +71,9 @@ def test_draw_a_polygon_pick_class_and_severity_and_it_is_there_after_reload(
     team, assigned_image, logged_in_page, live_server
 ):
     # given
-    scratch = DefectClassFactory(project=team.project, name="scratch", color="#3cb44b", position=1)
-    deep = SeverityLevelFactory(defect_class=scratch, name="deep", rank=2)
-    SeverityLevelFactory(defect_class=scratch, name="shallow", rank=1)
+    scratch = DefectClassFactory.create(project=team.project, name="scratch", color="#3cb44b", position=1)
+    deep = SeverityLevelFactory.create(defect_class=scratch, name="deep", rank=2)
+    SeverityLevelFactory.create(defect_class=scratch, name="shallow", rank=1)
     page = logged_in_page("inspector")
     editor_open(page, live_server, assigned_image)
     # when: polygon tool, four clicks, Enter; then the class and severity pickers

@@ -10,6 +10,7 @@ These tests need their own connection to be killed, so they run outside the per-
 """
 
 import time
+from typing import Any
 
 import psycopg
 import pytest
@@ -35,7 +36,7 @@ def backend_terminate() -> None:
     """Kill this connection's PostgreSQL backend from another connection, and wait until it is gone."""
     pid = connection.connection.info.backend_pid
     settings = connection.settings_dict
-    conninfo = {
+    conninfo: dict[str, Any] = {
         key: settings[name] or None for key, name in (("dbname", "NAME"), ("user", "USER"), ("password", "PASSWORD"))
     }
     with psycopg.connect(**conninfo, host=settings["HOST"], port=settings["PORT"], autocommit=True) as other:

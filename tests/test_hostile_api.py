@@ -38,7 +38,7 @@ DEEP = 100_000
 LONG_TEXT = "x" * 100_000
 
 # Values tried in every field, whatever its type.
-ANY_TYPE = [
+ANY_TYPE: list[object] = [
     None,
     "",
     "NaN",
@@ -57,7 +57,7 @@ ANY_TYPE = [
     2**31,
     -1,
 ]
-BY_TYPE = {
+BY_TYPE: dict[str, list[object]] = {
     "integer": [2**31 - 1, -(2**31) - 1, "9" * 5000],
     "number": [1e308, "-Infinity", "9" * 5000],
     "string": ["a:b,c", "\u2028", "\ud800", "²"],
@@ -129,7 +129,7 @@ def body_fields(path: str, method: str) -> tuple[str | None, dict[str, dict]]:
 
 
 def url_name_of(path_template: str) -> str:
-    return resolve(re.sub(r"\{[^}]+\}", "1", path_template)).url_name
+    return str(resolve(re.sub(r"\{[^}]+\}", "1", path_template)).url_name)
 
 
 @dataclass
@@ -155,8 +155,8 @@ class Foreign:
 @pytest.fixture
 def foreign(world) -> Foreign:
     other = Project.objects.get(slug="other-line")
-    defect_class = DefectClassFactory(project=other, name="foreign crack")
-    severity = SeverityLevelFactory(defect_class=defect_class, name="foreign minor", rank=1)
+    defect_class = DefectClassFactory.create(project=other, name="foreign crack")
+    severity = SeverityLevelFactory.create(defect_class=defect_class, name="foreign minor", rank=1)
     image = image_create(project=other, seed=99, name="foreign.png")
     annotation = annotation_create(
         user=world.team.outsider, image_id=image.pk, defect_class_id=defect_class.pk, geometry_data=SQUARE
@@ -191,11 +191,11 @@ def body_probes(call, media_type: str | None, fields: dict[str, dict], foreign: 
     signatures_seen = set()
     for name, schema in fields.items():
         kind = schema.get("type", "object")  # JSON fields have no type
-        values = ANY_TYPE + BY_TYPE.get(kind, BY_TYPE["object"])
+        values: list[object] = [*ANY_TYPE, *BY_TYPE.get(kind, BY_TYPE["object"])]
         # Fields declared alike (eight minimum sizes) get every value once, then the few that differ by field.
         signature = json.dumps({key: value for key, value in schema.items() if key != "description"}, sort_keys=True)
         if signature in signatures_seen:
-            values = SAME_AS_BEFORE
+            values = list(SAME_AS_BEFORE)
         signatures_seen.add(signature)
         if name in foreign.ids:
             values = [*values, foreign.ids[name]]
@@ -266,14 +266,14 @@ def permitted_roles(clients: dict[str, APIClient], method: str, call) -> tuple[s
 def status_of(client: APIClient, method: str, probe: Probe) -> int:
     with transaction.atomic():
         if probe.raw is not None:
-            response = client.generic(method.upper(), probe.path, probe.raw, content_type=probe.content_type)
+            response = client.generic(method.upper(), probe.path, probe.raw, content_type=probe.content_type)  # type: ignore[arg-type]
         elif probe.format == "json":  # as a client sends it: "\ud800" escaped (the test client would not encode it)
             body = json.dumps(probe.data).encode()
-            response = client.generic(method.upper(), probe.path, body, content_type="application/json")
+            response = client.generic(method.upper(), probe.path, body, content_type="application/json")  # type: ignore[arg-type]
         else:
             response = getattr(client, method)(probe.path, probe.data, format=probe.format)
         if response.streaming:
-            b"".join(response.streaming_content)  # consuming it closes the file, as a WSGI server would
+            b"".join(response.streaming_content)  # type: ignore[attr-defined]  # consuming it closes the file, as a WSGI server would
         transaction.set_rollback(True)
     return response.status_code
 

@@ -160,7 +160,7 @@ def test_split_into_ten_thousand_classes_is_refused(team, api):
 @pytest.mark.parametrize("name", NAMES_REFUSED)
 def test_names_with_control_characters_or_line_breaks_are_refused_everywhere(team, api, name):
     # given
-    superuser = UserFactory(username="root", is_superuser=True)
+    superuser = UserFactory.create(username="root", is_superuser=True)
     project_path = f"/api/v1/projects/{team.project.pk}"
     class_path = f"/api/v1/defect-classes/{team.defect_class.pk}/"
     # when

@@ -7,9 +7,11 @@ The outsider is an admin of another project: every id of this project answers 40
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Model
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -33,9 +35,12 @@ from assist.tests.role_matrix import (
     ASSIST_REQUESTS,
     ASSIST_WRITTEN_MODELS,
 )
+from conftest import Team
 from datasets.models import ImportJob
 from datasets.services.jobs import IMPORT_JOB_KIND
 from datasets.tests.role_matrix import DATASETS_EXPECTED_STATUS, DATASETS_REQUESTS, DATASETS_WRITTEN_MODELS
+from defectlab.accounts.models import ApiToken
+from defectlab.accounts.services import api_token_create
 from defectlab.jobs.services import job_create
 from qa.tests.role_matrix import QA_EXPECTED_STATUS, QA_REQUESTS, QA_WRITTEN_MODELS
 from tests.factories import DefectClassFactory, MembershipFactory, UserFactory, image_create, png_bytes
@@ -103,6 +108,8 @@ EXPECTED_STATUS = [
     ("upload-create",           "post",   "",            401, 403, 403, 403, 202, 404),
     ("upload-detail",           "get",    "",            401, 403, 403, 403, 200, 404),
     ("auth-token",              "post",   "",            400, 200, 200, 200, 200, 200),  # anonymous: bad password
+    ("auth-token-list",         "get",    "",            401, 200, 200, 200, 200, 200),  # one's own tokens
+    ("auth-token-revoke",       "delete", "",            401, 204, 404, 404, 404, 404),  # the inspector's token
     ("schema",                  "get",    "",            200, 200, 200, 200, 200, 200),
     ("api-docs",                "get",    "",            200, 200, 200, 200, 200, 200),
 ]
@@ -113,7 +120,7 @@ EXPECTED_STATUS = [
 class World:
     """The conftest team plus two real images: one assigned to every labelling role, one to nobody."""
 
-    team: object
+    team: Team
     assigned_image: Image
     unassigned_image: Image
 
@@ -158,17 +165,19 @@ def _upload_job(world: World) -> Call:
 
 
 def _member_to_remove(world: World) -> Call:
-    leaver = MembershipFactory(project=world.team.project, role=Role.INSPECTOR, user=UserFactory(username="leaver"))
+    leaver = MembershipFactory.create(
+        project=world.team.project, role=Role.INSPECTOR, user=UserFactory.create(username="leaver")
+    )
     return Call(f"/api/v1/projects/{world.team.project.pk}/members/{leaver.user_id}/")
 
 
 def _unused_defect_class(world: World) -> Call:
-    unused = DefectClassFactory(project=world.team.project, name="scratch")
+    unused = DefectClassFactory.create(project=world.team.project, name="scratch")
     return Call(f"/api/v1/defect-classes/{unused.pk}/")
 
 
 def _merge_into_new_class(world: World) -> Call:
-    fracture = DefectClassFactory(project=world.team.project, name="fracture")
+    fracture = DefectClassFactory.create(project=world.team.project, name="fracture")
     return Call(f"/api/v1/defect-classes/{world.team.defect_class.pk}/merge/", {"into_defect_class_id": fracture.pk})
 
 
@@ -202,7 +211,7 @@ def _annotation(variant: str, *, put: bool) -> Callable[[World], Call]:
     return build
 
 
-REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
+REQUESTS: dict[tuple[str, str, str], Callable[[World], Any]] = {
     ("project-list", "get", ""): lambda world: Call("/api/v1/projects/"),
     ("project-list", "post", ""): lambda world: Call("/api/v1/projects/", {"name": "New line", "slug": "new-line"}),
     ("project-detail", "get", ""): _project(),
@@ -210,7 +219,7 @@ REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
     ("member-list", "get", ""): _project("members/"),
     ("member-list", "post", ""): lambda world: Call(
         f"/api/v1/projects/{world.team.project.pk}/members/",
-        {"username": UserFactory(username="newcomer").username, "role": Role.INSPECTOR},
+        {"username": UserFactory.create(username="newcomer").username, "role": Role.INSPECTOR},
     ),
     ("member-delete", "delete", ""): _member_to_remove,
     ("defect-class-list", "get", ""): _project("defect-classes/"),
@@ -260,6 +269,10 @@ REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
     ("upload-create", "post", ""): _upload,
     ("upload-detail", "get", ""): _upload_job,
     ("auth-token", "post", ""): lambda world: Call("/api/v1/auth/token/"),  # the caller's credentials go in the test
+    ("auth-token-list", "get", ""): lambda world: Call("/api/v1/auth/tokens/"),
+    ("auth-token-revoke", "delete", ""): lambda world: Call(
+        f"/api/v1/auth/tokens/{api_token_create(user=world.team.inspector)[0].pk}/"
+    ),
     ("schema", "get", ""): lambda world: Call("/api/schema/"),
     ("api-docs", "get", ""): lambda world: Call("/api/docs/"),
 }
@@ -267,7 +280,7 @@ REQUESTS: dict[tuple[str, str, str], Callable[[World], Call]] = {
 
 def _api_operations() -> set[tuple[str, str]]:
     """(url name, method) for every API view in the URLconf, read from the resolver, not from this file."""
-    operations = set()
+    operations: set[tuple[str, str]] = set()
 
     def walk(patterns: list, prefix: str) -> None:
         for pattern in patterns:
@@ -275,8 +288,8 @@ def _api_operations() -> set[tuple[str, str]]:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
             elif isinstance(pattern, URLPattern) and route.startswith(API_PREFIXES):
-                view_class = pattern.callback.cls
-                operations.update((pattern.name, method) for method in HTTP_METHODS if hasattr(view_class, method))
+                view_class = pattern.callback.cls  # type: ignore[attr-defined]  # as_view() sets it
+                operations.update((str(pattern.name), method) for method in HTTP_METHODS if hasattr(view_class, method))
 
     walk(get_resolver().url_patterns, "")
     return operations
@@ -302,7 +315,7 @@ ERROR_CODES = {
     (404, False): "not_found",
     (409, False): "no_prelabel_engine",  # pre-labels with the classical engine alone (others: ASSIST_ERROR_CODES)
 }
-WRITTEN_MODELS = (
+WRITTEN_MODELS: tuple[type[Model], ...] = (
     Project,
     Membership,
     DefectClass,
@@ -313,11 +326,12 @@ WRITTEN_MODELS = (
     AuditEntry,
     ImportJob,
     ImageComment,
+    ApiToken,
 )
 
 
 def row_counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in WRITTEN_MODELS}
+    return {model.__name__: model._default_manager.count() for model in WRITTEN_MODELS}
 
 
 # QA's operations: their rows, requests and tables live beside the app.
@@ -365,6 +379,8 @@ def test_role_gets_the_expected_status(world, api, name, method, variant, role, 
     response = getattr(api(user), method)(call.path, data, format=call.format)
     if response.streaming:
         b"".join(response.streaming_content)  # consuming it closes the file, as a WSGI server would
+    if response.streaming:
+        b"".join(response.streaming_content)  # consuming it closes the file, as a WSGI server would
     # then
     assert response.status_code == expected, getattr(response, "data", None)
     if expected >= 400:
@@ -376,7 +392,7 @@ def test_role_gets_the_expected_status(world, api, name, method, variant, role, 
 @pytest.mark.django_db
 def test_site_superuser_may_create_a_project(api):
     # given
-    superuser = UserFactory(username="root", is_superuser=True, is_staff=True)
+    superuser = UserFactory.create(username="root", is_superuser=True, is_staff=True)
     # when
     response = api(superuser).post("/api/v1/projects/", {"name": "New line", "slug": "new-line"})
     # then

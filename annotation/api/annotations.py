@@ -1,11 +1,11 @@
 """The editor's annotation endpoints. Saves carry the revision they started from (optimistic concurrency)."""
 
 import json
+from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,13 +23,14 @@ from annotation.services.annotations import annotation_create, annotation_delete
 from defectlab.api.fields import BoundedJSONField
 from defectlab.api.limits import request_body_limit_check
 from defectlab.api.pagination import ScopedIdCursorPagination
+from defectlab.authenticated import AuthenticatedRequest
 
 
 class GeometryField(BoundedJSONField):
     """{"polygons": [{"exterior": [[x, y], ...], "holes": [[[x, y], ...]]}]}; checked by annotation.geometry."""
 
 
-def _geometry_body_limit_check(request: Request) -> None:
+def _geometry_body_limit_check(request: AuthenticatedRequest) -> None:
     """A geometry's body is refused by its length before it is parsed (413 too_large): the geometry budget."""
     request_body_limit_check(
         request, max_bytes=settings.DEFECTLAB_GEOMETRY_MAX_BODY_BYTES, setting="DEFECTLAB_GEOMETRY_MAX_BODY_BYTES"
@@ -43,7 +44,7 @@ class ProvenanceField(BoundedJSONField):
     max_bytes = 16_384
     max_depth = 6
 
-    def to_internal_value(self, data: object) -> object:
+    def to_internal_value(self, data: object) -> Any:
         value = super().to_internal_value(data)
         if value is None:
             return None
@@ -69,7 +70,7 @@ class AnnotationListApi(APIView):
         defect_class_id = serializers.IntegerField(min_value=1)
         severity_id = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         geometry = GeometryField()
-        source = serializers.ChoiceField(
+        source = serializers.ChoiceField(  # type: ignore[assignment]  # the field is named like DRF's Field.source
             choices=[AnnotationSource.MANUAL, AnnotationSource.ASSISTED, AnnotationSource.MODEL],
             default=AnnotationSource.MANUAL,
         )
@@ -81,12 +82,12 @@ class AnnotationListApi(APIView):
     renderer_classes = [RawJsonRenderer]  # the list is sent from rows, its geometry as stored
 
     @extend_schema(responses=AnnotationOutput(many=True))
-    def get(self, request: Request, image_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, image_id: int) -> Response:
         image, role = image_get_for_user(user=request.user, image_id=image_id)
         return Response(annotations_json(annotation_rows_for_image(user=request.user, role=role, image=image)))
 
     @extend_schema(request=InputSerializer, responses={201: AnnotationOutput})
-    def post(self, request: Request, image_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
         _geometry_body_limit_check(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -118,7 +119,7 @@ class AnnotationDetailApi(APIView):
         expected_revision = serializers.IntegerField(min_value=1)
 
     @extend_schema(request=InputSerializer, responses={200: AnnotationOutput, 409: AnnotationConflictOutput})
-    def put(self, request: Request, annotation_id: int) -> Response:
+    def put(self, request: AuthenticatedRequest, annotation_id: int) -> Response:
         _geometry_body_limit_check(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -129,7 +130,7 @@ class AnnotationDetailApi(APIView):
         return Response(AnnotationOutput(annotation).data)
 
     @extend_schema(parameters=[DeleteSerializer], responses={204: None, 409: AnnotationConflictOutput})
-    def delete(self, request: Request, annotation_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, annotation_id: int) -> Response:
         data = self.DeleteSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         annotation_delete(
@@ -155,7 +156,7 @@ class AuditListApi(APIView):
     pagination_class = Pagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(responses=OutputSerializer(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.VIEW_AUDIT)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(audit_list_for_project(project=project), request, view=self)

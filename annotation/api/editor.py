@@ -4,7 +4,6 @@ import dataclasses
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +18,7 @@ from annotation.api.serializers import (
 from annotation.models import AssignmentStatus, Image, Role
 from annotation.selectors import comment_list_for_image, editor_state_for_image, image_get_for_user
 from annotation.services.comments import COMMENT_MAX_CHARS, image_comment_create
+from defectlab.authenticated import AuthenticatedRequest
 
 
 class EditorImageOutput(ImageDetailOutput):
@@ -87,7 +87,7 @@ class ImageEditorApi(APIView):
         queue = EditorQueueOutput(source="*", help_text="neighbours in this user's open queue, wrapping round")
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request, image_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, image_id: int) -> Response:
         state = editor_state_for_image(user=request.user, image_id=image_id)
         data = self.OutputSerializer(dataclasses.replace(state, annotations=[])).data
         return Response({**data, "annotations": annotations_json(state.annotations)})
@@ -103,13 +103,13 @@ class ImageCommentListApi(APIView):
         )
 
     @extend_schema(responses=CommentOutput(many=True))
-    def get(self, request: Request, image_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, image_id: int) -> Response:
         image, role = image_get_for_user(user=request.user, image_id=image_id)
         comments = comment_list_for_image(user=request.user, role=role, image=image)
         return Response(CommentOutput(comments, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: CommentOutput})
-    def post(self, request: Request, image_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         comment = image_comment_create(user=request.user, image_id=image_id, **data.validated_data)

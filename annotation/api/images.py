@@ -2,19 +2,19 @@
 
 import mimetypes
 
-from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.serializers import ErrorOutput, ImageDetailOutput, ImageOutput
+from annotation.errors import NoSuchAnnotator
 from annotation.models import AssignmentStatus, ImageStatus
 from annotation.permissions import Capability
 from annotation.selectors import (
+    annotators_by_username,
     assignment_list_for_annotator,
     image_get_for_user,
     image_list_for_project,
@@ -25,6 +25,7 @@ from annotation.selectors import (
 from annotation.services.annotations import image_defect_free_set
 from annotation.services.images import assignment_submit, assignments_create
 from defectlab.api.pagination import IdCursorPagination, ScopedIdCursorPagination
+from defectlab.authenticated import AuthenticatedRequest
 from defectlab.errors import NotFound, ValidationFailed
 
 FILE_KINDS = {"original": "file", "display": "display_file", "thumbnail": "thumbnail_file"}
@@ -39,7 +40,7 @@ class ImageListApi(APIView):
     pagination_class = ScopedIdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(parameters=[FilterSerializer], responses=ImageOutput(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, role = project_get_for_user(user=request.user, project_id=project_id)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -58,7 +59,7 @@ class ImageListApi(APIView):
 
 class ImageDetailApi(APIView):
     @extend_schema(responses=ImageDetailOutput)
-    def get(self, request: Request, image_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, image_id: int) -> Response:
         image, _ = image_get_for_user(user=request.user, image_id=image_id)
         return Response(ImageDetailOutput(image).data)
 
@@ -70,7 +71,7 @@ class ImageFileApi(APIView):
         parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(FILE_KINDS))],
         responses={(200, "application/octet-stream"): bytes},
     )
-    def get(self, request: Request, image_id: int, kind: str) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, image_id: int, kind: str) -> FileResponse:
         if kind not in FILE_KINDS:
             raise NotFound(f"No such file kind; choose one of {', '.join(FILE_KINDS)}.")
         image, _ = image_get_for_user(user=request.user, image_id=image_id)
@@ -89,13 +90,14 @@ class ImageTileApi(APIView):
     image-file. Tile (column, row) of a level covers pixels [column * tile_size, ...) of that level."""
 
     @extend_schema(responses={(200, "image/jpeg"): bytes, 404: ErrorOutput})
-    def get(self, request: Request, image_id: int, level: int, column: int, row: int) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, image_id: int, level: int, column: int, row: int) -> FileResponse:
         image, _ = image_get_for_user(user=request.user, image_id=image_id)
         key = image_tile_key(image=image, level=level, column=column, row=row)
         response = FileResponse(default_storage.open(key, "rb"), content_type="image/jpeg")
         # Keys are content-addressed: the bytes behind this URL never change.
         response["Cache-Control"] = "private, max-age=31536000, immutable"
-        response["ETag"] = f'"{image.sha256}-{image.pyramid["tile_size"]}-{level}-{column}-{row}"'
+        tile_size = (image.pyramid or {}).get("tile_size")
+        response["ETag"] = f'"{image.sha256}-{tile_size}-{level}-{column}-{row}"'
         return response
 
 
@@ -118,7 +120,7 @@ class ImageDefectFreeApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 409: ConflictSerializer})
-    def post(self, request: Request, image_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         image = image_defect_free_set(
@@ -136,13 +138,14 @@ class AssignmentCreateApi(APIView):
         assigned = serializers.IntegerField(help_text="new assignments; images already assigned to them are skipped")
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.ASSIGN)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        annotator = get_user_model().objects.filter(username=data.validated_data["annotator"]).first()
+        username = data.validated_data["annotator"]
+        annotator = annotators_by_username(project=project, usernames=[username]).get(username)
         if annotator is None:
-            raise ValidationFailed("No such annotator.")
+            raise NoSuchAnnotator([username])
         created = assignments_create(
             project=project, image_ids=data.validated_data["image_ids"], annotator=annotator, assigned_by=request.user
         )
@@ -161,7 +164,7 @@ class QueueApi(APIView):
     pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(parameters=[OpenApiParameter("project", int, required=False)], responses=OutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         project = None
         if "project" in request.query_params:
             try:
@@ -184,7 +187,7 @@ class QueueNextApi(APIView):
         project = serializers.IntegerField(min_value=1, required=False, help_text="stay within this project")
 
     @extend_schema(parameters=[FilterSerializer], responses={200: QueueApi.OutputSerializer, 204: None})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         project = None
@@ -204,7 +207,7 @@ class ImageSubmitApi(APIView):
         status = serializers.ChoiceField(choices=AssignmentStatus.choices)
 
     @extend_schema(request=None, responses=OutputSerializer)
-    def post(self, request: Request, image_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
         image, _ = image_get_for_user(user=request.user, image_id=image_id, capability=Capability.LABEL)
         assignment = assignment_submit(image=image, annotator=request.user)
         return Response(self.OutputSerializer(assignment).data)

@@ -3,7 +3,6 @@
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,6 +30,7 @@ from annotation.services.projects import (
     project_update,
 )
 from defectlab.api.fields import NameField, column_integer_field
+from defectlab.authenticated import AuthenticatedRequest
 from defectlab.errors import NotFound, PermissionDenied
 
 
@@ -42,12 +42,12 @@ class ProjectListApi(APIView):
         px_per_mm = serializers.FloatField(required=False, allow_null=True, min_value=0.000001, default=None)
 
     @extend_schema(responses=ProjectOutput(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         projects = project_list_for_user(user=request.user)
         return Response(ProjectOutput(projects, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: ProjectOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if not request.user.is_superuser:
             raise PermissionDenied("Only site administrators create projects.")
         data = self.InputSerializer(data=request.data)
@@ -71,7 +71,7 @@ class ProjectDetailApi(APIView):
         status_counts = serializers.DictField(child=serializers.IntegerField())
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, role = project_get_for_user(user=request.user, project_id=project_id)
         body = ProjectOutput(project).data
         body["role"] = role
@@ -80,7 +80,7 @@ class ProjectDetailApi(APIView):
         return Response(body)
 
     @extend_schema(request=InputSerializer, responses=ProjectOutput)
-    def patch(self, request: Request, project_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_PROJECT
         )
@@ -103,7 +103,7 @@ class MemberListApi(APIView):
             fields = ["user_id", "username", "role"]
 
     @extend_schema(responses=OutputSerializer(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_PROJECT
         )
@@ -111,7 +111,7 @@ class MemberListApi(APIView):
         return Response(self.OutputSerializer(members, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_PROJECT
         )
@@ -126,7 +126,7 @@ class MemberListApi(APIView):
 
 class MemberDeleteApi(APIView):
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, project_id: int, user_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, project_id: int, user_id: int) -> Response:
         project, _ = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_PROJECT
         )
@@ -170,12 +170,12 @@ class DefectClassInput(MinimumSizeInput):
 
 class DefectClassListApi(APIView):
     @extend_schema(responses=DefectClassOutput(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(user=request.user, project_id=project_id)
         return Response(DefectClassOutput(defect_class_list_for_project(project=project), many=True).data)
 
     @extend_schema(request=DefectClassInput, responses={201: DefectClassOutput})
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_PROJECT
         )
@@ -187,7 +187,7 @@ class DefectClassListApi(APIView):
 
 class DefectClassDetailApi(APIView):
     @extend_schema(request=DefectClassInput, responses=DefectClassOutput)
-    def patch(self, request: Request, defect_class_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, defect_class_id: int) -> Response:
         defect_class = defect_class_get_for_user(
             user=request.user, defect_class_id=defect_class_id, capability=Capability.MANAGE_PROJECT
         )
@@ -197,7 +197,7 @@ class DefectClassDetailApi(APIView):
         return Response(DefectClassOutput(defect_class).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, defect_class_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, defect_class_id: int) -> Response:
         defect_class = defect_class_get_for_user(
             user=request.user, defect_class_id=defect_class_id, capability=Capability.MANAGE_PROJECT
         )
@@ -217,7 +217,7 @@ class DefectClassMergeApi(APIView):
         merged_into = DefectClassOutput()
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
-    def post(self, request: Request, defect_class_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, defect_class_id: int) -> Response:
         source = defect_class_get_for_user(
             user=request.user, defect_class_id=defect_class_id, capability=Capability.MANAGE_PROJECT
         )
@@ -250,7 +250,7 @@ class DefectClassSplitApi(APIView):
         created = DefectClassOutput(many=True)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
-    def post(self, request: Request, defect_class_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, defect_class_id: int) -> Response:
         defect_class = defect_class_get_for_user(
             user=request.user, defect_class_id=defect_class_id, capability=Capability.MANAGE_PROJECT
         )

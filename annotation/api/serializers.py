@@ -90,7 +90,7 @@ class AnnotationOutput(serializers.Serializer):
     geometry = serializers.JSONField(read_only=True)
     area_px = serializers.FloatField(read_only=True)
     bbox = serializers.SerializerMethodField()
-    source = serializers.ChoiceField(choices=AnnotationSource.choices, read_only=True)
+    source = serializers.ChoiceField(choices=AnnotationSource.choices, read_only=True)  # type: ignore[assignment]  # the field is named like DRF's Field.source
     provenance = serializers.JSONField(read_only=True, allow_null=True, help_text="engine, prompt, score; null by hand")
     author_id = serializers.IntegerField(read_only=True, allow_null=True)
     is_final = serializers.BooleanField(read_only=True)

@@ -1,13 +1,16 @@
 """Annotations: create, save with optimistic concurrency, delete, bulk import. Every change is audited."""
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation import geometry
 from annotation.errors import AlreadySubmitted, AnnotationConflict, DefectTooSmall, ImageHasAnnotations
 from annotation.events import FINAL_ANNOTATION_EDITED
+from annotation.geometry import Box, Measurement
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -21,6 +24,7 @@ from annotation.models import (
     ImageStatus,
     SeverityLevel,
 )
+from annotation.outlines import outline_texts_for_rles
 from annotation.permissions import Capability, is_work_closed, role_allows
 from annotation.rules import MinSizeRule, min_size_violations, minimum_size_of
 from annotation.selectors import (
@@ -51,14 +55,14 @@ def min_size_rule_of(defect_class: DefectClass) -> MinSizeRule:
 class DerivedShape:
     """Everything stored beside the geometry, computed once at save."""
 
-    geometry: dict
+    geometry: dict[str, Any]
     area_px: float
-    bbox: geometry.Box
-    rle: dict
-    measurement: geometry.Measurement
+    bbox: Box
+    rle: dict[str, Any]
+    measurement: Measurement
     vertex_count: int
 
-    def fields(self) -> dict:
+    def fields(self) -> dict[str, Any]:
         return {
             "geometry": self.geometry,
             "area_px": self.area_px,
@@ -87,6 +91,14 @@ def shape_derive(*, polygons: list[geometry.Polygon], image: Image) -> DerivedSh
     )
 
 
+def outlines_fill(annotations: Sequence[Annotation]) -> None:
+    """Set the stored pixel-edge outline of the final annotations among `annotations` (about to be written), traced
+    together; work in progress keeps none (annotation/outlines.py says why)."""
+    finals = [annotation for annotation in annotations if annotation.is_final]
+    for annotation, text in zip(finals, outline_texts_for_rles([annotation.rle for annotation in finals]), strict=True):
+        annotation.outline = text
+
+
 def _parse(raw_geometry: object, image: Image) -> list[geometry.Polygon]:
     """The polygons, checked, within the geometry budget (counted and priced before anything is rasterised)."""
     try:
@@ -111,9 +123,10 @@ def _check_min_size(*, shape: DerivedShape, defect_class: DefectClass, image: Im
 
 def _class_and_severity(
     *, image: Image, defect_class_id: int, severity_id: int | None, current: Annotation | None = None
-) -> tuple:
+) -> tuple[Any, ...]:
     """The class and severity to save, checked. An edit that keeps them reuses `current`'s (already loaded with
     it): autosave sends geometry only, and it is the path the editor calls most."""
+    defect_class: DefectClass | None
     if current is not None and defect_class_id == current.defect_class_id:
         defect_class = current.defect_class
     else:
@@ -124,16 +137,16 @@ def _class_and_severity(
         raise ValidationFailed(f"The defect class {defect_class.name!r} is retired; pick another.")
     if severity_id is None:
         return defect_class, None
-    keeps_severity = current is not None and severity_id == current.severity_id
-    if keeps_severity and current.severity.defect_class_id == defect_class.pk:
-        return defect_class, current.severity
+    kept = current.severity if current is not None and severity_id == current.severity_id else None
+    if kept is not None and kept.defect_class_id == defect_class.pk:
+        return defect_class, kept
     severity = SeverityLevel.objects.filter(pk=severity_id, defect_class=defect_class).first()
     if severity is None:
         raise ValidationFailed(f"That severity level does not belong to {defect_class.name!r}.")
     return defect_class, severity
 
 
-def _check_work_open(*, image: Image, user: AbstractBaseUser, role: str) -> None:
+def _check_work_open(*, image: Image, user: User, role: str) -> None:
     """An inspector's submitted work stays as submitted until a reviewer returns it (AlreadySubmitted)."""
     if role_allows(role, Capability.REVIEW):
         return  # reviewers edit anyone's work at any time; no query
@@ -149,7 +162,7 @@ def _final_edit_report(entry: AuditEntry) -> None:
     event_emit(FINAL_ANNOTATION_EDITED, audit_entry_id=entry.pk)
 
 
-def _mark_in_progress(*, image: Image, user: AbstractBaseUser) -> None:
+def _mark_in_progress(*, image: Image, user: User) -> None:
     Assignment.objects.filter(image=image, annotator=user, status=AssignmentStatus.ASSIGNED).update(
         status=AssignmentStatus.IN_PROGRESS
     )
@@ -161,14 +174,14 @@ def _mark_in_progress(*, image: Image, user: AbstractBaseUser) -> None:
 @transaction.atomic
 def annotation_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     image_id: int,
     defect_class_id: int,
     geometry_data: object,
     severity_id: int | None = None,
     source: str = AnnotationSource.MANUAL,
     is_final: bool = False,
-    provenance: dict | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> Annotation:
     """Draw a defect: the user's own work on the image, or (`is_final`, reviewers only) a defect added to a final
     image's answer, as a reviewer does in the editor after a decision. `provenance` records how an assisted or
@@ -188,7 +201,7 @@ def annotation_create(
     image_budget_check(image=image, added_annotations=1, added_vertices=geometry.vertex_count(polygons))
     shape = shape_derive(polygons=polygons, image=image)
     _check_min_size(shape=shape, defect_class=defect_class, image=image)
-    annotation = Annotation.objects.create(
+    annotation = Annotation(
         image=image,
         defect_class=defect_class,
         severity=severity,
@@ -198,6 +211,8 @@ def annotation_create(
         is_final=is_final,
         **shape.fields(),
     )
+    outlines_fill([annotation])
+    annotation.save(force_insert=True)
     entry = audit_record(
         project=image.project,
         actor=user,
@@ -217,7 +232,7 @@ def annotation_create(
 _UNSET = object()
 
 
-def _annotation_for_edit(*, user: AbstractBaseUser, annotation_id: int) -> Annotation:
+def _annotation_for_edit(*, user: User, annotation_id: int) -> Annotation:
     """The annotation, locked until the transaction ends. One that someone deleted is a conflict (the editor
     shows it and lets the user keep their version as a new annotation), not a 404."""
     try:
@@ -232,7 +247,7 @@ def _annotation_for_edit(*, user: AbstractBaseUser, annotation_id: int) -> Annot
 @transaction.atomic
 def annotation_save(
     *,
-    user: AbstractBaseUser,
+    user: User,
     annotation_id: int,
     expected_revision: int,
     geometry_data: object = _UNSET,
@@ -254,7 +269,7 @@ def annotation_save(
     if severity_id is _UNSET:
         severity_id = annotation.severity_id if class_id == annotation.defect_class_id else None
     defect_class, severity = _class_and_severity(
-        image=image, defect_class_id=class_id, severity_id=severity_id, current=annotation
+        image=image, defect_class_id=class_id, severity_id=cast(int | None, severity_id), current=annotation
     )
     raw = annotation.geometry if geometry_data is _UNSET else geometry_data
     polygons = _parse(raw, image)
@@ -267,6 +282,9 @@ def annotation_save(
     _check_min_size(shape=shape, defect_class=defect_class, image=image)
     annotation.defect_class, annotation.severity = defect_class, severity
     fields = shape.fields()
+    # The outline of a final answer is stored with it (annotation/outlines.py); an autosave of work in progress
+    # neither traces one nor keeps a stale one.
+    fields["outline"] = outline_texts_for_rles([shape.rle])[0] if annotation.is_final else None
     for field, value in fields.items():
         setattr(annotation, field, value)
     annotation.revision += 1
@@ -287,7 +305,7 @@ def annotation_save(
 
 
 @transaction.atomic
-def annotation_delete(*, user: AbstractBaseUser, annotation_id: int, expected_revision: int) -> None:
+def annotation_delete(*, user: User, annotation_id: int, expected_revision: int) -> None:
     annotation = _annotation_for_edit(user=user, annotation_id=annotation_id)
     if annotation.revision != expected_revision:
         raise AnnotationConflict(
@@ -320,7 +338,7 @@ def annotations_import(
     *,
     image: Image,
     defects: list[ImportedDefect],
-    author: AbstractBaseUser | None,
+    author: User | None,
     source: str = AnnotationSource.IMPORTED,
     is_final: bool = True,
 ) -> list[Annotation]:
@@ -336,20 +354,20 @@ def annotations_import(
         added_annotations=len(defects),
         added_vertices=sum(geometry.vertex_count(defect.polygons) for defect in defects),
     )
-    annotations = Annotation.objects.bulk_create(
-        [
-            Annotation(
-                image=image,
-                defect_class=defect.defect_class,
-                severity=defect.severity,
-                source=source,
-                author=author,
-                is_final=is_final,
-                **shape_derive(polygons=defect.polygons, image=image).fields(),
-            )
-            for defect in defects
-        ]
-    )
+    annotations = [
+        Annotation(
+            image=image,
+            defect_class=defect.defect_class,
+            severity=defect.severity,
+            source=source,
+            author=author,
+            is_final=is_final,
+            **shape_derive(polygons=defect.polygons, image=image).fields(),
+        )
+        for defect in defects
+    ]
+    outlines_fill(annotations)
+    annotations = Annotation.objects.bulk_create(annotations)
     AuditEntry.objects.bulk_create(audit_entries_created(annotations=annotations, actor=author))
     if is_final and annotations:
         Image.objects.filter(pk=image.pk).update(status=ImageStatus.FINAL)
@@ -357,7 +375,7 @@ def annotations_import(
 
 
 @transaction.atomic
-def image_defect_free_set(*, user: AbstractBaseUser, image_id: int, is_defect_free: bool) -> Image:
+def image_defect_free_set(*, user: User, image_id: int, is_defect_free: bool) -> Image:
     """Record the user's judgement that the image shows no defect, or withdraw it: an explicit, audited act (who
     and when are in the audit entry), never inferred from an absence of annotations. Marking an image defect-free
     is refused while the user's own annotations on it say otherwise."""

@@ -1,6 +1,6 @@
 """The per-image comment thread: questions to a reviewer, answers, notes about one defect."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation.models import ImageComment
@@ -11,9 +11,7 @@ COMMENT_MAX_CHARS = 5000
 
 
 @transaction.atomic
-def image_comment_create(
-    *, user: AbstractBaseUser, image_id: int, text: str, annotation_id: int | None = None
-) -> ImageComment:
+def image_comment_create(*, user: User, image_id: int, text: str, annotation_id: int | None = None) -> ImageComment:
     """Anyone who may see the image may comment on it, optionally about one annotation they can see."""
     image, role = image_get_for_user(user=user, image_id=image_id)
     text = text.strip()

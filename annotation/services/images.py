@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from annotation.errors import NoSuchAnnotator
 from annotation.events import IMAGE_SUBMITTED, IMAGES_INGESTED
 from annotation.models import (
     Assignment,
@@ -43,7 +45,7 @@ class ImageRecord:
     bit_depth: int
     channels: int
     source_type: str
-    metadata: dict
+    metadata: dict[str, Any]
     acquired_at: datetime | None
 
 
@@ -69,15 +71,15 @@ def images_record(*, images: list[Image]) -> list[Image]:
 
 @transaction.atomic
 def assignments_create(
-    *, project: Project, image_ids: list[int], annotator: AbstractBaseUser, assigned_by: AbstractBaseUser | None
+    *, project: Project, image_ids: list[int], annotator: User, assigned_by: User | None
 ) -> list[Assignment]:
-    if (
+    if not annotator.is_active or (
         not Membership.objects.filter(
             project=project, user=annotator, role__in=[Role.INSPECTOR, Role.SENIOR, Role.ADMIN]
         ).exists()
         and not annotator.is_superuser
     ):
-        raise ValidationFailed("Images can be assigned only to the project's inspectors, seniors and admins.")
+        raise NoSuchAnnotator([annotator.get_username()])  # the API's answer for an unknown name, word for word
     images = list(Image.objects.select_for_update().filter(project=project, pk__in=image_ids))
     found = {image.pk for image in images}
     missing = [image_id for image_id in image_ids if image_id not in found]
@@ -98,7 +100,7 @@ def assignments_create(
 
 
 @transaction.atomic
-def assignment_submit(*, image: Image, annotator: AbstractBaseUser) -> Assignment:
+def assignment_submit(*, image: Image, annotator: User) -> Assignment:
     """The annotator is done with the image; once every assignment is submitted the image awaits review
     (review and adjudication decide which annotations become final)."""
     assignment = Assignment.objects.select_for_update().filter(image=image, annotator=annotator).first()
@@ -114,9 +116,7 @@ def assignment_submit(*, image: Image, annotator: AbstractBaseUser) -> Assignmen
 
 
 @transaction.atomic
-def assignments_release(
-    *, project: Project, annotator: AbstractBaseUser, actor: AbstractBaseUser | None, reason: str
-) -> list[int]:
+def assignments_release(*, project: Project, annotator: User, actor: User | None, reason: str) -> list[int]:
     """Give the annotator's open work in `project` back to the pool (they left the project, or no longer label):
     their assigned, in-progress and returned assignments are deleted, each with an audit entry naming `reason`,
     and an image nobody else is assigned to goes back to `new`, ready to assign again. Submitted work stays: QA

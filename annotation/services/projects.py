@@ -1,8 +1,9 @@
 """Projects, members and the defect taxonomy. Taxonomy changes are audited and bump the taxonomy revision."""
 
 from collections.abc import Set as AbstractSet
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -24,7 +25,7 @@ DEFECT_CLASS_NAME_SEPARATOR = ":"  # separates the fields of Pascal VOC's label 
 
 @transaction.atomic
 def project_create(
-    *, name: str, slug: str, created_by: AbstractBaseUser | None, description: str = "", px_per_mm: float | None = None
+    *, name: str, slug: str, created_by: User | None, description: str = "", px_per_mm: float | None = None
 ) -> Project:
     name_check(name, label="project name")
     if Project.objects.filter(slug=slug).exists():
@@ -36,7 +37,7 @@ def project_create(
 
 
 @transaction.atomic
-def project_update(*, project: Project, actor: AbstractBaseUser | None, **fields: object) -> Project:
+def project_update(*, project: Project, actor: User | None, **fields: Any) -> Project:
     allowed = {"name", "description", "px_per_mm"}
     for field in fields:
         if field not in allowed:
@@ -54,7 +55,7 @@ def project_update(*, project: Project, actor: AbstractBaseUser | None, **fields
 
 
 @transaction.atomic
-def project_calibrate(*, project: Project, actor: AbstractBaseUser | None, px_per_mm: float | None) -> Project:
+def project_calibrate(*, project: Project, actor: User | None, px_per_mm: float | None) -> Project:
     """Set the camera calibration (None: not calibrated, limits in mm stop applying). It rescales every minimum
     size given in mm, so it is a taxonomy change like a class's new minimum: audited, the taxonomy revision
     bumped, and QA asked to re-review the final annotations of each class with a limit in mm. The same value
@@ -108,9 +109,7 @@ def membership_changes_check(
 
 
 @transaction.atomic
-def membership_set(
-    *, project: Project, user: AbstractBaseUser, role: str, actor: AbstractBaseUser | None = None
-) -> Membership:
+def membership_set(*, project: Project, user: User, role: str, actor: User | None = None) -> Membership:
     """Add a member or change their role. A role that does not label gives the member's open work back to the
     pool (assignments_release), as leaving the project does."""
     if role not in Role.values:
@@ -124,7 +123,7 @@ def membership_set(
 
 
 @transaction.atomic
-def membership_remove(*, project: Project, user: AbstractBaseUser, actor: AbstractBaseUser | None = None) -> None:
+def membership_remove(*, project: Project, user: User, actor: User | None = None) -> None:
     """Take the user out of the project. Their access ends with the membership (every selector asks for a current
     one: queue, editor, saves, comments); their open work goes back to the pool. Both are audited."""
     membership_changes_check(project=project, leaving={user.pk})
@@ -154,7 +153,7 @@ def defect_class_name_check(name: str) -> str:
     return name
 
 
-def _check_defect_class(fields: dict) -> None:
+def _check_defect_class(fields: dict[str, Any]) -> None:
     if "name" in fields:
         defect_class_name_check(fields["name"])
     if "position" in fields:
@@ -166,7 +165,7 @@ def _check_defect_class(fields: dict) -> None:
             raise ValidationFailed(f"{field} cannot be negative.")
 
 
-def _severity_levels_replace(*, defect_class: DefectClass, levels: list[dict]) -> None:
+def _severity_levels_replace(*, defect_class: DefectClass, levels: list[dict[str, Any]]) -> None:
     """Levels are ordered as given (rank 1 = mildest). Levels in use keep their ids when their name stays."""
     names = [level.get("name") for level in levels]
     for name in names:
@@ -183,11 +182,11 @@ def _severity_levels_replace(*, defect_class: DefectClass, levels: list[dict]) -
         level.delete()
     # Move kept levels out of the way first: ranks are unique per class.
     SeverityLevel.objects.filter(defect_class=defect_class).update(rank=F("rank") + 10_000)
-    for rank, level in enumerate(levels, start=1):
+    for rank, wanted in enumerate(levels, start=1):
         SeverityLevel.objects.update_or_create(
             defect_class=defect_class,
-            name=level["name"],
-            defaults={"rank": rank, "criterion": level.get("criterion", "")},
+            name=wanted["name"],
+            defaults={"rank": rank, "criterion": wanted.get("criterion", "")},
         )
 
 
@@ -195,7 +194,9 @@ def _taxonomy_changed(project: Project) -> None:
     Project.objects.filter(pk=project.pk).update(taxonomy_revision=F("taxonomy_revision") + 1)
 
 
-def _re_review_request(*, defect_class: DefectClass, changes: list[str], before: dict, after: dict) -> None:
+def _re_review_request(
+    *, defect_class: DefectClass, changes: list[str], before: dict[str, Any], after: dict[str, Any]
+) -> None:
     """Ask QA to flag the final annotations a change affects, instead of changing them silently. Announced
     after commit: annotation imports no other app (docs/architecture.md, "QA")."""
     if not changes:
@@ -203,7 +204,7 @@ def _re_review_request(*, defect_class: DefectClass, changes: list[str], before:
     event_emit(TAXONOMY_CHANGED, defect_class_id=defect_class.pk, changes=changes, before=before, after=after)
 
 
-def _changes_needing_re_review(before: dict | None, after: dict) -> list[str]:
+def _changes_needing_re_review(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
     if before is None:
         return []
     changes = ["renamed"] if before["name"] != after["name"] else []
@@ -213,7 +214,7 @@ def _changes_needing_re_review(before: dict | None, after: dict) -> list[str]:
 
 
 def defect_class_change_record(
-    *, defect_class: DefectClass, actor: AbstractBaseUser | None, action: AuditAction, before: dict | None
+    *, defect_class: DefectClass, actor: User | None, action: AuditAction, before: dict[str, Any] | None
 ) -> None:
     """Audit a taxonomy change made outside these services (the Django admin's forms and inlines)."""
     after = defect_class_snapshot(defect_class)
@@ -228,7 +229,7 @@ def defect_class_change_record(
     )
     _taxonomy_changed(defect_class.project)
     _re_review_request(
-        defect_class=defect_class, changes=_changes_needing_re_review(before, after), before=before, after=after
+        defect_class=defect_class, changes=_changes_needing_re_review(before, after), before=before or {}, after=after
     )
 
 
@@ -236,9 +237,9 @@ def defect_class_change_record(
 def defect_class_create(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     name: str,
-    severity_levels: list[dict] | None = None,
+    severity_levels: list[dict[str, Any]] | None = None,
     **fields: object,
 ) -> DefectClass:
     unknown = set(fields) - DEFECT_CLASS_FIELDS
@@ -268,8 +269,8 @@ def defect_class_create(
 def defect_class_update(
     *,
     defect_class: DefectClass,
-    actor: AbstractBaseUser | None,
-    severity_levels: list[dict] | None = None,
+    actor: User | None,
+    severity_levels: list[dict[str, Any]] | None = None,
     **fields: object,
 ) -> DefectClass:
     defect_class = DefectClass.objects.select_for_update().get(pk=defect_class.pk)
@@ -305,7 +306,7 @@ def defect_class_update(
 
 
 @transaction.atomic
-def defect_class_merge(*, source: DefectClass, target: DefectClass, actor: AbstractBaseUser | None) -> DefectClass:
+def defect_class_merge(*, source: DefectClass, target: DefectClass, actor: User | None) -> DefectClass:
     """Retire `source` in favour of `target`. Annotations are not relabelled here: QA flags the final ones of
     `source` for re-review, with `target` as the suggestion."""
     if source.project_id != target.project_id or source.pk == target.pk:
@@ -326,9 +327,7 @@ def defect_class_merge(*, source: DefectClass, target: DefectClass, actor: Abstr
 
 
 @transaction.atomic
-def defect_class_split(
-    *, defect_class: DefectClass, into: list[str], actor: AbstractBaseUser | None
-) -> list[DefectClass]:
+def defect_class_split(*, defect_class: DefectClass, into: list[str], actor: User | None) -> list[DefectClass]:
     """Retire `defect_class` and create the classes named `into`, each with its kind, minimum sizes and severity
     levels. Which new class each annotation belongs to is a judgement: QA flags the final ones for re-review."""
     if len(into) < 2 or len(set(into)) != len(into):
@@ -355,7 +354,7 @@ def defect_class_split(
 
 
 @transaction.atomic
-def defect_class_delete(*, defect_class: DefectClass, actor: AbstractBaseUser | None) -> None:
+def defect_class_delete(*, defect_class: DefectClass, actor: User | None) -> None:
     """Only an unused class can be deleted; one with annotations is deactivated instead (history stays whole)."""
     defect_class = DefectClass.objects.select_for_update().select_related("project").get(pk=defect_class.pk)
     used = defect_class.annotations.count()

@@ -15,7 +15,7 @@ ADMIN_STAYS = "A project keeps at least one admin."
 @pytest.fixture
 def site_admin() -> Client:
     client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    client.force_login(UserFactory.create(username="root", is_staff=True, is_superuser=True))
     return client
 
 
@@ -79,7 +79,7 @@ def test_the_admin_cannot_remove_the_last_admin(team, site_admin):
 
 def test_the_admin_may_give_the_admin_row_to_someone_new(team, site_admin):
     # given
-    newcomer = UserFactory(username="newcomer")
+    newcomer = UserFactory.create(username="newcomer")
     data = change_form_data(site_admin, team.project)
     data[f"{membership_prefix(data, team.admin)}-user"] = newcomer.pk
     # when

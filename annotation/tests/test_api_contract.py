@@ -38,7 +38,7 @@ def blank_timestamps(body: object, fields: tuple[str, ...] = ("created_at", "upd
     if isinstance(body, list):
         return [blank_timestamps(item, fields) for item in body]
     if isinstance(body, dict):
-        blanked = {}
+        blanked: dict[str, object] = {}
         for key, value in body.items():
             if key in fields:
                 datetime.fromisoformat(value)
@@ -179,7 +179,9 @@ def test_project_detail_contract(team, api, image):
     team.project.px_per_mm = 12.5
     team.project.description = "Magnetic tiles, line 3"
     team.project.save()
-    major = SeverityLevelFactory(defect_class=team.defect_class, name="major", rank=2, criterion="longer than 2 mm")
+    major = SeverityLevelFactory.create(
+        defect_class=team.defect_class, name="major", rank=2, criterion="longer than 2 mm"
+    )
     image_create(project=team.project, seed=2)  # unassigned: the inspector does not count it
     # when
     response = api(team.inspector).get(f"/api/v1/projects/{team.project.pk}/")

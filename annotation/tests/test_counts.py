@@ -37,7 +37,7 @@ def final_counted(project: Project) -> dict[str, int]:
 
 def final_summed(project: Project) -> dict[str, int]:
     return {
-        defect_class.name: defect_class.annotation_count
+        defect_class.name: defect_class.annotation_count  # type: ignore[attr-defined]  # annotated by the selector
         for defect_class in defect_class_list_for_project(project=project)
     }
 
@@ -52,7 +52,7 @@ def test_counts_follow_every_write_path(team):
     Image.objects.filter(pk__in=[images[3].pk, images[4].pk]).update(status=ImageStatus.FINAL, is_defect_free=True)
     images[4].status = ImageStatus.IN_REVIEW
     images[4].save(update_fields=["status"])
-    other_class = DefectClassFactory(project=team.project, name="stain")
+    other_class = DefectClassFactory.create(project=team.project, name="stain")
     Annotation.objects.filter(pk=square.pk).update(is_final=True)
     Annotation.objects.bulk_create(
         [Annotation(**{**_fields(square), "is_final": True, "defect_class_id": other_class.pk}) for _ in range(3)]
@@ -112,7 +112,7 @@ def test_compaction_folds_the_changes_and_changes_no_count(team, django_assert_m
     images = [image_create(project=team.project, seed=seed) for seed in range(4)]
     for image in images:
         assign(team, [image])
-    gone = ProjectFactory(name="Gone", slug="gone")
+    gone = ProjectFactory.create(name="Gone", slug="gone")
     image_create(project=gone, seed=9)
     gone_id = gone.pk
     Image.objects.filter(project=gone).delete()

@@ -18,12 +18,12 @@ def class_names(project) -> list[tuple[str, bool]]:
 
 def audited(project) -> list[tuple[str, str]]:
     entries = AuditEntry.objects.filter(project=project, object_type="defect_class").order_by("id")
-    return [(entry.action, entry.after["name"] if entry.after else entry.before["name"]) for entry in entries]
+    return [(entry.action, (entry.after or entry.before or {})["name"]) for entry in entries]
 
 
 def test_admin_merges_a_class_into_another(team, api, sent_events, django_capture_on_commit_callbacks):
     # given
-    fracture = DefectClassFactory(project=team.project, name="fracture", position=1)
+    fracture = DefectClassFactory.create(project=team.project, name="fracture", position=1)
     revision = team.project.taxonomy_revision
     # when
     with django_capture_on_commit_callbacks(execute=True):
@@ -60,8 +60,8 @@ def test_a_merge_needs_another_active_class_of_the_same_project(team, api, sent_
     # given
     into = {
         "itself": team.defect_class,
-        "retired": DefectClassFactory(project=team.project, name="old crack", is_active=False),
-        "other project": DefectClassFactory(project=ProjectFactory(), name="fracture"),
+        "retired": DefectClassFactory.create(project=team.project, name="old crack", is_active=False),
+        "other project": DefectClassFactory.create(project=ProjectFactory.create(), name="fracture"),
     }[target]
     before = class_names(team.project)
     # when
@@ -122,7 +122,7 @@ def test_a_split_needs_two_new_distinct_names(team, api, sent_events, into, mess
 
 def test_a_retired_class_is_neither_merged_nor_split_again(team, api, sent_events):
     # given
-    fracture = DefectClassFactory(project=team.project, name="fracture")
+    fracture = DefectClassFactory.create(project=team.project, name="fracture")
     DefectClass.objects.filter(pk=team.defect_class.pk).update(is_active=False)
     # when
     merged = api(team.admin).post(

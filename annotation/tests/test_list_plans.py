@@ -64,7 +64,7 @@ def many_images(request, team) -> list[int]:
     """IMAGES images of every status, one in SHARE_OF_PROJECT of them the team's project's (laid out as the
     parameter says), the rest another's; the ids of the team's project's, in order."""
     source = image_create(project=team.project, seed=1)
-    other = ProjectFactory(name="Other plant", slug="other-plant")
+    other = ProjectFactory.create(name="Other plant", slug="other-plant")
     rows_copy(
         Image,
         source_id=source.pk,
@@ -122,7 +122,7 @@ def test_the_audit_list_reads_the_project_id_index_newest_first(team, api, layou
     entry = AuditEntry.objects.create(
         project=team.project, action="create", object_type="image", object_id=image.pk, after={"status": "new"}
     )
-    other = ProjectFactory(name="Other plant", slug="other-plant")
+    other = ProjectFactory.create(name="Other plant", slug="other-plant")
     rows_copy(
         AuditEntry,
         source_id=entry.pk,

@@ -66,9 +66,9 @@ def test_removed_inspector_has_an_empty_queue_and_no_next_image(team, api, work)
 @pytest.mark.django_db
 def test_removed_inspector_keeps_the_queue_of_the_projects_they_still_belong_to(team, api, work):
     # given: the inspector also works on another line
-    other = ProjectFactory(name="Glaze line", slug="glaze-line")
-    MembershipFactory(project=other, user=team.inspector, role=Role.INSPECTOR)
-    MembershipFactory(project=other, user=team.admin, role=Role.ADMIN)
+    other = ProjectFactory.create(name="Glaze line", slug="glaze-line")
+    MembershipFactory.create(project=other, user=team.inspector, role=Role.INSPECTOR)
+    MembershipFactory.create(project=other, user=team.admin, role=Role.ADMIN)
     elsewhere = image_create(project=other, seed=50, name="elsewhere.png")
     assignments_create(project=other, image_ids=[elsewhere.pk], annotator=team.inspector, assigned_by=team.admin)
     # when
@@ -143,8 +143,8 @@ def test_open_work_goes_back_to_the_pool_and_is_audited(team, api, work):
 def test_released_images_can_be_assigned_to_someone_else(team, api, work):
     # given
     images, _ = work
-    newcomer = UserFactory(username="newcomer")
-    MembershipFactory(project=team.project, user=newcomer, role=Role.INSPECTOR)
+    newcomer = UserFactory.create(username="newcomer")
+    MembershipFactory.create(project=team.project, user=newcomer, role=Role.INSPECTOR)
     remove(api, team, team.inspector)
     # when
     response = api(team.senior).post(

@@ -34,7 +34,7 @@ def test_the_declaration_lists_px_limits_then_mm_limits():
 @pytest.mark.django_db
 def test_every_list_of_minimum_size_fields_is_the_declared_one():
     # given
-    defect_class = DefectClassFactory()
+    defect_class = DefectClassFactory.create()
     # when
     lists = {
         "model": minimum_size_names(field.name for field in DefectClass._meta.get_fields()),
@@ -57,13 +57,13 @@ def test_every_list_of_minimum_size_fields_is_the_declared_one():
 @pytest.mark.django_db
 def test_minimum_size_of_reads_the_defect_class():
     # given
-    defect_class = DefectClassFactory(min_area_px=5, min_length_mm=1.5)
+    defect_class = DefectClassFactory.create(min_area_px=5, min_length_mm=1.5)
     # when
     minimum = minimum_size_of(defect_class)
     # then
     assert minimum == MinimumSize(min_area_px=5, min_length_mm=1.5)
     assert minimum.has_mm_limits is True
-    assert minimum_size_of(DefectClassFactory(min_area_px=5)).has_mm_limits is False
+    assert minimum_size_of(DefectClassFactory.create(min_area_px=5)).has_mm_limits is False
 
 
 def test_the_limits_in_words_carry_their_units():

@@ -22,7 +22,7 @@ def calibrated(team):
     team.project.refresh_from_db()
     team.defect_class.min_area_mm2 = 0.5
     team.defect_class.save()
-    DefectClassFactory(project=team.project, name="stain", min_area_px=20)
+    DefectClassFactory.create(project=team.project, name="stain", min_area_px=20)
     return team
 
 

@@ -73,8 +73,8 @@ def test_next_is_204_when_nothing_else_is_open(team, api, queue):
 @pytest.mark.django_db
 def test_next_stays_in_a_project_when_asked(team, api, queue):
     # given: the inspector also works on another line, assigned later
-    other = ProjectFactory(name="Other line")
-    MembershipFactory(project=other, user=team.inspector, role="inspector")
+    other = ProjectFactory.create(name="Other line")
+    MembershipFactory.create(project=other, user=team.inspector, role="inspector")
     elsewhere = image_create(project=other, seed=9)
     assignments_create(project=other, image_ids=[elsewhere.pk], annotator=team.inspector, assigned_by=None)
     client = api(team.inspector)

@@ -179,7 +179,7 @@ def test_deleting_a_defect_class_in_use_is_refused(team, api, crack_in_use):
 @pytest.mark.django_db
 def test_deleting_an_unused_defect_class_is_audited(team, api):
     # given
-    scratch = DefectClassFactory(project=team.project, name="scratch", position=1)
+    scratch = DefectClassFactory.create(project=team.project, name="scratch", position=1)
     # when
     response = api(team.admin).delete(f"/api/v1/defect-classes/{scratch.pk}/")
     # then
@@ -244,7 +244,7 @@ def test_removing_a_severity_level_in_use_is_refused_and_nothing_changes(team, a
 @pytest.mark.django_db
 def test_a_duplicate_class_name_is_refused(team, api):
     # given
-    DefectClassFactory(project=team.project, name="pore")
+    DefectClassFactory.create(project=team.project, name="pore")
     # when
     created = api(team.admin).post(f"/api/v1/projects/{team.project.pk}/defect-classes/", {"name": "pore"})
     renamed = api(team.admin).patch(f"/api/v1/defect-classes/{team.defect_class.pk}/", {"name": "pore"})

@@ -2,13 +2,13 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assist.permissions import AssistAction, project_get_for_assist
 from assist.selectors import engines_for_project
 from assist.services.assist import AssistPrompt, assist_run
+from defectlab.authenticated import AuthenticatedRequest
 
 HARD_MAX_CLICKS = 1_000  # per list, refused while parsing; the service applies DEFECTLAB_ASSIST_MAX_CLICKS
 
@@ -71,7 +71,7 @@ class AssistRunApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses=AssistOutput)
-    def post(self, request: Request, image_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
         """Ask an engine for the defect under a box and/or clicks. Checked as drawing is (404 for an image you do
         not see, 403 for a role that does not label); 400 for a prompt outside the image, inverted, empty, with
         too many clicks, a box too large, or an unknown engine; 409 no_assist_engine when none can run."""
@@ -124,7 +124,7 @@ class EngineListApi(APIView):
         prelabel_engine = serializers.CharField(allow_null=True, help_text="what pre-labels use; null: refused")
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         """The engines this server runs, best first for this project (a trained model when it beats the others,
         then SAM, then the weight-free classical engine)."""
         project, _ = project_get_for_assist(user=request.user, project_id=project_id, action=AssistAction.VIEW_ENGINES)

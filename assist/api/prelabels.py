@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assist.services.prelabels import prelabels_start
+from defectlab.authenticated import AuthenticatedRequest
 from defectlab.jobs.api import JobOutput, job_output
 
 MAX_IMAGE_IDS = 100_000  # one request's list; "all_unlabelled" covers a whole project
@@ -35,7 +35,7 @@ class PrelabelStartApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={202: JobOutput})
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         """Pre-label images (`image_ids`, or `all_unlabelled`) as an `assist_prelabel` job: 202 with the job
         (follow it at /api/v1/jobs/{id}/). Seniors and admins only. 409 no_prelabel_engine while no engine can
         find defects on its own (the classical engine needs a box): train a model or install SAM."""

@@ -4,11 +4,11 @@ decode clicks itself; the assist endpoint stays the fallback."""
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from annotation.api.serializers import ErrorOutput
 from assist.services.sam import sam_decoder_int8_path, sam_embedding_for_user
+from defectlab.authenticated import AuthenticatedRequest
 
 IMMUTABLE = "private, max-age=31536000, immutable"
 
@@ -24,7 +24,7 @@ class ImageEmbeddingApi(APIView):
         parameters=[FilterSerializer],
         responses={(200, "application/octet-stream"): bytes, 404: ErrorOutput, 409: ErrorOutput},
     )
-    def get(self, request: Request, image_id: int) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, image_id: int) -> HttpResponse:
         """SAM's embedding of the image (or of `region`) as a float16 (1, 256, 64, 64) .npy, computed now when the
         cache lacks it. With `model` equal to the installed model id the bytes never change: cached for good.
         404 for an image you do not see or another model; 409 sam_not_installed."""
@@ -48,7 +48,7 @@ class SamDecoderApi(APIView):
         parameters=[OpenApiParameter("model", str, required=False, description="the model id the editor expects")],
         responses={(200, "application/octet-stream"): bytes, 404: ErrorOutput, 409: ErrorOutput},
     )
-    def get(self, request: Request) -> FileResponse:
+    def get(self, request: AuthenticatedRequest) -> FileResponse:
         """The installed SAM's int8 decoder (ONNX) for the editor's Web Worker; any signed-in user. With `model`
         equal to the installed model id, cached for good; 404 for another model, 409 sam_not_installed."""
         model_id, path = sam_decoder_int8_path(model_id=request.query_params.get("model"))

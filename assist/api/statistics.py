@@ -8,13 +8,13 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assist.permissions import AssistAction, project_get_for_assist
 from assist.selectors import assist_statistics_for_project
 from assist.statistics import GROUP_COLUMNS, statistics_tables
+from defectlab.authenticated import AuthenticatedRequest
 
 DOWNLOADS = ["classes.csv", "engines.csv", "statistics.json"]
 
@@ -44,7 +44,7 @@ class AssistStatisticsApi(APIView):
         parameters=[FilterSerializer],
         responses={(200, "application/json"): OutputSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
-    def get(self, request: Request, project_id: int) -> Response | HttpResponse:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response | HttpResponse:
         """Definitions in assist/statistics.py. Seniors, ML engineers and admins."""
         project, _ = project_get_for_assist(
             user=request.user, project_id=project_id, action=AssistAction.VIEW_STATISTICS

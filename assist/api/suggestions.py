@@ -3,13 +3,13 @@ first opened the image (time per image)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.serializers import AnnotationOutput
 from assist.selectors import suggestion_list_pending_for_user
 from assist.services.suggestions import image_visit_record, suggestion_accept, suggestion_reject
+from defectlab.authenticated import AuthenticatedRequest
 
 
 class SuggestionOutput(serializers.Serializer):
@@ -27,7 +27,7 @@ class SuggestionOutput(serializers.Serializer):
 
 class SuggestionListApi(APIView):
     @extend_schema(responses=SuggestionOutput(many=True))
-    def get(self, request: Request, image_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, image_id: int) -> Response:
         """The image's pre-labels you have not accepted or deleted yet, best score first (404 where you may not
         label the image)."""
         suggestions = suggestion_list_pending_for_user(user=request.user, image_id=image_id)
@@ -44,7 +44,7 @@ class SuggestionAcceptApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: AnnotationOutput})
-    def post(self, request: Request, suggestion_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, suggestion_id: int) -> Response:
         """Keep the suggestion as your own annotation (source "model", provenance {engine, score,
         suggestion_id, job_id}); then edit or delete it like any other. 409 suggestion_decided if you already
         did; refused as drawing is (defect_too_small, already_submitted, ...)."""
@@ -65,7 +65,7 @@ class SuggestionRejectApi(APIView):
         decision = serializers.CharField(help_text='"rejected"')
 
     @extend_schema(request=None, responses=OutputSerializer)
-    def post(self, request: Request, suggestion_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, suggestion_id: int) -> Response:
         """Delete the suggestion from your view of the image (kept, decided, for the assist statistics)."""
         suggestion = suggestion_reject(user=request.user, suggestion_id=suggestion_id)
         return Response(self.OutputSerializer({"id": suggestion.pk, "decision": "rejected"}).data)
@@ -76,7 +76,7 @@ class ImageVisitApi(APIView):
         opened_at = serializers.DateTimeField(help_text="your first opening of the image to work on it")
 
     @extend_schema(request=None, responses=OutputSerializer)
-    def post(self, request: Request, image_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
         """The editor calls this when it opens an image for your own work: the first call's server time starts
         "time per image" in the assist statistics; later calls change nothing."""
         visit = image_visit_record(user=request.user, image_id=image_id)

@@ -21,11 +21,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation.models import Image, Project
@@ -40,6 +40,10 @@ from defectlab.errors import NotFound, ValidationFailed
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_start
+
+if TYPE_CHECKING:
+    from assist.engines.sam import Region, SamEngine
+    from assist.sam.checkpoints import ModelType
 
 logger = logging.getLogger(__name__)
 EMBEDDINGS_JOB_KIND = "assist_embeddings"
@@ -62,8 +66,8 @@ def sam_install(*, checkpoint_path: Path | str, model_type: str, installed_by: s
     from assist.sam.checkpoints import checkpoint_load, checkpoint_verify  # local: torch, for installs only
     from assist.sam.onnx_export import onnx_files_for, sam_onnx_export
 
-    checkpoint = checkpoint_verify(checkpoint_path, model_type)
-    model = checkpoint_load(checkpoint.path, model_type)
+    checkpoint = checkpoint_verify(checkpoint_path, cast("ModelType", model_type))
+    model = checkpoint_load(checkpoint.path, cast("ModelType", model_type))
     sam_dir = Path(settings.DEFECTLAB_SAM_DIR)
     sam_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".installing-{checkpoint.model_id}-", dir=sam_dir))
@@ -169,7 +173,7 @@ def sam_embeddings_run(*, job: JobContext) -> dict[str, Any]:
     reason = sam_unavailable_reason()
     if reason is not None:
         return {"message": SAM_NOT_INSTALLED, "reason": reason, "embedded": 0, "cached": 0, "skipped_large": 0}
-    sam = engine_get(ENGINE_NAME)
+    sam = cast("SamEngine", engine_get(ENGINE_NAME))
     image_ids = [int(image_id) for image_id in job.params.get("image_ids", [])]
     counts = {"embedded": 0, "cached": 0, "skipped_large": 0, "missing": 0}
     images = {image.pk: image for image in Image.objects.filter(pk__in=image_ids)}
@@ -209,7 +213,7 @@ def _installed(model_id: str | None) -> SamManifest:
 
 
 def sam_embedding_for_user(
-    *, user: AbstractBaseUser, image_id: int, region: tuple[int, ...] | None, model_id: str | None
+    *, user: User, image_id: int, region: tuple[int, ...] | None, model_id: str | None
 ) -> EmbeddingBytes:
     """The image's embedding (of `region`, x, y, width, height) for the browser's decoder: from the cache, or
     computed now (~1 s). NotFound for an image the user may not see, SamNotInstalled, ValidationFailed for a
@@ -226,8 +230,8 @@ def sam_embedding_for_user(
             f"The image is larger than {settings.DEFECTLAB_SAM_TILE_PX} px: ask for the region being viewed.",
             limit="DEFECTLAB_SAM_TILE_PX",
         )
-    sam = engine_get(ENGINE_NAME)
-    embedded = sam.embedding(image_pixels(image), image_sha256=image.sha256, region=region)
+    sam = cast("SamEngine", engine_get(ENGINE_NAME))
+    embedded = sam.embedding(image_pixels(image), image_sha256=image.sha256, region=cast("Region | None", region))
     buffer = io.BytesIO()
     np.save(buffer, embedded.embedding.astype(np.float16), allow_pickle=False)
     return EmbeddingBytes(npy=buffer.getvalue(), model_id=manifest.model_id, image_sha256=image.sha256)

@@ -154,7 +154,7 @@ def test_a_box_larger_than_one_defect_can_be_is_refused(team, api, settings, ima
 
 
 def test_a_class_of_another_project_or_a_retired_one_is_refused(team, api, image):
-    foreign = DefectClassFactory(name="stain")
+    foreign = DefectClassFactory.create(name="stain")
     retired = DefectClass.objects.create(project=team.project, name="old", is_active=False)
     for defect_class, message in ((foreign, "No such defect class"), (retired, "is retired")):
         response = assist(api, team.inspector, image, box=LOOSE_BOX, defect_class_id=defect_class.pk)

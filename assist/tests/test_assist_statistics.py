@@ -30,6 +30,7 @@ def assisted(user, image, box) -> tuple[Suggestion, object]:
         prompt=AssistPrompt(defect_class_id=image.project.defect_classes.first().pk, box=box),
     )
     suggestion = answer.suggestion
+    assert suggestion is not None
     annotation = annotation_create(
         user=user,
         image_id=image.pk,

@@ -8,7 +8,7 @@ from assist.training.decision import DefectDecision
 from assist.training.export import Predictor, onnx_export, onnx_quantize_int8, parity_check
 from assist.training.model import model_build
 from assist.training.recipe import Recipe
-from assist.training.tiling import pad_to_multiple, tile_starts
+from assist.training.tiling import pad_to_multiple, probabilities_predict, tile_starts
 
 CLASSES = ["blowhole", "crack"]
 TINY = Recipe(architecture="unet-scratch", decoder_channels=(8, 8, 8, 8, 8), image_head=True)
@@ -70,4 +70,20 @@ def test_padding_reflects_to_multiples_of_32_and_tiles_cover_the_image():
     assert np.array_equal(padded[:35, :40], image)
     assert np.array_equal(padded[35, :40], image[33])  # reflected without repeating the edge row
     assert tile_starts(100, 100, 10) == [0]
-    assert tile_starts(2000, 1024, 64) == [0, 976]
+    assert tile_starts(1984, 1024, 64) == [0, 960]  # exactly 64 px shared
+    assert tile_starts(2000, 1024, 64) == [0, 488, 976]  # two windows would share only 48 px
+
+
+def test_tiles_and_flips_give_the_pixelwise_answer_of_a_single_pass():
+    # given: a "network" that looks at each pixel alone, so tiling and flipping must not change its answer
+    def run(window: np.ndarray) -> tuple[np.ndarray, float]:
+        defect = window.astype(np.float32) / 255
+        return np.stack([1 - defect, defect]), float(defect.max())
+
+    image = np.random.default_rng(1).integers(0, 256, size=(150, 230), dtype=np.uint8)
+    # when
+    tiled, tiled_image_probability = probabilities_predict(image, run, max_tile_px=64, flip=True)
+    # then
+    assert tiled.shape == (2, 150, 230)
+    assert np.allclose(tiled[1], image / 255, atol=1e-6)
+    assert tiled_image_probability == pytest.approx(image.max() / 255)

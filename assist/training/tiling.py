@@ -2,6 +2,7 @@
 images with overlapping windows, and the optional horizontal-flip average. Pure numpy/cv2: PyTorch evaluation
 and the onnxruntime Predictor share it, so both see exactly the same pixels."""
 
+import math
 from collections.abc import Callable
 
 import cv2
@@ -26,12 +27,14 @@ def pad_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE_PX) -> np.n
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of windows of `tile` px covering `length` px with at least `overlap` px of overlap."""
+    """Start offsets of the fewest windows of `tile` px that cover `length` px with at least `overlap` px shared
+    between neighbours, spread evenly."""
     if length <= tile:
         return [0]
-    stride = tile - overlap
-    starts = list(range(0, length - tile, stride))
-    return [*starts, length - tile]
+    if overlap >= tile:
+        raise ValueError(f"an overlap of {overlap} px needs tiles larger than {tile} px")
+    count = math.ceil((length - tile) / (tile - overlap)) + 1
+    return [round(index * (length - tile) / (count - 1)) for index in range(count)]
 
 
 def probabilities_predict(
@@ -42,8 +45,8 @@ def probabilities_predict(
     height, width = image.shape
     padded = pad_to_multiple(image)
     tile = min(max_tile_px - max_tile_px % SIZE_MULTIPLE_PX, max(padded.shape))
-    rows = tile_starts(padded.shape[0], tile, TILE_OVERLAP_PX)
-    columns = tile_starts(padded.shape[1], tile, TILE_OVERLAP_PX)
+    overlap = min(TILE_OVERLAP_PX, tile // 2)
+    rows, columns = tile_starts(padded.shape[0], tile, overlap), tile_starts(padded.shape[1], tile, overlap)
     total: np.ndarray | None = None
     weight = np.zeros(padded.shape, dtype=np.float32)
     image_probability = 0.0

@@ -3,7 +3,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,6 +10,7 @@ from annotation.permissions import Capability
 from annotation.selectors import project_get_for_user
 from datasets.importers.coco import CocoFormatError
 from datasets.services.coco_import import coco_import
+from defectlab.authenticated import AuthenticatedRequest
 from defectlab.errors import ValidationFailed
 
 COCO_JSON_MAX_BYTES = 256 * 1024**2  # read whole (JSON has no streaming parser here); larger: `manage.py import_coco`
@@ -38,7 +38,7 @@ class CocoImportApi(APIView):
         rejected_count = serializers.IntegerField()
 
     @extend_schema(request={"multipart/form-data": InputSerializer}, responses=OutputSerializer)
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.UPLOAD)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

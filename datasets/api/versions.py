@@ -1,9 +1,10 @@
 """Dataset versions and their exports: freeze, read, request an export, follow it, download it."""
 
+from typing import cast
+
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,6 +26,7 @@ from datasets.services.exports import dataset_export_download_name, dataset_expo
 from datasets.services.versions import FreezeOptions, dataset_version_freeze_start
 from datasets.splits import DEFAULT_SPLIT_RATIOS
 from defectlab.api.fields import NameField, column_integer_field
+from defectlab.authenticated import AuthenticatedRequest
 from defectlab.jobs.api import JobOutput, job_output
 from defectlab.jobs.models import JobStatus
 
@@ -67,7 +69,7 @@ class DatasetExportOutput(serializers.ModelSerializer):
 
 class DatasetVersionOutput(serializers.ModelSerializer):
     previous = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = DatasetVersion
@@ -91,7 +93,7 @@ class DatasetVersionOutput(serializers.ModelSerializer):
     def get_previous(self, version: DatasetVersion) -> dict | None:
         if version.previous_id is None:
             return None
-        return {"id": version.previous_id, "name": version.previous.name}
+        return {"id": version.previous_id, "name": cast(DatasetVersion, version.previous).name}
 
 
 class DatasetVersionDetailOutput(DatasetVersionOutput):
@@ -105,9 +107,8 @@ class DatasetVersionDetailOutput(DatasetVersionOutput):
         return balance_report(counts=version.counts, line_kind=version.line_kind)
 
     def get_exports(self, version: DatasetVersion) -> list[dict]:
-        return DatasetExportOutput(
-            dataset_export_list_for_version(version=version).select_related("job"), many=True
-        ).data
+        exports = dataset_export_list_for_version(version=version).select_related("job")
+        return cast(list[dict], DatasetExportOutput(exports, many=True).data)
 
 
 class DatasetVersionListApi(APIView):
@@ -130,7 +131,7 @@ class DatasetVersionListApi(APIView):
         line_kind = serializers.ChoiceField(choices=LineKind.choices, default=LineKind.SAFETY_CRITICAL)
 
     @extend_schema(responses=DatasetVersionOutput(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(
             user=request.user, project_id=project_id, capability=Capability.MANAGE_VERSIONS
         )
@@ -138,7 +139,7 @@ class DatasetVersionListApi(APIView):
         return Response(DatasetVersionOutput(versions, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={202: JobOutput})
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         """Freeze a version: checked now (400 with the reason), frozen by a worker. Answers 202 with the job;
         follow it at /api/v1/jobs/{id}/: once it has succeeded, its result is {"version_id": ...}."""
         project, _ = project_get_for_user(
@@ -167,7 +168,7 @@ class DatasetVersionListApi(APIView):
 
 class DatasetVersionDetailApi(APIView):
     @extend_schema(responses=DatasetVersionDetailOutput)
-    def get(self, request: Request, version_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, version_id: int) -> Response:
         version = dataset_version_get_for_user(user=request.user, version_id=version_id)
         return Response(DatasetVersionDetailOutput(version).data)
 
@@ -178,14 +179,14 @@ class DatasetExportListApi(APIView):
         with_images = serializers.BooleanField(default=False)
 
     @extend_schema(responses=DatasetExportOutput(many=True))
-    def get(self, request: Request, version_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, version_id: int) -> Response:
         version = dataset_version_get_for_user(user=request.user, version_id=version_id)
         return Response(
             DatasetExportOutput(dataset_export_list_for_version(version=version).select_related("job"), many=True).data
         )
 
     @extend_schema(request=InputSerializer, responses={200: DatasetExportOutput, 202: DatasetExportOutput})
-    def post(self, request: Request, version_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, version_id: int) -> Response:
         """The export in that format: 200 with its download URL when it is built, else 202 while a worker
         builds it (poll export-detail)."""
         version = dataset_version_get_for_user(user=request.user, version_id=version_id)
@@ -204,13 +205,13 @@ class DatasetExportListApi(APIView):
 
 class DatasetExportDetailApi(APIView):
     @extend_schema(responses=DatasetExportOutput)
-    def get(self, request: Request, export_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, export_id: int) -> Response:
         return Response(DatasetExportOutput(dataset_export_get_for_user(user=request.user, export_id=export_id)).data)
 
 
 class DatasetExportFileApi(APIView):
     @extend_schema(responses={(200, "application/zip"): bytes})
-    def get(self, request: Request, export_id: int) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, export_id: int) -> FileResponse:
         export = dataset_export_get_for_user(user=request.user, export_id=export_id)
         if export.job.status != JobStatus.SUCCEEDED:
             raise ExportNotReady(f"This export is {export.job.status}; download it once it has succeeded.")

@@ -4,7 +4,6 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,6 +11,7 @@ from annotation.permissions import Capability
 from annotation.selectors import project_get_for_user
 from datasets.models import ImportJob
 from datasets.services.jobs import import_job_create
+from defectlab.authenticated import AuthenticatedRequest
 from defectlab.errors import NotFound, ValidationFailed
 from defectlab.jobs.models import JobStatus
 
@@ -55,10 +55,11 @@ class UploadCreateApi(APIView):
         with_masks = serializers.BooleanField(default=False, help_text="zip in CLASS/NAME.jpg + NAME.png layout")
 
     @extend_schema(request={"multipart/form-data": InputSerializer}, responses={202: ImportJobOutput})
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.UPLOAD)
         files = request.FILES.getlist("files")
-        data = self.InputSerializer(data={"files": files, "with_masks": request.data.get("with_masks", False)})
+        with_masks = request.data.get("with_masks", False) if isinstance(request.data, dict) else False
+        data = self.InputSerializer(data={"files": files, "with_masks": with_masks})
         data.is_valid(raise_exception=True)
         too_big = [upload.name for upload in files if upload.size > settings.DEFECTLAB_MAX_UPLOAD_BYTES]
         if too_big:
@@ -73,7 +74,7 @@ class UploadCreateApi(APIView):
 
 class UploadDetailApi(APIView):
     @extend_schema(responses=ImportJobOutput)
-    def get(self, request: Request, job_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, job_id: int) -> Response:
         job = ImportJob.objects.select_related("job").filter(pk=job_id).first()
         if job is None:
             raise NotFound("No such upload.")

@@ -9,7 +9,10 @@ from typing import BinaryIO
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say; the version's own date is inside its files
 FILE_PERMISSIONS = 0o644
 UNIX_SYSTEM = 3  # "made on Unix", whatever the exporting host runs, so the permissions above are read
-TEXT_COMPRESS_LEVEL = 6  # zlib level for JSON, XML and text; images and PNG masks are stored as they are
+# zlib level for JSON, XML and text; images and PNG masks are stored as they are. Level 1 deflates JSON about 4
+# times as fast as level 6 into a file about 1.4 times as large (measured on COCO JSON): at a million images the
+# deflating alone took minutes at level 6.
+TEXT_COMPRESS_LEVEL = 1
 COPY_CHUNK_BYTES = 1024 * 1024
 ZIP64_FROM_BYTES = 1 << 30  # entries larger than this get zip64 headers (the zip limit is 4 GiB)
 
@@ -38,7 +41,7 @@ class DeterministicZip:
             if hasattr(info, "compress_level"):
                 info.compress_level = TEXT_COMPRESS_LEVEL
             else:
-                info._compresslevel = TEXT_COMPRESS_LEVEL
+                info._compresslevel = TEXT_COMPRESS_LEVEL  # type: ignore[attr-defined]
         return info
 
     def write_directory(self, name: str) -> None:

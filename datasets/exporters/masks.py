@@ -38,7 +38,7 @@ def instance_line(image: dict, *, mask_name: str) -> bytes:
     return canonical_json({"image": image["name"], "mask": mask_name, "instances": instances}) + b"\n"
 
 
-@exporter("masks", version="1.0")
+@exporter("masks", version="1.1")  # 1.1: text deflated at TEXT_COMPRESS_LEVEL 1 (same content, other bytes)
 def export_masks(source: ExportSource, out: BinaryIO) -> None:
     class_index = {category["name"]: category["id"] for category in source.categories}
     with DeterministicZip(out) as archive, tempfile.TemporaryFile() as instances_file:

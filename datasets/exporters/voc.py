@@ -118,7 +118,7 @@ def voc_xml(image: dict, source: ExportSource) -> bytes:
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-@exporter("voc", version="1.0")
+@exporter("voc", version="1.1")  # 1.1: text deflated at TEXT_COMPRESS_LEVEL 1 (same content, other bytes)
 def export_voc(source: ExportSource, out: BinaryIO) -> None:
     class_index = {category["name"]: category["id"] for category in source.categories}
     id_lists = {split: tempfile.TemporaryFile() for split in source.splits}  # noqa: SIM115 - closed below

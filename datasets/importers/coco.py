@@ -85,7 +85,7 @@ def coco_parse(data: bytes) -> CocoDocument:
                 category_id=int(annotation["category_id"]),
                 segmentation=annotation.get("segmentation"),
                 bbox=annotation.get("bbox"),
-                attributes=annotation.get("attributes") if isinstance(annotation.get("attributes"), dict) else {},
+                attributes=attributes if isinstance(attributes := annotation.get("attributes"), dict) else {},
             )
             for annotation in (
                 _require(item, ("id", "image_id", "category_id"), "annotation") for item in document["annotations"]

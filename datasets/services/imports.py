@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -42,7 +43,7 @@ class ImportSummary:
     def processed(self) -> int:
         return self.imported + self.duplicates + len(self.rejected)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "imported": self.imported,
             "duplicates": self.duplicates,
@@ -89,6 +90,8 @@ def image_prepare(source: Source) -> PreparedImage | Rejection:
 
 def _mask_regions(source: Source, decoded: ingest.DecodedImage) -> list[list[geometry.Polygon]]:
     mask_name = source.mask_filename or source.filename
+    if source.mask_read is None:
+        raise ingest.ImageRejected(mask_name, "no mask was paired with this image")
     try:
         mask = ingest.read_mask(source.mask_read(), mask_name)
     except (OSError, ValueError) as error:
@@ -137,7 +140,7 @@ def _record(prepared: PreparedImage, written: list[str]) -> ImageRecord:
     )
 
 
-def _store_pyramid(decoded: ingest.DecodedImage, written: list[str]) -> dict | None:
+def _store_pyramid(decoded: ingest.DecodedImage, written: list[str]) -> dict[str, Any] | None:
     """Tiles of a large image, cut and stored here, one image at a time: a batch of line scans never holds more
     than one pyramid (and never all its tiles) in memory. None for images small enough to show whole."""
     if not pyramid.needs_pyramid(
@@ -160,7 +163,7 @@ def _store_batch(
     project: Project,
     batch: list[PreparedImage],
     classes: dict[str, DefectClass],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     summary: ImportSummary,
 ) -> None:
     written: list[str] = []
@@ -216,7 +219,7 @@ def _key_in_use(key: str) -> bool:
     return Image.objects.filter(Q(file=key) | Q(display_file=key) | Q(thumbnail_file=key)).exists()
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -226,7 +229,7 @@ def images_import(
     *,
     project: Project,
     sources: Iterable[Source],
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     on_progress: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Import images (and their masks) into `project`. Idempotent: known content is counted as a duplicate."""

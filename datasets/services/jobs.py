@@ -4,15 +4,16 @@ import os
 import uuid
 from contextlib import ExitStack
 from functools import partial
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from annotation.models import Project
 from datasets import storage
-from datasets.job_kinds import IMPORT_JOB_KIND
+from datasets.job_kinds import IMPORT_JOB_KIND as IMPORT_JOB_KIND  # re-exported: tests name it here
 from datasets.models import ImportJob
 from datasets.services.imports import ImportSummary, images_import
 from datasets.sources import Entry, Rejection, Source, plan_sources, zip_entries
@@ -30,8 +31,8 @@ def _safe_name(name: str) -> str:
 def import_job_create(
     *,
     project: Project,
-    files: list[UploadedFile],
-    created_by: AbstractBaseUser,
+    files: list["UploadedFile[bytes]"],
+    created_by: User,
     with_masks: bool = False,
     queue: str | None = None,
 ) -> ImportJob:
@@ -41,7 +42,7 @@ def import_job_create(
     token = uuid.uuid4().hex
     staged = []
     for index, upload in enumerate(files):
-        key = default_storage.save(f"staging/{token}/{index:05d}-{_safe_name(upload.name)}", upload)
+        key = default_storage.save(f"staging/{token}/{index:05d}-{_safe_name(upload.name or 'upload')}", upload)
         staged.append({"key": key, "filename": upload.name})
     job = job_start(
         kind=IMPORT_JOB_KIND, project=project, created_by=created_by, progress_total=len(files), queue=queue
@@ -69,7 +70,7 @@ def _staged_sources(upload: ImportJob, rejections: list[Rejection], stack: ExitS
     return entries
 
 
-def import_job_run(*, job: JobContext) -> dict:
+def import_job_run(*, job: JobContext) -> dict[str, Any]:
     """Import one upload: the job kind `images_import`. Its progress counts files (rejected ones included).
     Safe to run again after a lost worker: content already stored counts as a duplicate."""
     upload = ImportJob.objects.select_related("project", "created_by").get(job_id=job.job_id)
@@ -79,7 +80,7 @@ def import_job_run(*, job: JobContext) -> dict:
     already_imported, already_annotations = upload.imported_count, upload.annotation_count
     total = 0
 
-    def counts(summary: ImportSummary) -> dict:
+    def counts(summary: ImportSummary) -> dict[str, Any]:
         return {
             "imported_count": already_imported + summary.imported,
             "duplicate_count": max(summary.duplicates - already_imported, 0),

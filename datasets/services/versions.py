@@ -1,39 +1,44 @@
 """Dataset versions: freezing a project's labelled images into an immutable, content-hashed manifest."""
 
+import contextlib
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 
 from annotation.models import ImageStatus, Project
+from annotation.outlines import outline_texts_for_rles
 from datasets import storage
 from datasets.job_kinds import FREEZE_JOB_KIND
 from datasets.manifest import (
     DEFECT_FREE,
     MANIFEST_FORMAT,
     CountsBuilder,
-    ManifestIndex,
+    ImageEntry,
+    ManifestDiff,
     canonical_json,
     export_name,
-    manifest_annotation_line,
-    manifest_diff,
+    manifest_annotation_json,
     manifest_geometry_line,
-    manifest_image_line,
+    manifest_image_json,
     manifest_read,
+    manifest_splits,
+    rle_json,
 )
 from datasets.models import DatasetVersion, LineKind
-from datasets.outlines import edge_outlines_for_rles
 from datasets.selectors import (
     FreezeFilter,
     dataset_version_latest,
     freeze_annotation_rows,
-    freeze_image_rows,
-    freeze_labels,
+    freeze_image_labels,
+    freeze_images,
     taxonomy_snapshot,
 )
 from datasets.splits import DEFAULT_SPLIT_RATIOS, SplitItem, split_assign, split_ratios_check
@@ -42,9 +47,11 @@ from defectlab.errors import ValidationFailed
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.models import UNFINISHED_STATUSES, Job
 from defectlab.jobs.services import job_create, job_run, job_start
+from defectlab.readahead import read_ahead
 from defectlab.validation import integer_check, name_check
 
-OUTLINE_BATCH = 256  # annotations traced together (datasets/outlines.py); bounds the freeze's working memory
+OUTLINE_BATCH = 256  # annotations without a stored outline traced together (annotation/outlines.py)
+IMAGE_BATCH = 500  # images whose annotations are read in one query, and written out together
 VERSION_NAME_MAX_LENGTH = 100
 FREEZE_TRIES = 3  # a freeze numbered like a version frozen meanwhile is done again on top of it, this often
 
@@ -61,7 +68,7 @@ class FreezeOptions:
     split_ratios: tuple[tuple[str, float], ...] = tuple(DEFAULT_SPLIT_RATIOS.items())
     keep_previous_splits: bool = True  # images already in the previous version (same seed, ratios) keep their split
 
-    def to_params(self) -> dict:
+    def to_params(self) -> dict[str, Any]:
         """As a job's JSON params. Split ratios stay a list of pairs: their order is part of the content hash,
         and PostgreSQL's jsonb does not keep the order of an object's keys."""
         return {
@@ -75,7 +82,7 @@ class FreezeOptions:
         }
 
     @classmethod
-    def from_params(cls, params: dict) -> "FreezeOptions":
+    def from_params(cls, params: dict[str, Any]) -> "FreezeOptions":
         classes = params["defect_classes"]
         return cls(
             seed=params["seed"],
@@ -89,18 +96,19 @@ class FreezeOptions:
 
 
 @contextmanager
-def _consistent_snapshot() -> Iterator[None]:
+def _consistent_snapshot() -> Iterator[bool]:
     """A transaction whose reads all see one moment: edits saved while a freeze reads do not mix in halfway.
 
     PostgreSQL's default (READ COMMITTED) gives each query its own snapshot, so the freeze asks for REPEATABLE
     READ; that has to be the transaction's first statement, so an outer transaction (tests) keeps its own level.
-    SQLite transactions read one snapshot anyway."""
-    is_outermost = not connection.in_atomic_block
+    SQLite transactions read one snapshot anyway. Yields whether the snapshot is this transaction's own (a
+    REPEATABLE READ one it began): then a second connection may share it (defectlab/readahead.py)."""
+    is_own = not connection.in_atomic_block and connection.vendor == "postgresql"
     with transaction.atomic():
-        if is_outermost and connection.vendor == "postgresql":
+        if is_own:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        yield
+        yield is_own
 
 
 def _validated(*, name: str, options: FreezeOptions, line_kind: str, known_classes: list[str]) -> str:
@@ -130,48 +138,78 @@ class _Frozen:
     content_hash: str
     manifest_key: str
     size_bytes: int
-    counts: dict
-    index: ManifestIndex
+    counts: dict[str, Any]
+    diff: dict[str, Any] | None
+
+
+def _with_annotations(
+    images: Iterator[dict[str, Any]], selection: FreezeFilter, *, is_own_snapshot: bool
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each image (in the stream's order) with its selected annotations, read IMAGE_BATCH images at a time; in
+    the freeze's own snapshot, the next batch is read while this one is written (defectlab/readahead.py)."""
+    batches = iter(lambda: list(itertools.islice(images, IMAGE_BATCH)), [])
+
+    def read(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return freeze_annotation_rows(image_ids=[image["id"] for image in batch], selection=selection)
+
+    for batch, rows in read_ahead(batches, read, is_shareable=is_own_snapshot):
+        rows_of: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            rows_of.setdefault(row["image_id"], []).append(row)
+        for image in batch:
+            yield image, rows_of.get(image["id"], [])
 
 
 def _write_manifest(
     *,
-    header: dict,
-    images: list[dict],
-    annotation_rows: Iterator[dict],
+    header: dict[str, Any],
+    images: Iterator[tuple[dict[str, Any], list[dict[str, Any]]]],
     splits: dict[str, str],
-    names: dict[str, str],
     counts: CountsBuilder,
+    diff: ManifestDiff | None,
     skipped_images: int,
     on_progress: Callable[[int], None],
 ) -> _Frozen:
-    """Stream images (in manifest order) merged with their annotations (same order) into a stored manifest."""
+    """Stream the images (in manifest order, with their annotations) into a stored manifest. What it holds at
+    once: a batch of lines, the names given so far (export names must be unique), and `splits`."""
     out, path = scratch_file(".jsonl")
-    digest, size, index, written = hashlib.sha256(), 0, ManifestIndex(), 0
+    digest, size, written = hashlib.sha256(), 0, 0
+    taken: set[str] = set()
 
     def emit(data: bytes) -> None:
         nonlocal size
         out.write(data)
-        digest.update(data)
+        digest.update(data)  # hashlib lets other threads run while it hashes a large buffer
         size += len(data)
 
-    def flush(pending: list[tuple[dict, list[dict]]]) -> None:
+    def flush(pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
         nonlocal written
-        rles = [json.loads(row["rle_text"]) for _, image_rows in pending for row in image_rows]
-        outlines = iter(edge_outlines_for_rles(rles))
-        next_rle = iter(rles)
+        # Outlines are stored with final annotations (annotation/outlines.py); the rest are traced here, together.
+        untraced = [row for _, image_rows in pending for row in image_rows if row["outline"] is None]
+        traced = outline_texts_for_rles([json.loads(row["rle_text"]) for row in untraced])
+        for row, text in zip(untraced, traced, strict=True):
+            row["outline"] = text
+        lines = []  # written at once: a batch's megabytes in one write and one hash update
         for image, image_rows in pending:
-            annotations = [
-                manifest_annotation_line(row, rle=next(next_rle), outline=next(outlines)) for row in image_rows
-            ]
-            line = manifest_image_line(
-                image, name=names[image["sha256"]], split=splits[image["sha256"]], annotations=annotations
+            name = export_name(
+                image["original_filename"],
+                extension=image["file"].rsplit(".", 1)[-1],
+                sha256=image["sha256"],
+                taken=taken,
             )
-            counts.add(line)
-            index.add(line)
-            emit(canonical_json(line) + b"\n")
+            split = splits[image["sha256"]]
+            annotations = [
+                manifest_annotation_json(row, rle_json=rle_json(row["rle_text"]), outline=row["outline"])
+                for row in image_rows
+            ]
+            lines.append(manifest_image_json(image, name=name, split=split, annotations=annotations) + b"\n")
             if image_rows:
-                emit(manifest_geometry_line(image, image_rows))
+                lines.append(manifest_geometry_line(image, image_rows))
+            classes = [row["defect_class__name"] for row in image_rows]
+            counts.add(split=split, is_defect_free=image["is_defect_free"], defect_classes=classes)
+            if diff is not None:
+                diff.add(_diff_entry(image, image_rows, name=name, split=split))
+        emit(b"".join(lines))
         written += len(pending)
         on_progress(written)
         pending.clear()
@@ -179,22 +217,19 @@ def _write_manifest(
     try:
         with out:
             emit(canonical_json(header) + b"\n")
-            pending: list[tuple[dict, list[dict]]] = []
-            pending_annotations = 0
-            row = next(annotation_rows, None)
-            for image in images:
-                image_rows = []
-                while row is not None and row["image_id"] == image["id"]:
-                    image_rows.append(row)
-                    row = next(annotation_rows, None)
+            pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+            untraced = 0
+            for image, image_rows in images:
+                # An image with no selected annotation and no defect-free judgement is unlabelled for this version
+                # (e.g. all its defects are of other classes): it would teach "no defect", so it stays out.
+                if not image_rows and not image["is_defect_free"]:
+                    continue
                 pending.append((image, image_rows))
-                pending_annotations += len(image_rows)
-                if pending_annotations >= OUTLINE_BATCH:
+                untraced += sum(row["outline"] is None for row in image_rows)
+                if untraced >= OUTLINE_BATCH or len(pending) >= IMAGE_BATCH:
                     flush(pending)
-                    pending_annotations = 0
+                    untraced = 0
             flush(pending)
-            if row is not None:  # both streams come from one snapshot in one order: this is a bug, not bad data
-                raise RuntimeError(f"annotation {row['id']} of image {row['image_id']} fell outside the merge")
     except BaseException:
         os.unlink(path)
         raise
@@ -204,26 +239,58 @@ def _write_manifest(
         manifest_key=key,
         size_bytes=size,
         counts=counts.result(skipped_images=skipped_images),
-        index=index,
+        diff=diff.result() if diff is not None else None,
     )
 
 
-def _previous_index(previous: DatasetVersion) -> tuple[ManifestIndex, dict[str, str]]:
-    """The previous version's diff index and its image splits, from its manifest."""
+def _diff_entry(image: dict[str, Any], image_rows: list[dict[str, Any]], *, name: str, split: str) -> ImageEntry:
+    """What ManifestDiff compares of an image line, from the rows the line was written from."""
+    return ImageEntry(
+        sha256=image["sha256"],
+        name=name,
+        image_state=(name, split, image["status"], image["is_defect_free"]),
+        annotations={
+            row["id"]: (
+                image["sha256"],
+                row["revision"],
+                row["defect_class__name"],
+                None if row["severity__name"] is None else (row["severity__name"], row["severity__rank"]),
+                row["is_final"],
+                row["source"],
+            )
+            for row in image_rows
+        },
+    )
+
+
+def _split_items(*, project: Project, selection: FreezeFilter) -> tuple[list[SplitItem], int]:
+    """The images the version takes, as split_assign's items (their labels: their defect classes, or
+    defect-free), and how many candidates it skips (labelled by nothing selected). One item a kept image;
+    equal label sets share one frozenset."""
+    items: list[SplitItem] = []
+    skipped = 0
+    labels_of: dict[Any, frozenset[str]] = {}
+    for sha256, is_defect_free, classes in freeze_image_labels(project=project, selection=selection):
+        if not classes and not is_defect_free:
+            skipped += 1
+            continue
+        key = classes or (DEFECT_FREE,)
+        labels = labels_of.setdefault(key, frozenset(key))
+        items.append(SplitItem(key=sha256, labels=labels))
+    return items, skipped
+
+
+def _previous_splits(previous: DatasetVersion) -> dict[str, str]:
+    """The previous version's image splits (sha256 -> split), from its manifest."""
     with storage.open_key(previous.manifest_key) as handle:
-        _, images = manifest_read(handle)
-        index, splits = ManifestIndex(), {}
-        for image in images:
-            index.add(image)
-            splits[image["sha256"]] = image["split"]
-    return index, splits
+        return dict(manifest_splits(handle))
 
 
 def dataset_version_freeze(
     *,
     project: Project,
     name: str,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     options: FreezeOptions | None = None,
     line_kind: str = LineKind.SAFETY_CRITICAL,
     job: JobContext | None = None,
@@ -258,7 +325,7 @@ def _freeze(
     *,
     project: Project,
     name: str,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     options: FreezeOptions,
     line_kind: str,
     job: JobContext | None,
@@ -269,7 +336,7 @@ def _freeze(
             job.check_cancelled()
 
     progress(0, None, "Reading the selection")
-    with _consistent_snapshot():
+    with _consistent_snapshot() as is_own_snapshot:
         project = Project.objects.get(pk=project.pk)  # inside the snapshot: its taxonomy revision
         taxonomy = taxonomy_snapshot(project=project)
         known = [defect_class["name"] for defect_class in taxonomy["defect_classes"]]
@@ -285,29 +352,14 @@ def _freeze(
             final_annotations_only=options.final_annotations_only,
             include_defect_free=options.include_defect_free,
         )
-        candidates = freeze_image_rows(project=project, selection=selection)
-        labels = freeze_labels(project=project, selection=selection)
-        # An image in the selection with no selected annotation and no defect-free judgement is unlabelled for
-        # this version (e.g. all its defects are of other classes): it would teach "no defect", so it stays out.
-        images = [row for row in candidates if row["id"] in labels or row["is_defect_free"]]
-
+        items, skipped_images = _split_items(project=project, selection=selection)
         previous = dataset_version_latest(project=project)
-        previous_index, previous_splits = _previous_index(previous) if previous else (None, {})
         same_split_settings = previous is not None and (previous.seed, previous.split_ratios) == (options.seed, ratios)
-        fixed = previous_splits if options.keep_previous_splits and same_split_settings else {}
-        splits = split_assign(
-            [SplitItem(key=row["sha256"], labels=frozenset(labels.get(row["id"]) or {DEFECT_FREE})) for row in images],
-            ratios=ratios,
-            seed=options.seed,
-            fixed=fixed,
-        )
-        taken: set[str] = set()
-        names = {
-            row["sha256"]: export_name(
-                row["original_filename"], extension=row["file"].rsplit(".", 1)[-1], sha256=row["sha256"], taken=taken
-            )
-            for row in images
-        }
+        keep_splits = previous is not None and options.keep_previous_splits and same_split_settings
+        fixed = _previous_splits(previous) if previous is not None and keep_splits else {}
+        splits = split_assign(items, ratios=ratios, seed=options.seed, fixed=fixed)
+        image_count = len(items)
+        del items  # the splits say all that is left to know of them
         header = {
             "kind": "header",
             "manifest_format": MANIFEST_FORMAT,
@@ -322,18 +374,24 @@ def _freeze(
             "seed": options.seed,
             "split_ratios": ratios,
         }
-        progress(0, len(images), "Writing the manifest")
-        frozen = _write_manifest(
-            header=header,
-            images=images,
-            annotation_rows=freeze_annotation_rows(project=project, selection=selection),
-            splits=splits,
-            names=names,
-            counts=CountsBuilder(categories=categories),
-            skipped_images=len(candidates) - len(images),
-            on_progress=lambda done: progress(done, None, "Writing the manifest"),
-        )
-        progress(len(images), len(images), "Recording the version")
+        progress(0, image_count, "Writing the manifest")
+        with contextlib.ExitStack() as stack:
+            diff = None
+            if previous is not None:  # read alongside the new manifest, in the same order
+                _, previous_images = manifest_read(stack.enter_context(storage.open_key(previous.manifest_key)))
+                diff = ManifestDiff(previous_images)
+            frozen = _write_manifest(
+                header=header,
+                images=_with_annotations(
+                    freeze_images(project=project, selection=selection), selection, is_own_snapshot=is_own_snapshot
+                ),
+                splits=splits,
+                counts=CountsBuilder(categories=categories),
+                diff=diff,
+                skipped_images=skipped_images,
+                on_progress=lambda done: progress(done, image_count, "Writing the manifest"),
+            )
+        progress(image_count, image_count, "Recording the version")
         with transaction.atomic():
             version = DatasetVersion.objects.create(
                 project=project,
@@ -349,12 +407,12 @@ def _freeze(
                 manifest_size_bytes=frozen.size_bytes,
                 taxonomy=taxonomy,
                 counts=frozen.counts,
-                diff=manifest_diff(previous_index, frozen.index) if previous_index else None,
+                diff=frozen.diff,
                 created_by=created_by,
                 job_id=job.job_id if job is not None else None,
             )
     if job is not None:  # no cancel check from here: the version exists
-        job.progress(len(images), len(images), f"Froze {len(images):,} images")
+        job.progress(image_count, image_count, f"Froze {image_count:,} images")
     return version
 
 
@@ -362,7 +420,7 @@ def dataset_version_freeze_start(
     *,
     project: Project,
     name: str,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     options: FreezeOptions | None = None,
     line_kind: str = LineKind.SAFETY_CRITICAL,
     queue: str | None = None,

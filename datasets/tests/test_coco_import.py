@@ -80,7 +80,7 @@ def _uncompressed(mask: np.ndarray) -> list[int]:
 
 def test_cvat_export_is_imported_with_classes_by_name_and_unknown_ones_reported(team, images):
     # given
-    SeverityLevelFactory(defect_class=team.defect_class, name="major", rank=2)
+    SeverityLevelFactory.create(defect_class=team.defect_class, name="major", rank=2)
     data = json.dumps(cvat_document()).encode()
     # when
     summary = coco_import(project=team.project, data=data, actor=team.admin)

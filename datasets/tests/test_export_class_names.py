@@ -34,7 +34,7 @@ HOSTILE_NAMES = [
 def hostile_export(db, tmp_path):
     """A version whose classes have the hostile names, stored as they are (no service checks them on this path),
     exported in every format and unzipped."""
-    project = ProjectFactory(slug="hostile-names")
+    project = ProjectFactory.create(slug="hostile-names")
     classes = [
         DefectClass.objects.create(project=project, name=name, position=index)
         for index, name in enumerate(HOSTILE_NAMES)

@@ -5,7 +5,7 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from annotation import geometry
-from datasets.outlines import crops_from_rles, edge_outlines, edge_outlines_for_rles, rle_counts_many
+from annotation.outlines import crops_from_rles, edge_outlines, edge_outlines_for_rles, rle_counts_many
 
 
 def decoded(outline, *, height: int, width: int) -> np.ndarray:

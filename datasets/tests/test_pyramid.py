@@ -1,5 +1,7 @@
 """Tile pyramids: level sizes, tile cuts and area averaging on numpy arrays, then the ingestion hook."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
@@ -119,7 +121,7 @@ def test_description_names_the_storage_key_of_every_tile():
 
 def _import(project, *sources: tuple[str, bytes]) -> None:
     imports.images_import(
-        project=project, sources=[Source(filename=name, read=lambda data=data: data) for name, data in sources]
+        project=project, sources=[Source(filename=name, read=partial(bytes, data)) for name, data in sources]
     )
 
 
@@ -127,7 +129,7 @@ def _import(project, *sources: tuple[str, bytes]) -> None:
 @override_settings(DEFECTLAB_PYRAMID_MIN_PX=64, DEFECTLAB_PYRAMID_TILE_PX=32)
 def test_large_images_get_their_tiles_stored_and_small_ones_none():
     # given
-    project = ProjectFactory()
+    project = ProjectFactory.create()
     large, small = png_bytes(100, 40, seed=1), png_bytes(64, 64, seed=2)
     # when
     _import(project, ("line-scan.png", large), ("part.png", small))
@@ -154,7 +156,7 @@ def test_large_images_get_their_tiles_stored_and_small_ones_none():
 @override_settings(DEFECTLAB_PYRAMID_MIN_PX=64, DEFECTLAB_PYRAMID_TILE_PX=32)
 def test_a_failed_batch_removes_the_tiles_it_wrote(monkeypatch):
     # given: recording the batch fails after the tiles were written
-    project = ProjectFactory()
+    project = ProjectFactory.create()
     data = png_bytes(100, 40, seed=3)
 
     def fail(*, images):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def labelled(team):
     """Six crack images (one with a ring-shaped crack), four blowhole images, three defect-free images, and one
     image still in progress (a non-final annotation): the default filter takes 13 images and 10 annotations."""
-    blowhole = DefectClassFactory(project=team.project, name="blowhole")
+    blowhole = DefectClassFactory.create(project=team.project, name="blowhole")
     for index in range(6):
         shape = ring(5, 5, 9) if index == 0 else square(3 + index, 4, 5)
         labelled_image(team.project, team.defect_class, seed=index, name=f"crack/part{index}.png", shapes=[shape])

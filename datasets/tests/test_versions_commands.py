@@ -85,8 +85,8 @@ def test_import_coco_round_trip_through_the_command_line(labelled, tmp_path):
     run("create_version", "tile-line", "v1")
     archive = tmp_path / "coco.zip"
     run("export_version", "tile-line", "v1", "--format", "coco", "--with-images", "--out", str(archive))
-    copy = ProjectFactory(slug="copy")
-    DefectClassFactory(project=copy, name="crack")
+    copy = ProjectFactory.create(slug="copy")
+    DefectClassFactory.create(project=copy, name="crack")
     # when
     summary = json.loads(run("import_coco", "copy", str(archive)))
     # then

@@ -3,7 +3,7 @@ it does not exist (NotFound), like an id that was never used."""
 
 from collections.abc import Collection
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from defectlab.errors import NotFound
@@ -11,7 +11,7 @@ from defectlab.jobs.access import JobAccess, project_job_access
 from defectlab.jobs.models import Job
 
 
-def job_access_for_user(*, job: Job, user: AbstractBaseUser) -> JobAccess:
+def job_access_for_user(*, job: Job, user: User) -> JobAccess:
     """The user's reach into `job`: through its project, or, for a job of no project, as its creator."""
     if job.project_id is not None:
         return project_job_access(user=user, project_id=job.project_id)
@@ -20,7 +20,7 @@ def job_access_for_user(*, job: Job, user: AbstractBaseUser) -> JobAccess:
     return JobAccess.VIEW if job.created_by_id is not None and job.created_by_id == user.pk else JobAccess.NONE
 
 
-def job_get_for_user(*, user: AbstractBaseUser, job_id: int) -> tuple[Job, JobAccess]:
+def job_get_for_user(*, user: User, job_id: int) -> tuple[Job, JobAccess]:
     job = Job.objects.select_related("created_by").filter(pk=job_id).first()
     access = job_access_for_user(job=job, user=user) if job is not None else JobAccess.NONE
     if job is None or access == JobAccess.NONE:
@@ -29,7 +29,7 @@ def job_get_for_user(*, user: AbstractBaseUser, job_id: int) -> tuple[Job, JobAc
 
 
 def job_list_for_project(
-    *, user: AbstractBaseUser, project_id: int, kind: str | None = None, statuses: Collection[str] | None = None
+    *, user: User, project_id: int, kind: str | None = None, statuses: Collection[str] | None = None
 ) -> tuple[QuerySet[Job], JobAccess]:
     """The project's jobs, newest first, with the user's access to them (NotFound for non-members)."""
     access = project_job_access(user=user, project_id=project_id)

@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defectlab.api.pagination import IdCursorPagination
+from defectlab.authenticated import AuthenticatedRequest
 from qa.api.serializers import (
     DefectChoiceInput,
     QaAnnotationOutput,
@@ -55,7 +55,7 @@ class AdjudicationListApi(APIView):
     pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(responses=AdjudicationOutput(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.ADJUDICATE)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(adjudication_list_for_project(project=project), request, view=self)
@@ -96,7 +96,7 @@ class AdjudicationDetailApi(APIView):
         defect_classes = QaDefectClassOutput(many=True)
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request, adjudication_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, adjudication_id: int) -> Response:
         adjudication = adjudication_get_for_review(user=request.user, adjudication_id=adjudication_id)
         return Response(self.OutputSerializer(adjudication_view(adjudication=adjudication)).data)
 
@@ -108,7 +108,7 @@ class AdjudicationDecideApi(APIView):
         defects = DefectChoiceInput(many=True, required=False, default=list)
 
     @extend_schema(request=InputSerializer, responses=AdjudicationOutput)
-    def post(self, request: Request, adjudication_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, adjudication_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         adjudication = adjudication_decide(

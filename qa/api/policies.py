@@ -3,17 +3,17 @@
 import csv
 import io
 
-from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.errors import NoSuchAnnotator
+from annotation.selectors import annotators_by_username
 from defectlab.api.fields import BoundedJSONField, column_integer_field
-from defectlab.errors import ValidationFailed
+from defectlab.authenticated import AuthenticatedRequest
 from qa.models import QaPolicy
 from qa.permissions import QaAction, project_get_for_qa
 from qa.selectors import calibration_progress, qa_policy_for_project, qa_statistics_for_project
@@ -64,12 +64,12 @@ class QaPolicyApi(APIView):
         note = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(responses=QaPolicyOutput)
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_POLICY)
         return Response(QaPolicyOutput(qa_policy_for_project(project=project)).data)
 
     @extend_schema(request=InputSerializer, responses=QaPolicyOutput)
-    def put(self, request: Request, project_id: int) -> Response:
+    def put(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.MANAGE_POLICY)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -88,15 +88,15 @@ class QaAssignmentCreateApi(APIView):
         assigned = serializers.IntegerField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.ASSIGN)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         names = data.validated_data["annotators"]
-        users = {user.username: user for user in get_user_model().objects.filter(username__in=names)}
+        users = annotators_by_username(project=project, usernames=names)
         missing = [name for name in names if name not in users]
         if missing:
-            raise ValidationFailed(f"No such annotators: {', '.join(missing)}.")
+            raise NoSuchAnnotator(missing)
         plan = qa_assignments_create(
             user=request.user,
             project=project,
@@ -139,7 +139,7 @@ class QaStatisticsApi(APIView):
         parameters=[FilterSerializer],
         responses={(200, "application/json"): OutputSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
-    def get(self, request: Request, project_id: int) -> Response | HttpResponse:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response | HttpResponse:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_STATISTICS)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

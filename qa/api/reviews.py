@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defectlab.api.pagination import IdCursorPagination
+from defectlab.authenticated import AuthenticatedRequest
 from qa.models import EdgeCase, EdgeCaseStatus, ReReview, ReReviewStatus
 from qa.permissions import QaAction, project_get_for_qa
 from qa.selectors import edge_case_list_for_project, precedent_list_for_project, re_review_list_for_project
@@ -42,7 +42,7 @@ class EdgeCaseFlagApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: EdgeCaseOutput})
-    def post(self, request: Request, image_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         edge_case = edge_case_flag(user=request.user, image_id=image_id, note=data.validated_data["note"])
@@ -62,7 +62,7 @@ class EdgeCaseListApi(APIView):
     pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(parameters=[FilterSerializer], responses=EdgeCaseOutput(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, role = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.FLAG_EDGE_CASE)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -82,7 +82,7 @@ class EdgeCaseDecideApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses=EdgeCaseOutput)
-    def post(self, request: Request, edge_case_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, edge_case_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         edge_case = edge_case_decide(user=request.user, edge_case_id=edge_case_id, **data.validated_data)
@@ -116,7 +116,7 @@ class PrecedentListApi(APIView):
             ]
 
     @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, role = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_PRECEDENTS)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -160,7 +160,7 @@ class ReReviewListApi(APIView):
     pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(parameters=[FilterSerializer], responses=ReReviewOutput(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.RE_REVIEW)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -178,7 +178,7 @@ class ReReviewResolveApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses=ReReviewOutput)
-    def post(self, request: Request, re_review_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, re_review_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         re_review = re_review_resolve(user=request.user, re_review_id=re_review_id, **data.validated_data)

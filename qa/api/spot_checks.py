@@ -1,12 +1,14 @@
 """Spot-check samples (draw, list with their reproducibility), the spot-check queue, and the decision."""
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defectlab.api.pagination import IdCursorPagination
+from defectlab.authenticated import AuthenticatedRequest
 from defectlab.errors import ValidationFailed
 from qa.api.serializers import DefectChoiceInput, QaAnnotationOutput, QaImageOutput, defect_choices
 from qa.models import SpotCheck, SpotCheckSample
@@ -57,14 +59,14 @@ class SpotCheckSampleListApi(APIView):
     pagination_class = Pagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(responses=SampleOutput(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.SPOT_CHECK)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(spot_check_sample_list_for_project(project=project), request, view=self)
         return paginator.get_paginated_response(SampleOutput(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: SampleOutput})
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.SPOT_CHECK)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -102,18 +104,18 @@ class SpotCheckWithWorkOutput(SpotCheckOutput):
 
     def get_annotations(self, spot_check: SpotCheck) -> list[dict]:
         work = self.context["work"].get((spot_check.image_id, spot_check.annotator_id), [])
-        return QaAnnotationOutput(work, many=True).data
+        return cast(list[dict], QaAnnotationOutput(work, many=True).data)
 
 
 class SpotCheckListApi(APIView):
     pagination_class = IdCursorPagination  # read by drf-spectacular: the schema shows the paginated envelope
 
     @extend_schema(responses=SpotCheckWithWorkOutput(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.SPOT_CHECK)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(spot_check_list_for_project(project=project), request, view=self)
-        work = annotator_work_for_spot_checks(spot_checks=page)
+        work = annotator_work_for_spot_checks(spot_checks=page or [])
         return paginator.get_paginated_response(SpotCheckWithWorkOutput(page, many=True, context={"work": work}).data)
 
 
@@ -126,7 +128,7 @@ class SpotCheckDecideApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses=SpotCheckOutput)
-    def post(self, request: Request, spot_check_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, spot_check_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -3,7 +3,7 @@ A's and B's work is never changed."""
 
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from qa.services.choices import DefectChoice, final_defects_from
 @transaction.atomic
 def adjudication_decide(
     *,
-    user: AbstractBaseUser,
+    user: User,
     adjudication_id: int,
     decision: str,
     reason: str,

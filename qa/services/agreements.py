@@ -18,7 +18,7 @@ def defect_of(annotation: Annotation) -> Defect:
         defect_class_id=annotation.defect_class_id,
         rle=annotation.rle,
         bbox=(annotation.bbox_x, annotation.bbox_y, annotation.bbox_width, annotation.bbox_height),
-        severity_rank=annotation.severity.rank if annotation.severity_id else None,
+        severity_rank=annotation.severity.rank if annotation.severity is not None else None,
     )
 
 

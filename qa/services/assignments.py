@@ -4,7 +4,7 @@ dual share), one afterwards. Assignments are made through annotation's services.
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count
 
@@ -24,7 +24,7 @@ class QaAssignmentPlan:
 
 @transaction.atomic
 def qa_assignments_create(
-    *, user: AbstractBaseUser, project: Project, image_ids: list[int], annotators: list[AbstractBaseUser]
+    *, user: User, project: Project, image_ids: list[int], annotators: list[User]
 ) -> QaAssignmentPlan:
     """Spread the images over `annotators` in turn. Until the project has `calibration_image_count` dual-assigned
     images, each image also goes to the next annotator in the list; after that, only the images the policy's
@@ -43,7 +43,8 @@ def qa_assignments_create(
     if calibration_left and len(annotators) < 2:
         raise ValidationFailed("Calibration needs two distinct annotators per image: name at least two.")
     per_annotator: dict[int, list[int]] = defaultdict(list)
-    dual, single = [], []
+    dual: list[int] = []
+    single: list[int] = []
     for index, image in enumerate(images):
         first = annotators[index % len(annotators)]
         is_dual = len(dual) < calibration_left or (

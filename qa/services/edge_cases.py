@@ -1,6 +1,6 @@
 """Consensus review: anyone flags a hard image; a senior records the decision, optionally as a class precedent."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ from qa.selectors import edge_case_get_for_decision
 
 
 @transaction.atomic
-def edge_case_flag(*, user: AbstractBaseUser, image_id: int, note: str = "") -> EdgeCase:
+def edge_case_flag(*, user: User, image_id: int, note: str = "") -> EdgeCase:
     """Anyone who can see the image may flag it (inspectors: only images assigned to them). The note is optional:
     a flag raised in the middle of labelling is worth having even when the question is hard to put into words."""
     image, role = image_get_for_user(user=user, image_id=image_id)
@@ -24,7 +24,7 @@ def edge_case_flag(*, user: AbstractBaseUser, image_id: int, note: str = "") -> 
 
 @transaction.atomic
 def edge_case_decide(
-    *, user: AbstractBaseUser, edge_case_id: int, decision: str, precedent_defect_class_id: int | None = None
+    *, user: User, edge_case_id: int, decision: str, precedent_defect_class_id: int | None = None
 ) -> EdgeCase:
     edge_case = edge_case_get_for_decision(user=user, edge_case_id=edge_case_id, lock=True)
     if edge_case.status != EdgeCaseStatus.OPEN:

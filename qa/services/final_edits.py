@@ -28,7 +28,7 @@ def final_edit_record(*, audit_entry_id: int) -> Adjudication | SpotCheck | None
     Safe to run twice: an audit entry is recorded once."""
     entry = AuditEntry.objects.filter(pk=audit_entry_id, object_type="annotation").first()
     snapshot = (entry.after or entry.before) if entry is not None else None
-    if not snapshot or not snapshot.get("is_final"):
+    if entry is None or not snapshot or not snapshot.get("is_final"):
         return None
     image_id = snapshot["image_id"]
     record: Adjudication | SpotCheck | None = (

@@ -1,8 +1,9 @@
 """The versioned QA policy: reading the current version (making the first) and adding versions."""
 
 import re
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from annotation.models import DefectClass, Project
@@ -36,10 +37,10 @@ def qa_policy_current(*, project: Project, lock: bool = False) -> QaPolicy:
             QaPolicy.objects.create(project=project, version=1, seed=seed_new())
     except IntegrityError:
         pass  # made by a concurrent first call
-    return (policies.select_for_update() if lock else policies).first()
+    return (policies.select_for_update() if lock else policies).get(version=1)
 
 
-def _class_rules_checked(*, project: Project, class_rules: object) -> dict:
+def _class_rules_checked(*, project: Project, class_rules: object) -> dict[str, Any]:
     if not isinstance(class_rules, dict):
         raise ValidationFailed('class_rules must map defect class ids to {"measure": ..., "iou_threshold": ...}.')
     class_ids = set(DefectClass.objects.filter(project=project).values_list("pk", flat=True))
@@ -62,7 +63,7 @@ def _class_rules_checked(*, project: Project, class_rules: object) -> dict:
 
 
 @transaction.atomic
-def qa_policy_update(*, project: Project, actor: AbstractBaseUser | None, note: str = "", **fields: object) -> QaPolicy:
+def qa_policy_update(*, project: Project, actor: User | None, note: str = "", **fields: Any) -> QaPolicy:
     """Record a new policy version: the current one with `fields` changed. Earlier versions stay as they were,
     with the agreements and samples made under them."""
     unknown = set(fields) - POLICY_FIELDS

@@ -14,7 +14,7 @@ def square(*, x: int, y: int = 10, side: int = 10) -> dict:
 
 
 def second_inspector(team, username: str = "inspector2"):
-    user = UserFactory(username=username)
+    user = UserFactory.create(username=username)
     Membership.objects.create(project=team.project, user=user, role=Role.INSPECTOR)
     return user
 

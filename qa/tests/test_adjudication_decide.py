@@ -77,8 +77,8 @@ def test_picking_per_defect_takes_the_chosen_annotations_as_drawn(team, disagree
 def test_an_edit_can_change_class_severity_and_geometry(team, disagreement):
     # given
     image, first, _, adjudication = disagreement
-    pore = DefectClassFactory(project=team.project, name="pore")
-    large = SeverityLevelFactory(defect_class=pore, name="large", rank=1)
+    pore = DefectClassFactory.create(project=team.project, name="pore")
+    large = SeverityLevelFactory.create(defect_class=pore, name="large", rank=1)
     # when
     decided = adjudication_decide(
         user=team.senior,

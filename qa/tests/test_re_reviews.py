@@ -80,7 +80,7 @@ def test_a_new_calibration_flags_the_finals_now_below_a_mm_minimum_and_only_in_c
     Project.objects.filter(pk=team.project.pk).update(px_per_mm=2)
     team.project.refresh_from_db()
     DefectClass.objects.filter(pk=team.defect_class.pk).update(min_area_mm2=1.0)
-    stain = DefectClassFactory(project=team.project, name="stain")
+    stain = DefectClassFactory.create(project=team.project, name="stain")
     image = image_create(project=team.project, seed=4)
     annotations_import(
         image=image,
@@ -119,7 +119,7 @@ def test_a_merge_retires_the_class_and_the_resolution_relabels_through_annotatio
     team, finals, sent_events, django_capture_on_commit_callbacks
 ):
     # given
-    fracture = DefectClassFactory(project=team.project, name="fracture")
+    fracture = DefectClassFactory.create(project=team.project, name="fracture")
     with django_capture_on_commit_callbacks(execute=True):
         defect_class_merge(source=team.defect_class, target=fracture, actor=team.admin)
     flags = run(sent_events)
@@ -178,7 +178,7 @@ def test_merging_through_the_api_flags_the_final_annotations_for_re_review(
     team, api, finals, sent_events, django_capture_on_commit_callbacks
 ):
     # given
-    fracture = DefectClassFactory(project=team.project, name="fracture")
+    fracture = DefectClassFactory.create(project=team.project, name="fracture")
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = api(team.admin).post(

@@ -68,7 +68,7 @@ def test_a_slow_computation_is_shown_as_stored_with_its_age(team, inspector2):
 def test_the_periodic_refresh_computes_every_project(team, inspector2):
     # given
     compared_image(team, inspector2, seed=1, shift=1)
-    other = ProjectFactory(name="Press line", slug="press-line")
+    other = ProjectFactory.create(name="Press line", slug="press-line")
     # when
     refreshed = qa_statistics_refresh_all()
     # then

@@ -35,9 +35,9 @@ class Command(BaseCommand):
                 folder = Path(settings.DEFECTLAB_SAM_DIR) / "downloads"
                 folder.mkdir(parents=True, exist_ok=True)
                 self.stdout.write(f"Downloading the official {download} checkpoint ...")
-                path = str(checkpoint_download(download, folder, url=url).path)
+                path = str(checkpoint_download(download, folder, url=url).path)  # type: ignore[arg-type]  # argparse choices
             self.stdout.write(f"Verifying, exporting and checking {path} ({model_type}); this takes a minute ...")
-            result = sam_install(checkpoint_path=path, model_type=model_type, installed_by=_who())
+            result = sam_install(checkpoint_path=str(path), model_type=model_type, installed_by=_who())
         except CheckpointError as error:
             raise CommandError(f"SAM not installed ({error.reason}): {error.message}") from None
         except SamInstallFailed as error:

@@ -17,16 +17,31 @@ WORK_EVERY = 10  # one image in ten is imported without its mask, as work to lab
 
 
 class Command(BaseCommand):
-    help = "Create the 'Magnetic tile' demo project, one user per role, and import the demo images with masks."
+    help = (
+        "Create the 'Magnetic tile' demo project, one user per role, and import the demo images with masks. "
+        "Runs in DEBUG only unless --allow-production is given."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--data", default=str(DEFAULT_DATA), help="magnetic-tile folder (CLASS/NAME.jpg+png)")
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="seed although DEBUG is off; new demo users then get random passwords, printed once",
+        )
 
-    def handle(self, *args, data: str, **options):
+    def handle(self, *args, data: str, allow_production: bool, **options):
+        # Demo users are accounts anyone who reads this code could guess: never made on a real site by accident.
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "seed_demo makes demo users (one is the demo project's admin) and runs only with DEFECTLAB_DEBUG=1. "
+                "To seed the demo on this installation anyway, pass --allow-production: new demo users then get "
+                "random passwords, printed once."
+            )
         root = Path(data)
         if not root.is_dir():
             raise CommandError(f"Demo data not found at {root}; pass --data PATH.")
-        project, credentials = demo_project_seed()
+        project, credentials = demo_project_seed(random_passwords=not settings.DEBUG)
         sources, rejections = plan_sources(folder_entries(root), with_masks=True)
         # Every WORK_EVERY-th image comes in unlabelled: real work for the demo inspectors' queues.
         unlabelled = [
@@ -52,4 +67,5 @@ class Command(BaseCommand):
             )
         self.stdout.write("Demo users (demo only; change or remove them on a real installation):")
         for username, password, role in credentials:
-            self.stdout.write(f"  {username:<11} {password:<22} {role}")
+            self.stdout.write(f"  {username:<11} {password or '(existing user, password unchanged)':<22} {role}")
+        self.stdout.write("None of them is a site administrator; `manage.py createsuperuser` makes one.")

@@ -7,6 +7,8 @@ export function element<K extends keyof HTMLElementTagNameMap>(
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (name === "class") node.className = value;
+    // Through the CSSOM: the Content-Security-Policy (style-src 'self') blocks style attributes, not this.
+    else if (name === "style") node.style.cssText = value;
     else node.setAttribute(name, value);
   }
   node.append(...children);

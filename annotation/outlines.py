@@ -14,9 +14,15 @@ correctly. Holes come out as their own rings. Vertices in the middle of straight
 The mask is the annotation's stored COCO RLE (derived from its geometry when it was saved, ADR 0001), decoded
 straight into a crop of its set pixels, never a whole image. OpenCV traces one crop at a time; decoding,
 corner walking and clean-up run on many annotations at once, as numpy calls on tiny arrays cost more in overhead than
-in work (freezing 30,000 annotations is one of the benchmarks).
+in work.
+
+Final annotations store their outline as `outline_text` (Annotation.outline), traced when they are written, in
+batches where they are written in bulk (imports, QA's final answers): a dataset version freezes a project's final
+annotations, and tracing three million of them at every freeze took most of its time (bench/scale.py). Work in
+progress is not traced on its autosaves; a freeze traces what has no stored outline.
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -157,6 +163,18 @@ def edge_outlines_for_rles(rles: Sequence[dict]) -> list[list[EdgePolygon]]:
     return _trace(crops_from_rles(rles))
 
 
+def outline_text(outline: Sequence[EdgePolygon]) -> str:
+    """The outline as the JSON text that dataset manifests carry ("outline") and Annotation.outline stores:
+    [{"exterior": "x0,y0,...", "holes": ["...", ...]}, ...], keys sorted, no spaces."""
+    polygons = [{"exterior": polygon.exterior, "holes": list(polygon.holes)} for polygon in outline]
+    return json.dumps(polygons, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def outline_texts_for_rles(rles: Sequence[dict]) -> list[str]:
+    """`outline_text` of each RLE's pixel-edge outline, traced together."""
+    return [outline_text(outline) for outline in edge_outlines_for_rles(rles)]
+
+
 def edge_outlines(crop: np.ndarray, *, x: int, y: int) -> list[EdgePolygon]:
     """Outlines (with holes) of the set pixels of `crop`, a mask placed at (x, y) in its image."""
     return _trace([(crop.astype(np.uint8), x, y)])[0]
@@ -239,7 +257,10 @@ def _rings_as_text(values: np.ndarray, sizes: np.ndarray) -> list[Ring]:
 
 def _trace(crops: Sequence[tuple[np.ndarray, int, int]]) -> list[list[EdgePolygon]]:
     """Outlines of each (crop, x, y). OpenCV traces each crop; the rest runs on all crops at once."""
-    contours, owners, parents, offsets = [], [], [], []
+    contours: list[np.ndarray] = []
+    parents: list[int] = []
+    owners: list[int] = []
+    offsets: list[tuple[int, int]] = []
     for index, (crop, x, y) in enumerate(crops):
         if crop.size == 0:
             continue
