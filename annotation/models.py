@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from annotation.rules import MINIMUM_SIZE_FIELDS, MINIMUM_SIZE_HELP_TEXTS, MinimumSize, minimum_size_of
+from annotation.rules import MINIMUM_SIZE_HELP_TEXTS, MinimumSize, minimum_size_of
 
 
 class Role(models.TextChoices):
@@ -48,18 +48,26 @@ class GeometryKind(models.TextChoices):
     LINEAR = "linear", "Linear (cracks, scratches)"
 
 
-def _minimum_size_columns() -> type[models.Model]:
-    """An abstract model with one nullable float column per limit of annotation/rules.py MinimumSize, so the
-    limits are listed once (a new one still needs its migration)."""
-    columns = {
-        name: models.FloatField(null=True, blank=True, help_text=MINIMUM_SIZE_HELP_TEXTS[name])
-        for name in MINIMUM_SIZE_FIELDS
-    }
-    meta = type("Meta", (), {"abstract": True})
-    return type("MinimumSizeColumns", (models.Model,), {"__module__": __name__, "Meta": meta, **columns})
+def _minimum_size_column(name: str) -> models.FloatField:
+    return models.FloatField(null=True, blank=True, help_text=MINIMUM_SIZE_HELP_TEXTS[name])
 
 
-MinimumSizeColumns = _minimum_size_columns()
+class MinimumSizeColumns(models.Model):
+    """One nullable float column per limit of annotation/rules.py MinimumSize (its help text comes from there).
+    Written out so the type checker and migrations see them; test_minimum_size.py holds them equal to
+    MINIMUM_SIZE_FIELDS."""
+
+    min_length_px = _minimum_size_column("min_length_px")
+    min_width_px = _minimum_size_column("min_width_px")
+    min_height_px = _minimum_size_column("min_height_px")
+    min_area_px = _minimum_size_column("min_area_px")
+    min_length_mm = _minimum_size_column("min_length_mm")
+    min_width_mm = _minimum_size_column("min_width_mm")
+    min_height_mm = _minimum_size_column("min_height_mm")
+    min_area_mm2 = _minimum_size_column("min_area_mm2")
+
+    class Meta:
+        abstract = True
 
 
 class DefectClass(MinimumSizeColumns):

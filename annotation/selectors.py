@@ -2,14 +2,17 @@
 
 import functools
 from dataclasses import dataclass
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import (
     Case,
     Count,
     Exists,
     IntegerField,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -39,14 +42,14 @@ from annotation.models import (
     Role,
     SeverityLevel,
 )
-from annotation.permissions import Capability, is_work_closed, role_allows
+from annotation.permissions import ROLE_CAPABILITIES, Capability, is_work_closed, role_allows
 from defectlab.errors import NotFound, PermissionDenied
 from defectlab.jobs.access import JobAccess
 from defectlab.keyset import scope_filter, scope_ordering
 from defectlab.rows import RowLayout, row_layout
 
 
-def role_for(*, user: AbstractBaseUser, project: Project) -> str | None:
+def role_for(*, user: User, project: Project) -> str | None:
     if not user.is_authenticated:
         return None
     if user.is_superuser:
@@ -54,14 +57,14 @@ def role_for(*, user: AbstractBaseUser, project: Project) -> str | None:
     return Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
 
 
-def project_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
+def project_list_for_user(*, user: User) -> QuerySet[Project]:
     projects = Project.objects.all()
     return projects if user.is_superuser else projects.filter(memberships__user=user)
 
 
 def project_get_for_user(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project_id: int | None = None,
     slug: str | None = None,
     capability: Capability = Capability.VIEW_PROJECT,
@@ -70,14 +73,14 @@ def project_get_for_user(
     lookup = {"pk": project_id} if project_id is not None else {"slug": slug}
     project = Project.objects.filter(**lookup).first()
     role = role_for(user=user, project=project) if project else None
-    if role is None:
+    if project is None or role is None:
         raise NotFound("No such project.")
     if not role_allows(role, capability):
         raise PermissionDenied(f"Your role ({role}) may not {capability.value.replace('_', ' ')} in this project.")
     return project, role
 
 
-def project_job_access(*, user: AbstractBaseUser, project_id: int) -> JobAccess:
+def project_job_access(*, user: User, project_id: int) -> JobAccess:
     """How far the user reaches into the project's background jobs (defectlab/jobs asks through the setting
     DEFECTLAB_JOB_PROJECT_ACCESS): members see them; those who manage the project also cancel anyone's."""
     project = Project.objects.filter(pk=project_id).first()
@@ -87,9 +90,17 @@ def project_job_access(*, user: AbstractBaseUser, project_id: int) -> JobAccess:
     return JobAccess.MANAGE if role_allows(role, Capability.MANAGE_PROJECT) else JobAccess.VIEW
 
 
-def _images_visible_to(
-    *, user: AbstractBaseUser, role: str, project: Project, is_keyset_list: bool = False
-) -> QuerySet[Image]:
+def annotators_by_username(*, project: Project, usernames: list[str]) -> dict[str, User]:
+    """The active users among `usernames` who may be given work in `project` (a role there that labels, or a
+    site administrator), by username. Names that match nobody and names of users who may not label here are
+    left out alike: callers answer both the same way (NoSuchAnnotator), so usernames cannot be probed."""
+    labelling_roles = [role for role, capabilities in ROLE_CAPABILITIES.items() if Capability.LABEL in capabilities]
+    may_label = Q(memberships__project=project, memberships__role__in=labelling_roles) | Q(is_superuser=True)
+    users = get_user_model().objects.filter(may_label, username__in=usernames, is_active=True).distinct()
+    return {user.get_username(): user for user in users}
+
+
+def _images_visible_to(*, user: User, role: str, project: Project, is_keyset_list: bool = False) -> QuerySet[Image]:
     # A keyset list selects the project as a one-value range, to stay on its (project, ...) index: see keyset.py.
     images = Image.objects.filter(**scope_filter("project_id", project.pk) if is_keyset_list else {"project": project})
     if not role_allows(role, Capability.VIEW_ALL_IMAGES):
@@ -99,7 +110,7 @@ def _images_visible_to(
 
 def image_list_for_project(
     *,
-    user: AbstractBaseUser,
+    user: User,
     role: str,
     project: Project,
     status: str | None = None,
@@ -123,7 +134,7 @@ def image_list_for_project(
 
 
 def image_get_for_user(
-    *, user: AbstractBaseUser, image_id: int, capability: Capability = Capability.VIEW_PROJECT
+    *, user: User, image_id: int, capability: Capability = Capability.VIEW_PROJECT
 ) -> tuple[Image, str]:
     image = Image.objects.select_related("project").filter(pk=image_id).first()
     if image is None:
@@ -133,7 +144,7 @@ def image_get_for_user(
 
 def _role_on_image(
     *,
-    user: AbstractBaseUser,
+    user: User,
     image: Image,
     capability: Capability,
     access: tuple[str | None, bool] | None = None,
@@ -166,10 +177,10 @@ def image_tile_key(*, image: Image, level: int, column: int, row: int) -> str:
     if not (0 <= column < levels[level]["columns"] and 0 <= row < levels[level]["rows"]):
         grid = f"{levels[level]['columns']} x {levels[level]['rows']}"
         raise NotFound(f"No such tile; level {level} has {grid} tiles (columns x rows).")
-    return pyramid["key_template"].format(level=level, column=column, row=row)
+    return cast(str, pyramid["key_template"].format(level=level, column=column, row=row))
 
 
-def image_status_counts(*, user: AbstractBaseUser, role: str, project: Project) -> dict[str, int]:
+def image_status_counts(*, user: User, role: str, project: Project) -> dict[str, int]:
     """Every status (zero included, so the shape never changes) and `defect_free`, in one query. Whoever sees
     the whole project reads the sums of the count changes its triggers keep (ImageCountChange: a few rows, not
     a COUNT over every image); an inspector's counts are over their own assignments, counted as they are."""
@@ -207,7 +218,7 @@ def defect_class_list_for_project(*, project: Project) -> QuerySet[DefectClass]:
     )
 
 
-def defect_class_get_for_user(*, user: AbstractBaseUser, defect_class_id: int, capability: Capability) -> DefectClass:
+def defect_class_get_for_user(*, user: User, defect_class_id: int, capability: Capability) -> DefectClass:
     defect_class = DefectClass.objects.select_related("project").filter(pk=defect_class_id).first()
     if defect_class is None:
         raise NotFound("No such defect class.")
@@ -215,7 +226,7 @@ def defect_class_get_for_user(*, user: AbstractBaseUser, defect_class_id: int, c
     return defect_class
 
 
-def annotation_list_for_image(*, user: AbstractBaseUser, role: str, image: Image) -> QuerySet[Annotation]:
+def annotation_list_for_image(*, user: User, role: str, image: Image) -> QuerySet[Annotation]:
     """Reviewers see everything; an inspector sees their own work and the image's final annotations. The RLE
     and the stored pixel-edge outline are left in the database: no list shows them, and a complex defect's RLE
     outweighs its geometry."""
@@ -230,7 +241,8 @@ def annotation_list_for_image(*, user: AbstractBaseUser, role: str, image: Image
 # most frequent query of the editor, and building it with the ORM (four joined tables, two subqueries, a row
 # lock) cost more CPU than running it: about 3 ms of every save on a 2-core server (bench/api_save.py). So its
 # SQL is built once per process, from the models' own field lists, so a new column is picked up without edits.
-_EDIT_TABLES = (  # model, alias, attnames not read (an edit never needs them), joined how
+# Each table: model, alias, attnames not read (an edit never needs them), joined how.
+_EDIT_TABLES: tuple[tuple[type[Model], str, frozenset[str], str], ...] = (
     (Annotation, "a", frozenset({"rle", "outline"}), ""),
     (Image, "i", frozenset({"metadata", "pyramid"}), "JOIN {table} i ON i.id = a.image_id"),
     (Project, "p", frozenset(), "JOIN {table} p ON p.id = i.project_id"),
@@ -262,7 +274,7 @@ def _edit_query(lock: bool, vendor: str) -> tuple[str, tuple[RowLayout, ...]]:
 
 
 def _annotation_with_access(
-    *, user: AbstractBaseUser, annotation_id: int, lock: bool
+    *, user: User, annotation_id: int, lock: bool
 ) -> tuple[Annotation, str | None, str | None] | None:
     """The annotation (image, project, defect class and severity loaded), the user's membership role in its
     project and their assignment's status on its image (None: not assigned); None if there is no such annotation."""
@@ -274,13 +286,15 @@ def _annotation_with_access(
         return None
     values = iter(row)
     annotation, image, project, defect_class, severity = (layout.instance(values) for layout in layouts)
-    image.project, annotation.image = project, image
-    annotation.defect_class, annotation.severity = defect_class, severity
+    annotation, image = cast(Annotation, annotation), cast(Image, image)  # inner joins: never NULL
+    image.project, annotation.image = cast(Project, project), image
+    annotation.defect_class = cast(DefectClass, defect_class)
+    annotation.severity = cast(SeverityLevel | None, severity)
     role, assignment_status = next(values), next(values)
     return annotation, role, assignment_status
 
 
-def annotation_get_for_edit(*, user: AbstractBaseUser, annotation_id: int, lock: bool = False) -> Annotation:
+def annotation_get_for_edit(*, user: User, annotation_id: int, lock: bool = False) -> Annotation:
     """An annotation the user may change. Inspectors may change only their own, on images assigned to them, and
     not after they submitted the image (AlreadySubmitted) unless a reviewer returned it; reviewers may change any.
 
@@ -304,7 +318,7 @@ def annotation_get_for_edit(*, user: AbstractBaseUser, annotation_id: int, lock:
     return annotation
 
 
-def annotation_deleted_for_edit(*, user: AbstractBaseUser, annotation_id: int) -> bool:
+def annotation_deleted_for_edit(*, user: User, annotation_id: int) -> bool:
     """Whether `annotation_id` is an annotation that was deleted and that the user could have changed.
 
     An edit of a deleted annotation is a conflict the editor shows (someone deleted what you were editing), not a
@@ -326,7 +340,7 @@ def annotation_deleted_for_edit(*, user: AbstractBaseUser, annotation_id: int) -
     return True
 
 
-def _work_of(user: AbstractBaseUser) -> QuerySet[Assignment]:
+def _work_of(user: User) -> QuerySet[Assignment]:
     """The user's assignments in the projects they are a member of now: a member removed from a project (or an
     assignment left behind) serves no work from it, whatever rows remain."""
     assignments = Assignment.objects.filter(annotator=user)
@@ -335,7 +349,7 @@ def _work_of(user: AbstractBaseUser) -> QuerySet[Assignment]:
     return assignments.filter(Exists(Membership.objects.filter(project_id=OuterRef("image__project_id"), user=user)))
 
 
-def assignment_list_for_annotator(*, user: AbstractBaseUser, project: Project | None = None) -> QuerySet[Assignment]:
+def assignment_list_for_annotator(*, user: User, project: Project | None = None) -> QuerySet[Assignment]:
     assignments = _work_of(user).select_related("image", "image__project")
     if project is not None:
         assignments = assignments.filter(image__project=project)
@@ -343,10 +357,12 @@ def assignment_list_for_annotator(*, user: AbstractBaseUser, project: Project | 
 
 
 def audit_list_for_project(*, project: Project) -> QuerySet[AuditEntry]:
-    return AuditEntry.objects.filter(project=project).select_related("actor").order_by("-id")
+    """Newest first, read from the (project, id) index (defectlab/keyset.py; ScopedIdCursorPagination pages it)."""
+    entries = AuditEntry.objects.filter(**scope_filter("project_id", project.pk)).select_related("actor")
+    return entries.order_by(*scope_ordering(("project_id",), ("-id",)))
 
 
-def assignment_get_for_image(*, user: AbstractBaseUser, image: Image) -> Assignment | None:
+def assignment_get_for_image(*, user: User, image: Image) -> Assignment | None:
     """The user's own assignment on `image`, if any (reviewers may open images not assigned to them)."""
     return Assignment.objects.filter(image=image, annotator=user).first()
 
@@ -357,7 +373,7 @@ QUEUE_OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS, 
 
 
 def _queue_step(
-    *, user: AbstractBaseUser, after_image_id: int | None, project: Project | None, forward: bool
+    *, user: User, after_image_id: int | None, project: Project | None, forward: bool
 ) -> QuerySet[Assignment]:
     """The user's open assignments ordered from the one after (or before) their assignment on `after_image_id`,
     wrapping round, without that image itself. Without an assignment on that image: from the start (or end)."""
@@ -375,7 +391,7 @@ def _queue_step(
 
 
 def queue_next_for_user(
-    *, user: AbstractBaseUser, after_image_id: int | None = None, project: Project | None = None
+    *, user: User, after_image_id: int | None = None, project: Project | None = None
 ) -> Assignment | None:
     """The next image to work on: the first open assignment (assigned, in progress, returned) after the user's
     assignment on `after_image_id`, in queue order (assignment id), wrapping round to the start so skipped and
@@ -384,7 +400,7 @@ def queue_next_for_user(
     return step.select_related("image", "image__project").first()
 
 
-def queue_neighbours_for_image(*, user: AbstractBaseUser, image: Image) -> tuple[int | None, int | None]:
+def queue_neighbours_for_image(*, user: User, image: Image) -> tuple[int | None, int | None]:
     """(previous, next) image ids in the user's open queue of `image`'s project, as queue_next_for_user walks it."""
     steps = (
         _queue_step(user=user, after_image_id=image.pk, project=image.project, forward=forward)
@@ -397,7 +413,7 @@ def queue_neighbours_for_image(*, user: AbstractBaseUser, image: Image) -> tuple
 # Comments and the editor's one-request view of an image.
 
 
-def comment_list_for_image(*, user: AbstractBaseUser, role: str, image: Image) -> QuerySet[ImageComment]:
+def comment_list_for_image(*, user: User, role: str, image: Image) -> QuerySet[ImageComment]:
     """The image's thread, oldest first. As in annotation_list_for_image, an inspector does not see comments
     about annotations hidden from them (another annotator's work in dual annotation)."""
     comments = ImageComment.objects.filter(image=image).select_related("author")
@@ -418,7 +434,7 @@ def defect_class_list_for_editor(*, project: Project, used_ids: set[int]) -> Que
     )
 
 
-def annotation_rows_for_image(*, user: AbstractBaseUser, role: str, image: Image) -> list[dict]:
+def annotation_rows_for_image(*, user: User, role: str, image: Image) -> list[dict[str, Any]]:
     """`annotation_list_for_image` as plain rows: every column but the RLE, and the geometry as the database's
     JSON text (`geometry_json`) instead of decoded lists. The editor sends geometry on as it is: an image may hold
     100,000 vertices (DEFECTLAB_IMAGE_MAX_VERTICES), and decoding them into model instances only to encode them
@@ -438,14 +454,14 @@ class EditorState:
     can_label: bool  # may draw and edit annotations on this image (not once an inspector submitted it)
     can_review: bool  # may edit anyone's annotations
     defect_classes: list[DefectClass]  # with their severity levels
-    annotations: list[dict]  # annotation_rows_for_image
+    annotations: list[dict[str, Any]]  # annotation_rows_for_image
     assignment: Assignment | None
     comments: list[ImageComment]
     previous_image_id: int | None
     next_image_id: int | None
 
 
-def editor_state_for_image(*, user: AbstractBaseUser, image_id: int) -> EditorState:
+def editor_state_for_image(*, user: User, image_id: int) -> EditorState:
     image, role = image_get_for_user(user=user, image_id=image_id)
     annotations = annotation_rows_for_image(user=user, role=role, image=image)
     used_ids = {annotation["defect_class_id"] for annotation in annotations}

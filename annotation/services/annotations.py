@@ -2,13 +2,15 @@
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation import geometry
 from annotation.errors import AlreadySubmitted, AnnotationConflict, DefectTooSmall, ImageHasAnnotations
 from annotation.events import FINAL_ANNOTATION_EDITED
+from annotation.geometry import Box, Measurement
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -53,14 +55,14 @@ def min_size_rule_of(defect_class: DefectClass) -> MinSizeRule:
 class DerivedShape:
     """Everything stored beside the geometry, computed once at save."""
 
-    geometry: dict
+    geometry: dict[str, Any]
     area_px: float
-    bbox: geometry.Box
-    rle: dict
-    measurement: geometry.Measurement
+    bbox: Box
+    rle: dict[str, Any]
+    measurement: Measurement
     vertex_count: int
 
-    def fields(self) -> dict:
+    def fields(self) -> dict[str, Any]:
         return {
             "geometry": self.geometry,
             "area_px": self.area_px,
@@ -121,9 +123,10 @@ def _check_min_size(*, shape: DerivedShape, defect_class: DefectClass, image: Im
 
 def _class_and_severity(
     *, image: Image, defect_class_id: int, severity_id: int | None, current: Annotation | None = None
-) -> tuple:
+) -> tuple[Any, ...]:
     """The class and severity to save, checked. An edit that keeps them reuses `current`'s (already loaded with
     it): autosave sends geometry only, and it is the path the editor calls most."""
+    defect_class: DefectClass | None
     if current is not None and defect_class_id == current.defect_class_id:
         defect_class = current.defect_class
     else:
@@ -134,16 +137,16 @@ def _class_and_severity(
         raise ValidationFailed(f"The defect class {defect_class.name!r} is retired; pick another.")
     if severity_id is None:
         return defect_class, None
-    keeps_severity = current is not None and severity_id == current.severity_id
-    if keeps_severity and current.severity.defect_class_id == defect_class.pk:
-        return defect_class, current.severity
+    kept = current.severity if current is not None and severity_id == current.severity_id else None
+    if kept is not None and kept.defect_class_id == defect_class.pk:
+        return defect_class, kept
     severity = SeverityLevel.objects.filter(pk=severity_id, defect_class=defect_class).first()
     if severity is None:
         raise ValidationFailed(f"That severity level does not belong to {defect_class.name!r}.")
     return defect_class, severity
 
 
-def _check_work_open(*, image: Image, user: AbstractBaseUser, role: str) -> None:
+def _check_work_open(*, image: Image, user: User, role: str) -> None:
     """An inspector's submitted work stays as submitted until a reviewer returns it (AlreadySubmitted)."""
     if role_allows(role, Capability.REVIEW):
         return  # reviewers edit anyone's work at any time; no query
@@ -159,7 +162,7 @@ def _final_edit_report(entry: AuditEntry) -> None:
     event_emit(FINAL_ANNOTATION_EDITED, audit_entry_id=entry.pk)
 
 
-def _mark_in_progress(*, image: Image, user: AbstractBaseUser) -> None:
+def _mark_in_progress(*, image: Image, user: User) -> None:
     Assignment.objects.filter(image=image, annotator=user, status=AssignmentStatus.ASSIGNED).update(
         status=AssignmentStatus.IN_PROGRESS
     )
@@ -171,14 +174,14 @@ def _mark_in_progress(*, image: Image, user: AbstractBaseUser) -> None:
 @transaction.atomic
 def annotation_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     image_id: int,
     defect_class_id: int,
     geometry_data: object,
     severity_id: int | None = None,
     source: str = AnnotationSource.MANUAL,
     is_final: bool = False,
-    provenance: dict | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> Annotation:
     """Draw a defect: the user's own work on the image, or (`is_final`, reviewers only) a defect added to a final
     image's answer, as a reviewer does in the editor after a decision. `provenance` records how an assisted or
@@ -229,7 +232,7 @@ def annotation_create(
 _UNSET = object()
 
 
-def _annotation_for_edit(*, user: AbstractBaseUser, annotation_id: int) -> Annotation:
+def _annotation_for_edit(*, user: User, annotation_id: int) -> Annotation:
     """The annotation, locked until the transaction ends. One that someone deleted is a conflict (the editor
     shows it and lets the user keep their version as a new annotation), not a 404."""
     try:
@@ -244,7 +247,7 @@ def _annotation_for_edit(*, user: AbstractBaseUser, annotation_id: int) -> Annot
 @transaction.atomic
 def annotation_save(
     *,
-    user: AbstractBaseUser,
+    user: User,
     annotation_id: int,
     expected_revision: int,
     geometry_data: object = _UNSET,
@@ -266,7 +269,7 @@ def annotation_save(
     if severity_id is _UNSET:
         severity_id = annotation.severity_id if class_id == annotation.defect_class_id else None
     defect_class, severity = _class_and_severity(
-        image=image, defect_class_id=class_id, severity_id=severity_id, current=annotation
+        image=image, defect_class_id=class_id, severity_id=cast(int | None, severity_id), current=annotation
     )
     raw = annotation.geometry if geometry_data is _UNSET else geometry_data
     polygons = _parse(raw, image)
@@ -302,7 +305,7 @@ def annotation_save(
 
 
 @transaction.atomic
-def annotation_delete(*, user: AbstractBaseUser, annotation_id: int, expected_revision: int) -> None:
+def annotation_delete(*, user: User, annotation_id: int, expected_revision: int) -> None:
     annotation = _annotation_for_edit(user=user, annotation_id=annotation_id)
     if annotation.revision != expected_revision:
         raise AnnotationConflict(
@@ -335,7 +338,7 @@ def annotations_import(
     *,
     image: Image,
     defects: list[ImportedDefect],
-    author: AbstractBaseUser | None,
+    author: User | None,
     source: str = AnnotationSource.IMPORTED,
     is_final: bool = True,
 ) -> list[Annotation]:
@@ -372,7 +375,7 @@ def annotations_import(
 
 
 @transaction.atomic
-def image_defect_free_set(*, user: AbstractBaseUser, image_id: int, is_defect_free: bool) -> Image:
+def image_defect_free_set(*, user: User, image_id: int, is_defect_free: bool) -> Image:
     """Record the user's judgement that the image shows no defect, or withdraw it: an explicit, audited act (who
     and when are in the audit entry), never inferred from an absence of annotations. Marking an image defect-free
     is refused while the user's own annotations on it say otherwise."""

@@ -6,8 +6,9 @@ is called by ingestion. The annotators' own annotations are never changed here: 
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,14 +62,16 @@ class FinalDefect:
         return changes
 
 
-def _final_row(*, image: Image, defect: FinalDefect, author: AbstractBaseUser | None) -> Annotation:
+def _final_row(*, image: Image, defect: FinalDefect, author: User | None) -> Annotation:
     source = defect.source
     if source is not None and source.image_id != image.pk:
         raise ValidationFailed(f"Annotation {source.pk} belongs to another image.")
     if source is None and (defect.defect_class_id is None or defect.geometry_data is None):
         raise ValidationFailed("A new defect needs a defect class and a geometry.")
-    class_id = defect.defect_class_id if defect.defect_class_id is not None else source.defect_class_id
-    severity_id = defect.severity_id
+    class_id = defect.defect_class_id
+    if class_id is None:
+        class_id = cast(Annotation, source).defect_class_id
+    severity_id: Any = defect.severity_id
     if severity_id is KEEP:
         severity_id = source.severity_id if source is not None and class_id == source.defect_class_id else None
     if source is not None and (class_id, severity_id) == (source.defect_class_id, source.severity_id):
@@ -98,9 +101,7 @@ def _final_row(*, image: Image, defect: FinalDefect, author: AbstractBaseUser | 
 
 
 @transaction.atomic
-def annotations_finalize(
-    *, image: Image, defects: Sequence[FinalDefect], actor: AbstractBaseUser | None
-) -> list[Annotation]:
+def annotations_finalize(*, image: Image, defects: Sequence[FinalDefect], actor: User | None) -> list[Annotation]:
     """Make `defects` the image's final annotations (in order) and the image final; no defects means the image
     is judged defect-free. Earlier final annotations of the image are replaced (deleted, with audit entries).
 
@@ -140,9 +141,7 @@ def images_review_start(*, image_ids: Sequence[int]) -> int:
 
 
 @transaction.atomic
-def assignment_return(
-    *, image: Image, annotator: AbstractBaseUser, comment: str, actor: AbstractBaseUser | None
-) -> Assignment:
+def assignment_return(*, image: Image, annotator: User, comment: str, actor: User | None) -> Assignment:
     """Send the image back to its annotator's queue with the reviewer's comment, which the queue and the editor
     show (`Assignment.review_comment`) and the audit trail keeps."""
     if not comment.strip():
@@ -150,7 +149,8 @@ def assignment_return(
     assignment = Assignment.objects.select_for_update().filter(image=image, annotator=annotator).first()
     if assignment is None:
         raise ValidationFailed("This image is not assigned to that annotator.")
-    before = {"status": assignment.status, "submitted_at": assignment.submitted_at}
+    assignment_submitted_at = assignment.submitted_at
+    before = {"status": assignment.status, "submitted_at": assignment_submitted_at}
     assignment.status, assignment.submitted_at = AssignmentStatus.RETURNED, None
     assignment.review_comment = comment
     assignment.save(update_fields=["status", "submitted_at", "review_comment"])
@@ -161,7 +161,7 @@ def assignment_return(
         action=AuditAction.UPDATE,
         object_type="assignment",
         object_id=assignment.pk,
-        before={**before, "submitted_at": before["submitted_at"] and before["submitted_at"].isoformat()},
+        before={**before, "submitted_at": assignment_submitted_at and assignment_submitted_at.isoformat()},
         after={"status": AssignmentStatus.RETURNED, "submitted_at": None, "comment": comment},
     )
     return assignment
