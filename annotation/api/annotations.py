@@ -9,13 +9,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.annotation_json import RawJsonRenderer, annotations_json
+from annotation.api.annotation_json import RawJson, RawJsonRenderer, annotations_json
 from annotation.api.serializers import AnnotationConflictOutput, AnnotationOutput
 from annotation.models import AnnotationSource
 from annotation.permissions import Capability
 from annotation.selectors import (
     annotation_rows_for_image,
-    audit_list_for_project,
+    audit_rows_for_project,
     image_get_for_user,
     project_get_for_user,
 )
@@ -154,10 +154,26 @@ class AuditListApi(APIView):
         ordering = "-id"
 
     pagination_class = Pagination  # read by drf-spectacular: the schema shows the paginated envelope
+    renderer_classes = [RawJsonRenderer]  # the snapshots are sent as stored (audit_rows_for_project)
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project, _ = project_get_for_user(user=request.user, project_id=project_id, capability=Capability.VIEW_AUDIT)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(audit_list_for_project(project=project), request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        rows = paginator.paginate_queryset(audit_rows_for_project(project=project), request, view=self) or []
+        created_at = serializers.DateTimeField()  # as OutputSerializer writes it
+        entries = []
+        for row in rows:
+            head = json.dumps(
+                {
+                    "id": row["id"],
+                    "actor": row["actor_username"],
+                    "action": row["action"],
+                    "object_type": row["object_type"],
+                    "object_id": row["object_id"],
+                }
+            )
+            tail = json.dumps({"created_at": created_at.to_representation(row["created_at"])})
+            before, after = row["before_json"] or "null", row["after_json"] or "null"
+            entries.append(f'{head[:-1]}, "before": {before}, "after": {after}, {tail[1:]}')
+        return paginator.get_paginated_response(RawJson(f"[{','.join(entries)}]"))
