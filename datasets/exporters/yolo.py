@@ -9,7 +9,7 @@ images get an empty label file: background images, stated explicitly.
 
 import functools
 import json
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -37,22 +37,44 @@ def ring_with_holes(exterior: str, holes: list[str]) -> np.ndarray:
 
 @functools.cache
 def _line_format(values: int) -> str:
-    """ "class x1 y1 x2 y2 ...": one % formatting per line, six decimals (a million-image export writes billions)."""
+    """ "class x1 y1 x2 y2 ...": one % formatting per line, six decimals."""
     return "%d " + " ".join(["%.6f"] * values) + "\n"
 
 
-def yolo_lines(image: dict, class_ids: dict[str, int]) -> str:
-    scale = np.array([image["width"], image["height"]], dtype=np.float64)
+@functools.lru_cache(maxsize=256)
+def _edge_texts(size: int) -> dict[str, str]:
+    """Each pixel edge 0..size of an image side, as outline text, to its coordinate as a line writes it (edge /
+    size, six decimals). Outlines run along pixel edges, so an image's coordinates are a few hundred values, and a
+    million-image export looks them up instead of formatting billions of numbers."""
+    return {str(edge): "%.6f" % (edge / size) for edge in range(size + 1)}
+
+
+def _polygon_line(class_id: int, exterior: str, width: int, height: int) -> str | None:
+    """The line of a polygon without holes from its edge table; None if a vertex is not a pixel edge of the image."""
+    parts = exterior.split(",")
+    columns, rows = _edge_texts(width), _edge_texts(height)
+    try:
+        texts = [""] * len(parts)
+        texts[0::2] = [columns[part] for part in parts[0::2]]
+        texts[1::2] = [rows[part] for part in parts[1::2]]
+    except KeyError:
+        return None
+    return f"{class_id} {' '.join(texts)}\n"
+
+
+def yolo_lines(image: dict[str, Any], class_ids: dict[str, int]) -> str:
+    width, height = image["width"], image["height"]
+    scale = np.array([width, height], dtype=np.float64)
     lines = []
     for annotation in image["annotations"]:
         class_id = class_ids[annotation["defect_class"]]
         for polygon in annotation["outline"]:
-            if polygon["holes"]:
-                points = ring_with_holes(polygon["exterior"], polygon["holes"])
-            else:
-                points = _points(polygon["exterior"])
-            values = (points / scale).ravel().tolist()
-            lines.append(_line_format(len(values)) % (class_id, *values))
+            line = None if polygon["holes"] else _polygon_line(class_id, polygon["exterior"], width, height)
+            if line is None:  # a hole joined in, or a vertex off the pixel grid: computed
+                points = ring_with_holes(polygon["exterior"], polygon["holes"]) / scale
+                values = points.ravel().tolist()
+                line = _line_format(len(values)) % (class_id, *values)
+            lines.append(line)
     return "".join(lines)
 
 
