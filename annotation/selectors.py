@@ -363,7 +363,7 @@ def audit_list_for_project(*, project: Project) -> QuerySet[AuditEntry]:
     return entries.order_by(*scope_ordering(("project_id",), ("-id",)))
 
 
-def audit_rows_for_project(*, project: Project) -> QuerySet[AuditEntry, dict[str, Any]]:
+def audit_rows_for_project(*, project: Project) -> "QuerySet[AuditEntry, Any]":
     """`audit_list_for_project` as plain rows, the snapshots as the database's JSON text (`before_json`,
     `after_json`): an annotation's entry holds its geometry before and after, and a page of them decoded into
     Python and encoded again cost the audit list most of its time."""
