@@ -157,7 +157,7 @@ DEFECTLAB_COUNTS_COMPACT_SECONDS = env_int("DEFECTLAB_COUNTS_COMPACT_SECONDS", 3
 "Seconds between foldings of the count changes behind the project page's counts into one row per key."
 DEFECTLAB_QA_STATISTICS_REFRESH_SECONDS = env_int("DEFECTLAB_QA_STATISTICS_REFRESH_SECONDS", 300)
 "Seconds between background computations of every project's QA statistics (QaStatisticsSnapshot)."
-DEFECTLAB_QA_STATISTICS_LIVE_MS = env_int("DEFECTLAB_QA_STATISTICS_LIVE_MS", 250)
+DEFECTLAB_QA_STATISTICS_LIVE_MS = env_int("DEFECTLAB_QA_STATISTICS_LIVE_MS", 50)
 "The QA page computes its statistics live if that took under this many milliseconds last time, else shows the stored."
 CELERY_BEAT_SCHEDULE = {
     "jobs-recover": {"task": "defectlab.jobs.tasks.jobs_recover_task", "schedule": 60.0},

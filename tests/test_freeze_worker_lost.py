@@ -6,8 +6,10 @@ import os
 import signal
 import time
 
+import psycopg
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
 
 from annotation.models import Annotation, Image, ImageStatus
 from conftest import worker_start
@@ -19,7 +21,7 @@ from defectlab.jobs.services import jobs_recover
 from tests.test_worker_lost import DOOMED_QUEUE, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-IMAGES = 6000  # enough for the freeze to take a few seconds, so the worker dies in the middle of it
+IMAGES = 6000
 ANNOTATIONS_PER_IMAGE = 2
 
 
@@ -63,21 +65,26 @@ def test_a_freeze_survives_its_worker_being_killed(celery_worker_process, team):
     # given: a large project, and a freeze taken by a worker that listens only on its own queue
     project_of_many_images(team)
     doomed = worker_start(queues=DOOMED_QUEUE, log_name="doomed-freeze-worker.log")
+    # A freeze of a few thousand images is quicker than any sleep: hold the version table so the worker has
+    # written the manifest and stands at the version row's insert when it dies, whatever the machine's speed.
+    version_table = psycopg.connect(**connection.get_connection_params())
     try:
+        version_table.execute(f"LOCK TABLE {DatasetVersion._meta.db_table} IN EXCLUSIVE MODE")
         job = dataset_version_freeze_start(
             project=team.project, name="v1", created_by=team.ml_engineer, queue=DOOMED_QUEUE
         )
-        # when: the worker dies while it writes the manifest, with no chance to clean up
-        wait_until(lambda: Job.objects.get(pk=job.pk).progress_done > 0, seconds=120)
+        # when: the worker dies while it records the version, with no chance to clean up
+        wait_until(lambda: Job.objects.get(pk=job.pk).message == "Recording the version", seconds=120)
+        time.sleep(0.5)  # into the blocked insert
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(timeout=10)
     finally:
+        version_table.close()  # its transaction ends and the lock with it
         if doomed.poll() is None:
             doomed.kill()
-    # then: nothing half-written: no version row (the row is created last, in one statement)
+    # then: nothing half-written: the manifest was written, but there is no version row
     killed = Job.objects.get(pk=job.pk)
-    assert (killed.status, killed.message) == (JobStatus.RUNNING, "Writing the manifest")
-    assert 0 < killed.progress_done < IMAGES == killed.progress_total
+    assert (killed.status, killed.progress_done, killed.progress_total) == (JobStatus.RUNNING, IMAGES, IMAGES)
     assert DatasetVersion.objects.count() == 0
     # when: the sweep finds it (no sign of life for a second) and the live worker runs it again
     time.sleep(1.1)
