@@ -21,7 +21,7 @@ from django.db.models import Q
 from annotation import geometry
 from annotation.errors import GeometryTooComplex
 from annotation.models import DefectClass, Image, Project
-from annotation.services.annotations import ImportedDefect, annotations_import
+from annotation.services.annotations import ImportedDefect, annotations_import_new_images
 from annotation.services.geometry_budget import new_image_budget_check
 from annotation.services.images import ImageRecord, image_build, images_record
 from datasets import ingest, pyramid, storage
@@ -177,18 +177,14 @@ def _store_batch(
                 image.pyramid = _store_pyramid(item.decoded, written)
                 images.append(image)
             images = images_record(images=images)
+            labelled = []
             for item, image in zip(batch, images, strict=True):
                 defect_class = classes.get((item.source.defect_class_name or "").lower())
                 if item.defect_regions and defect_class is not None:
-                    created = annotations_import(
-                        image=image,
-                        author=actor,
-                        defects=[
-                            ImportedDefect(defect_class=defect_class, polygons=polygons)
-                            for polygons in item.defect_regions
-                        ],
-                    )
-                    summary.annotations += len(created)
+                    defects = [ImportedDefect(defect_class=defect_class, polygons=p) for p in item.defect_regions]
+                    labelled.append((image, defects))
+            # Each mask passed new_image_budget_check in _mask_regions, before its image was stored.
+            summary.annotations += annotations_import_new_images(defects_by_image=labelled, author=actor)
     except BaseException:
         # Files are content-addressed: only the ones this batch created are ours to remove.
         storage.delete_keys(_unused_keys(written))
