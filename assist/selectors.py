@@ -17,7 +17,8 @@ from annotation.selectors import image_get_for_user
 from assist.engines.base import engine_can_prelabel, engine_names
 from assist.engines.sam import ENGINE_NAME as SAM_ENGINE_NAME
 from assist.engines.sam import sam_unavailable_reason
-from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin
+from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin, TrainedModel, TrainingRun
+from assist.permissions import AssistAction, project_get_for_assist
 from assist.statistics import (
     AssistStatistics,
     OutcomeRow,
@@ -26,6 +27,7 @@ from assist.statistics import (
     suggestion_compare,
 )
 from defectlab.errors import NotFound
+from defectlab.jobs.models import JobStatus
 
 # Engines a project prefers, best first, after its own trained model (trained_model_engine_for_project). A name
 # matches an entry equal to it or starting with it and "-" or "_" ("sam-vit_t" is a "sam"). Engines named by
@@ -285,3 +287,60 @@ def assist_statistics_for_project(*, project: Project) -> AssistStatistics:
         if pair in opened
     ]
     return assist_statistics(outcomes, times)
+
+
+# Training runs and the model registry
+
+
+def model_promoted_for_project(project: Project) -> TrainedModel | None:
+    """The project's promoted model (the one pre-labels and the assist use), or None."""
+    return TrainedModel.objects.select_related("run").filter(project=project, is_promoted=True).first()
+
+
+def training_run_list_for_project(*, project: Project) -> QuerySet[TrainingRun]:
+    return (
+        TrainingRun.objects.filter(project=project)
+        .select_related("job", "dataset_version", "created_by", "trained_model")
+        .order_by("-id")
+    )
+
+
+def training_run_get_for_user(*, user: User, run_id: int) -> TrainingRun:
+    """A run of one of the user's projects whose role sees models (404 across projects, 403 for the role)."""
+    run = TrainingRun.objects.select_related("job", "dataset_version", "created_by", "trained_model").filter(pk=run_id)
+    found = run.first()
+    if found is None:
+        raise NotFound("No such training run.")
+    try:
+        project_get_for_assist(user=user, project_id=found.project_id, action=AssistAction.VIEW_MODELS)
+    except NotFound:
+        raise NotFound("No such training run.") from None
+    return found
+
+
+def trained_model_list_for_project(*, project: Project) -> QuerySet[TrainedModel]:
+    return TrainedModel.objects.filter(project=project).select_related("run__dataset_version").order_by("-id")
+
+
+def trained_model_get_for_user(
+    *, user: User, model_id: int, action: AssistAction = AssistAction.VIEW_MODELS
+) -> TrainedModel:
+    """A model of one of the user's projects whose role may do `action` (404 across projects, 403 for the role)."""
+    model = TrainedModel.objects.select_related("run__dataset_version", "project").filter(pk=model_id).first()
+    if model is None:
+        raise NotFound("No such model.")
+    try:
+        project_get_for_assist(user=user, project_id=model.project_id, action=action)
+    except NotFound:
+        raise NotFound("No such model.") from None
+    return model
+
+
+def trained_model_latest() -> TrainedModel | None:
+    """The newest model of any project whose run succeeded (`evaluate_model latest`)."""
+    return (
+        TrainedModel.objects.filter(run__job__status=JobStatus.SUCCEEDED)
+        .select_related("run__dataset_version")
+        .order_by("-created_at", "-id")
+        .first()
+    )
