@@ -156,6 +156,9 @@ class TrainingRun(models.Model):
     total_steps = models.PositiveIntegerField(null=True, blank=True, help_text="Known or estimated from speed.")
     eta_seconds = models.FloatField(null=True, blank=True)
     elapsed_seconds = models.FloatField(default=0.0, help_text="Training time, summed over resumes.")
+    resumed_at_steps = models.JSONField(
+        default=list, blank=True, help_text="The step each later attempt resumed from (its last epoch's checkpoint)."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -88,3 +88,25 @@ def trained_model_promote(*, user: User, model_id: int) -> TrainedModel:
     model.is_promoted, model.promoted_at, model.promoted_by = True, timezone.now(), user
     model.save(update_fields=["is_promoted", "promoted_at", "promoted_by"])
     return model
+
+
+def _model_of_engine(name: str) -> TrainedModel | None:
+    from assist.engines.trained import FAMILY
+
+    prefix, _, key = name.partition("-")
+    if prefix != FAMILY or not key.isdigit() or len(key) > 18:  # 18 digits: always within a bigint
+        return None
+    return TrainedModel.objects.select_related("run").filter(pk=int(key)).first()
+
+
+def model_engine_is_available(name: str) -> bool:
+    """Whether the engine `name` ("model-<id>") is a model whose files are on this server."""
+    model = _model_of_engine(name)
+    return model is not None and model_is_usable(model)
+
+
+def model_engine_predictor(name: str) -> "Predictor":
+    model = _model_of_engine(name)
+    if model is None:
+        raise KeyError(f"no trained model for the engine {name!r}")
+    return model_predictor(model)

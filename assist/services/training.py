@@ -149,6 +149,8 @@ class _Recorder:
         if self.is_first:  # a resumed run repeats the steps after its last checkpoint: drop what they drew
             run.loss_curve = [point for point in run.loss_curve if point[0] < progress.step]
             run.history = [row for row in run.history if row["step"] < progress.step]
+            if progress.step > 1:  # this attempt carries on from a checkpoint an earlier one wrote
+                run.resumed_at_steps = [*run.resumed_at_steps, progress.step - 1]
             # keep the spacing the curve had: it was thinned as it grew
             self.stride = run.loss_curve[-1][0] - run.loss_curve[-2][0] if len(run.loss_curve) > 1 else 1
             self.is_first = False
@@ -179,6 +181,7 @@ class _Recorder:
 
     def flush(self) -> None:
         fields = ["step", "epoch", "total_steps", "eta_seconds", "elapsed_seconds", "loss_curve", "history"]
+        fields.append("resumed_at_steps")
         TrainingRun.objects.filter(pk=self.run.pk).update(**{name: getattr(self.run, name) for name in fields})
 
 
