@@ -280,6 +280,8 @@ DEFECTLAB_TRAINING_DIR = Path(env_str("DEFECTLAB_TRAINING_DIR", str(VAR_DIR / "t
 "Each run's folder (checkpoints, ONNX files, worst cases), shared by the web processes and every worker."
 DEFECTLAB_TRAINING_MAX_MINUTES = env_int("DEFECTLAB_TRAINING_MAX_MINUTES", 600)
 "Longest wall-clock budget a run may ask for, in minutes; keep it under the broker's visibility timeout."
+DEFECTLAB_CODE_VERSION = env_str("DEFECTLAB_CODE_VERSION", "")
+"Recorded as each training run's code version (an installed release); empty: the git commit of the code, if any."
 DEFECTLAB_EVALUATION_QUEUE = env_str("DEFECTLAB_EVALUATION_QUEUE", "celery")
 "The Celery queue of `model_evaluation` jobs (a model on a version's test split or a folder)."
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024**2

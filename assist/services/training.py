@@ -46,9 +46,8 @@ REPOSITORY = Path(settings.BASE_DIR)
 
 def code_version() -> str:
     """The commit this code is (DEFECTLAB_CODE_VERSION when set, as in an installed package), else "unknown"."""
-    configured = getattr(settings, "DEFECTLAB_CODE_VERSION", "")
-    if configured:
-        return str(configured)
+    if settings.DEFECTLAB_CODE_VERSION:
+        return str(settings.DEFECTLAB_CODE_VERSION)
     try:
         found = subprocess.run(  # noqa: S603 - a fixed argv, no shell
             ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH: absent on a plant's host, then "unknown"
