@@ -24,3 +24,23 @@ def assist_prelabel_job(job: JobContext) -> dict:
 @job_kind(EMBEDDINGS_JOB_KIND, idempotent=True, queue=settings.DEFECTLAB_SAM_EMBEDDING_QUEUE)
 def assist_embeddings_job(job: JobContext) -> dict:
     return sam_embeddings_run(job=job)
+
+
+TRAINING_JOB_KIND = "training_run"
+EVALUATION_JOB_KIND = "model_evaluation"
+
+
+# Idempotent: a run queued again after a lost worker resumes from its last epoch's checkpoint, and records its
+# model once (one row per run). One run per worker slot: the training queue's workers run with -c 1.
+@job_kind(TRAINING_JOB_KIND, idempotent=True, queue=settings.DEFECTLAB_TRAINING_QUEUE)
+def training_run_job(job: JobContext) -> dict:
+    from assist.services.training import training_run_run
+
+    return training_run_run(job=job)
+
+
+@job_kind(EVALUATION_JOB_KIND, idempotent=True, queue=settings.DEFECTLAB_EVALUATION_QUEUE)
+def model_evaluation_job(job: JobContext) -> dict:
+    from assist.services.evaluation import model_evaluation_run
+
+    return model_evaluation_run(job=job)

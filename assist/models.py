@@ -130,3 +130,73 @@ class SamInstallation(models.Model):
 
     def __str__(self) -> str:
         return f"SAM {self.model_id}{' (active)' if self.is_active else ''}"
+
+
+class TrainingRun(models.Model):
+    """One training of a segmentation model on a frozen dataset version: what it was trained from (the version
+    and its content hash, the recipe, the seed, the code), and what it saw while it trained. Its status, progress
+    and error are its `job`'s (kind `training_run`); the model it produced, if any, is `TrainedModel`.
+
+    `history` has one row per validation (epoch, step, loss, mean defect IoU, per-class IoU, detection and false
+    alarm rates); `loss_curve` the training loss as [step, loss] pairs, thinned as it grows (the run page's plot).
+    Files live in the run's folder under DEFECTLAB_TRAINING_DIR (`folder`)."""
+
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="+")
+    dataset_version = models.ForeignKey("datasets.DatasetVersion", on_delete=models.PROTECT, related_name="+")
+    content_hash = models.CharField(max_length=64, help_text="The version's content hash (its manifest's sha256).")
+    recipe = models.JSONField(help_text="Recipe.to_dict() of assist/training/recipe.py: every choice that shapes it.")
+    seed = models.IntegerField(help_text="The recipe's seed (sampling, augmentation, initial weights).")
+    code_version = models.CharField(max_length=100, help_text="The git commit (or package version) that trained.")
+    job = models.OneToOneField("jobs.Job", on_delete=models.PROTECT, related_name="training_run")
+    device = models.CharField(max_length=20, blank=True, help_text="cpu or cuda: picked by the worker at run time.")
+    history = models.JSONField(default=list, blank=True, help_text="One row per validation.")
+    loss_curve = models.JSONField(default=list, blank=True, help_text="[[step, training loss], ...], thinned.")
+    epoch = models.PositiveIntegerField(default=0, help_text="Epochs done (0-based epoch of the last step + 1).")
+    step = models.PositiveIntegerField(default=0, help_text="Steps done in the whole run, resumes included.")
+    total_steps = models.PositiveIntegerField(null=True, blank=True, help_text="Known or estimated from speed.")
+    eta_seconds = models.FloatField(null=True, blank=True)
+    elapsed_seconds = models.FloatField(default=0.0, help_text="Training time, summed over resumes.")
+    resumed_at_steps = models.JSONField(
+        default=list, blank=True, help_text="The step each later attempt resumed from (its last epoch's checkpoint)."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "-id"], name="training_run_project")]
+
+    def __str__(self) -> str:
+        return f"training run {self.pk} of {self.project_id} on version {self.dataset_version_id}"
+
+
+class TrainedModel(models.Model):
+    """The model a training run produced, in the registry: its evaluation on the version's test split, its files
+    (the best checkpoint, ONNX fp32 and int8, the decision rule as JSON) and the parity of ONNX with PyTorch.
+    One model per project may be promoted: the one pre-labels and the assist use (a partial unique constraint)."""
+
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="+")
+    run = models.OneToOneField(TrainingRun, on_delete=models.CASCADE, related_name="trained_model")
+    defect_classes = models.JSONField(help_text="Class names in the model's class-index order (index i + 1).")
+    metrics = models.JSONField(help_text="Evaluation on the version's test split (assist/training/evaluate.py).")
+    validation_metrics = models.JSONField(help_text="The best validation's metrics, which chose these weights.")
+    decision = models.JSONField(help_text="DefectDecision: per-class minimum areas (px) and the score threshold.")
+    parity = models.JSONField(help_text="ONNX fp32 and int8 vs PyTorch: largest probability difference, agreement.")
+    files = models.JSONField(help_text="{checkpoint, onnx_fp32, onnx_int8, decision}: paths inside the run's folder.")
+    is_promoted = models.BooleanField(default=False)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"], condition=models.Q(is_promoted=True), name="trained_model_one_promoted_per_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"model {self.pk} (run {self.run_id}){' promoted' if self.is_promoted else ''}"

@@ -13,6 +13,10 @@ class AssistAction(Enum):
     VIEW_ENGINES = "view_engines"  # which engines this server has, and which one a project prefers
     PRELABEL = "prelabel"  # start pre-label jobs: suggestions for the inspectors who will work on the images
     VIEW_STATISTICS = "view_statistics"  # acceptance, IoU and time per image, per class and per engine
+    VIEW_MODELS = "view_models"  # training runs, the model registry, evaluations, model files
+    EVALUATE = "evaluate"  # evaluate a model on a dataset version's test split (a job)
+    TRAIN = "train"  # start a training run (it holds a GPU host for hours)
+    PROMOTE = "promote"  # choose the model pre-labels and the assist use
 
 
 # Drawing with the assist and deciding suggestions is labelling: annotation's Capability.LABEL, checked with the
@@ -21,8 +25,8 @@ _EVERYONE = frozenset({AssistAction.VIEW_ENGINES})
 ROLE_ASSIST_ACTIONS: dict[str, frozenset[AssistAction]] = {
     # Inspectors do not see the statistics: they would show other annotators' acceptance rates.
     Role.INSPECTOR: _EVERYONE,
-    Role.SENIOR: _EVERYONE | {AssistAction.PRELABEL, AssistAction.VIEW_STATISTICS},
-    Role.ML_ENGINEER: _EVERYONE | {AssistAction.VIEW_STATISTICS},
+    Role.SENIOR: _EVERYONE | {AssistAction.PRELABEL, AssistAction.VIEW_STATISTICS, AssistAction.VIEW_MODELS},
+    Role.ML_ENGINEER: _EVERYONE | {AssistAction.VIEW_STATISTICS, AssistAction.VIEW_MODELS, AssistAction.EVALUATE},
     Role.ADMIN: frozenset(AssistAction),
 }
 

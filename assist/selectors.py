@@ -17,7 +17,8 @@ from annotation.selectors import image_get_for_user
 from assist.engines.base import engine_can_prelabel, engine_names
 from assist.engines.sam import ENGINE_NAME as SAM_ENGINE_NAME
 from assist.engines.sam import sam_unavailable_reason
-from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin
+from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin, TrainedModel, TrainingRun
+from assist.permissions import AssistAction, project_get_for_assist
 from assist.statistics import (
     AssistStatistics,
     OutcomeRow,
@@ -26,19 +27,29 @@ from assist.statistics import (
     suggestion_compare,
 )
 from defectlab.errors import NotFound
+from defectlab.jobs.models import JobStatus
 
-# Engines a project prefers, best first, after its own trained model (trained_model_engine_for_project). A name
-# matches an entry equal to it or starting with it and "-" or "_" ("sam-vit_t" is a "sam"). Engines named by
-# nothing here (a plant's own, through DEFECTLAB_ASSIST_ENGINE_MODULES) come after them, by name.
-ENGINE_PREFERENCE = ("sam", "classical")
+# Engines a project prefers, best first. A name matches an entry equal to it or starting with it and "-" or "_"
+# ("sam-vit_t" is a "sam", "model-12" a "model": the project's promoted model, engine_names_for_project). Engines
+# named by nothing here (a plant's own, through DEFECTLAB_ASSIST_ENGINE_MODULES) come after them, by name.
+ENGINE_PREFERENCE = ("sam", "model", "classical")
 
 
 def trained_model_engine_for_project(*, project: Project) -> str | None:
-    """The hook for "a trained model is preferred when its quality is better": the engine name of the project's
-    trained model when its measured quality (held-out mask IoU, docs/assist-quality.md) beats the best other
-    engine's on the same data; None while there is none. Training (assist/training) registers its exported
-    models as engines and fills this in; nothing else changes, since every caller chooses through here."""
-    return None
+    """The engine name ("model-<id>") of the project's promoted model when its files are on this server, else None.
+    An admin promotes a model after reading its evaluation on held-out data; pre-labels use it first."""
+    from assist.engines.trained import model_engine_name  # local: the engines package imports this module's peers
+    from assist.services.models import model_is_usable
+
+    model = model_promoted_for_project(project)
+    return model_engine_name(model.pk) if model is not None and model_is_usable(model) else None
+
+
+def engine_names_for_project(*, project: Project) -> list[str]:
+    """The engines this project's users may ask for: the registered ones and the project's promoted model."""
+    names = engine_names()
+    trained = trained_model_engine_for_project(project=project)
+    return sorted([*names, trained]) if trained is not None else names
 
 
 def _rank(name: str) -> tuple[int, str]:
@@ -50,9 +61,10 @@ def _rank(name: str) -> tuple[int, str]:
 
 def engine_preferred(*, project: Project, names: list[str], for_prelabel: bool = False) -> str | None:
     """The engine this project's inspectors get unless they name one (None: no engine can do it here).
-    `for_prelabel`: among the engines that find defects with no prompt."""
+    `for_prelabel`: among the engines that find defects with no prompt, the promoted model first (it was trained
+    on this project's defects); for the editor's box and clicks SAM comes first, then the model, then classical."""
     candidates = [name for name in names if engine_can_prelabel(name)] if for_prelabel else list(names)
-    trained = trained_model_engine_for_project(project=project)
+    trained = trained_model_engine_for_project(project=project) if for_prelabel else None
     if trained is not None and trained in candidates:
         return trained
     return min(candidates, key=_rank, default=None)
@@ -80,7 +92,7 @@ class ProjectEngines:
 
 
 def engines_for_project(*, project: Project) -> ProjectEngines:
-    names = engine_names()
+    names = engine_names_for_project(project=project)
     preferred = engine_preferred(project=project, names=names)
     return ProjectEngines(
         engines=[
@@ -285,3 +297,60 @@ def assist_statistics_for_project(*, project: Project) -> AssistStatistics:
         if pair in opened
     ]
     return assist_statistics(outcomes, times)
+
+
+# Training runs and the model registry
+
+
+def model_promoted_for_project(project: Project) -> TrainedModel | None:
+    """The project's promoted model (the one pre-labels and the assist use), or None."""
+    return TrainedModel.objects.select_related("run").filter(project=project, is_promoted=True).first()
+
+
+def training_run_list_for_project(*, project: Project) -> QuerySet[TrainingRun]:
+    return (
+        TrainingRun.objects.filter(project=project)
+        .select_related("job", "dataset_version", "created_by", "trained_model")
+        .order_by("-id")
+    )
+
+
+def training_run_get_for_user(*, user: User, run_id: int) -> TrainingRun:
+    """A run of one of the user's projects whose role sees models (404 across projects, 403 for the role)."""
+    run = TrainingRun.objects.select_related("job", "dataset_version", "created_by", "trained_model").filter(pk=run_id)
+    found = run.first()
+    if found is None:
+        raise NotFound("No such training run.")
+    try:
+        project_get_for_assist(user=user, project_id=found.project_id, action=AssistAction.VIEW_MODELS)
+    except NotFound:
+        raise NotFound("No such training run.") from None
+    return found
+
+
+def trained_model_list_for_project(*, project: Project) -> QuerySet[TrainedModel]:
+    return TrainedModel.objects.filter(project=project).select_related("run__dataset_version").order_by("-id")
+
+
+def trained_model_get_for_user(
+    *, user: User, model_id: int, action: AssistAction = AssistAction.VIEW_MODELS
+) -> TrainedModel:
+    """A model of one of the user's projects whose role may do `action` (404 across projects, 403 for the role)."""
+    model = TrainedModel.objects.select_related("run__dataset_version", "project").filter(pk=model_id).first()
+    if model is None:
+        raise NotFound("No such model.")
+    try:
+        project_get_for_assist(user=user, project_id=model.project_id, action=action)
+    except NotFound:
+        raise NotFound("No such model.") from None
+    return model
+
+
+def trained_model_latest() -> TrainedModel | None:
+    """The newest model of any project whose run succeeded (`evaluate_model latest`)."""
+    return (
+        TrainedModel.objects.filter(run__job__status=JobStatus.SUCCEEDED)
+        .select_related("run__dataset_version")
+        .order_by("-created_at", "-id")
+        .first()
+    )

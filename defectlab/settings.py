@@ -273,6 +273,17 @@ DEFECTLAB_SAM_EMBEDDING_QUEUE = env_str("DEFECTLAB_SAM_EMBEDDING_QUEUE", "celery
 "The Celery queue of `assist_embeddings` jobs (images embedded as they are ingested)."
 DEFECTLAB_SAM_TILE_PX = env_int("DEFECTLAB_SAM_TILE_PX", 2048)
 "Images larger than this on either side are embedded by region (tiles of this side, or the editor's view), never whole."
+# Training runs (assist/training, assist/services/training.py): jobs on their own queue, so a GPU host takes them.
+DEFECTLAB_TRAINING_QUEUE = env_str("DEFECTLAB_TRAINING_QUEUE", "training")
+"The Celery queue of `training_run` jobs: a worker started with `-Q training -c 1` (one run per slot) takes them."
+DEFECTLAB_TRAINING_DIR = Path(env_str("DEFECTLAB_TRAINING_DIR", str(VAR_DIR / "training")))
+"Each run's folder (checkpoints, ONNX files, worst cases), shared by the web processes and every worker."
+DEFECTLAB_TRAINING_MAX_MINUTES = env_int("DEFECTLAB_TRAINING_MAX_MINUTES", 600)
+"Longest wall-clock budget a run may ask for, in minutes; keep it under the broker's visibility timeout."
+DEFECTLAB_CODE_VERSION = env_str("DEFECTLAB_CODE_VERSION", "")
+"Recorded as each training run's code version (an installed release); empty: the git commit of the code, if any."
+DEFECTLAB_EVALUATION_QUEUE = env_str("DEFECTLAB_EVALUATION_QUEUE", "celery")
+"The Celery queue of `model_evaluation` jobs (a model on a version's test split or a folder)."
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2  # larger uploads spool to a temporary file
 FILE_UPLOAD_TEMP_DIR = None

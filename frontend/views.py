@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.models import ImageStatus
+from annotation.models import ImageStatus, Role
 from annotation.permissions import Capability, role_allows
 from annotation.selectors import (
     defect_class_list_for_project,
@@ -16,6 +16,7 @@ from annotation.selectors import (
     project_get_for_user,
     project_list_for_user,
 )
+from datasets.selectors import dataset_version_list_for_project
 from defectlab.accounts.selectors import api_token_list_for_user
 from defectlab.accounts.services import api_token_revoke
 from defectlab.authenticated import AuthenticatedHttpRequest
@@ -87,6 +88,8 @@ def project_detail(request: AuthenticatedHttpRequest, project_id: int) -> HttpRe
         "next_after": page[IMAGES_PER_PAGE - 1].pk if len(page) > IMAGES_PER_PAGE else None,
         "selected_status": status,
         "selected_class": defect_class_id,
+        # The training form's choices (admins): read here, as the version pages read them.
+        "dataset_versions": dataset_version_list_for_project(project=project) if role == Role.ADMIN else [],
     }
     return render(request, "frontend/project_detail.html", context)
 

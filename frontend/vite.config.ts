@@ -22,6 +22,9 @@ export default defineConfig({
         upload: resolve(__dirname, "src/pages/upload-main.ts"),
         versions: resolve(__dirname, "src/pages/version-main.ts"),
         "assist-project": resolve(__dirname, "src/pages/assist-project-main.ts"),
+        "training-project": resolve(__dirname, "src/pages/training-project-main.ts"),
+        "training-run": resolve(__dirname, "src/pages/training-run-main.ts"),
+        "trained-model": resolve(__dirname, "src/pages/trained-model-main.ts"),
       },
       output: {
         entryFileNames: "[name].js",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assist.api import assist, prelabels, sam, statistics, suggestions
+from assist.api import assist, prelabels, sam, statistics, suggestions, training
 
 urlpatterns = [
     path("images/<int:image_id>/assist/", assist.AssistRunApi.as_view(), name="assist-run"),
@@ -25,4 +25,25 @@ urlpatterns = [
     path("images/<int:image_id>/visits/", suggestions.ImageVisitApi.as_view(), name="image-visit"),
     path("images/<int:image_id>/embedding/", sam.ImageEmbeddingApi.as_view(), name="image-embedding"),
     path("assist/sam/decoder.onnx", sam.SamDecoderApi.as_view(), name="sam-decoder"),
+    # Training runs and the model registry
+    path("projects/<int:project_id>/training-runs/", training.TrainingRunListApi.as_view(), name="training-run-list"),
+    path("training-runs/<int:run_id>/", training.TrainingRunDetailApi.as_view(), name="training-run-detail"),
+    path("projects/<int:project_id>/models/", training.TrainedModelListApi.as_view(), name="trained-model-list"),
+    path("models/<int:model_id>/", training.TrainedModelDetailApi.as_view(), name="trained-model-detail"),
+    path("models/<int:model_id>/promote/", training.TrainedModelPromoteApi.as_view(), name="trained-model-promote"),
+    path(
+        "models/<int:model_id>/evaluations/",
+        training.TrainedModelEvaluateApi.as_view(),
+        name="trained-model-evaluate",
+    ),
+    path(
+        "models/<int:model_id>/files/<str:name>",
+        training.TrainedModelFileApi.as_view(),
+        name="trained-model-file",
+    ),
+    path(
+        "models/<int:model_id>/worst-cases/<int:index>.png",
+        training.TrainedModelWorstCaseApi.as_view(),
+        name="trained-model-worst-case",
+    ),
 ]

@@ -139,7 +139,20 @@ class EngineEntry:
     can_prelabel: bool = False  # finds defects with no prompt (PrelabelEngine.prelabel): pre-label jobs use it
 
 
+@dataclass(frozen=True)
+class EngineFamily:
+    """Engines made at run time rather than registered one by one: every name "<prefix>-<key>" (a project's trained
+    model is "model-<id>"). The registry stays project-agnostic: which family member a project may use is the
+    caller's choice (assist/selectors.py `engine_names_for_project`), and a member is built on first use."""
+
+    prefix: str
+    factory: Callable[[str], Engine]  # the engine of one name (loads its weights)
+    is_available: Callable[[str], bool]  # False where the member cannot run here (unknown key, files gone)
+    can_prelabel: bool = False
+
+
 ENGINES: dict[str, EngineEntry] = {}
+FAMILIES: dict[str, EngineFamily] = {}
 _INSTANCES: dict[str, Engine] = {}
 
 
@@ -164,18 +177,44 @@ def engine(
     return register
 
 
-def engine_get(name: str) -> Engine:
-    """The engine called `name`, built once. Raises KeyError with the available names."""
+def engine_family(
+    prefix: str, *, factory: Callable[[str], Engine], is_available: Callable[[str], bool], can_prelabel: bool = False
+) -> None:
+    """Register the family of engines named "<prefix>-<key>" (see EngineFamily)."""
+    if prefix in FAMILIES or prefix in ENGINES:
+        raise ValueError(f"two engines or families are named {prefix!r}")
+    FAMILIES[prefix] = EngineFamily(
+        prefix=prefix, factory=factory, is_available=is_available, can_prelabel=can_prelabel
+    )
+
+
+def _family_of(name: str) -> EngineFamily | None:
+    prefix, separator, key = name.partition("-")
+    return FAMILIES.get(prefix) if separator and key else None
+
+
+def engine_is_available(name: str) -> bool:
+    """Whether `name` (a registered engine or a member of a family) can run here."""
     _load_engines()
-    if name not in ENGINES or not ENGINES[name].is_available():
+    if name in ENGINES:
+        return ENGINES[name].is_available()
+    family = _family_of(name)
+    return family is not None and family.is_available(name)
+
+
+def engine_get(name: str) -> Engine:
+    """The engine called `name` (registered, or a family member), built once. Raises KeyError with the available
+    names."""
+    if not engine_is_available(name):
         raise KeyError(f"unknown or unavailable assist engine {name!r}; available: {', '.join(engine_names())}")
     if name not in _INSTANCES:
-        _INSTANCES[name] = ENGINES[name].factory()
+        family = _family_of(name) if name not in ENGINES else None
+        _INSTANCES[name] = family.factory(name) if family is not None else ENGINES[name].factory()
     return _INSTANCES[name]
 
 
 def engine_names() -> list[str]:
-    """Names of the engines that can run here, sorted."""
+    """Names of the registered engines that can run here, sorted (family members are named per project)."""
     _load_engines()
     return sorted(name for name, entry in ENGINES.items() if entry.is_available())
 
@@ -184,9 +223,12 @@ def engine_can_prelabel(name: str) -> bool:
     """Whether the registered engine `name` finds defects with no prompt (False for an unknown name)."""
     _load_engines()
     entry = ENGINES.get(name)
-    return entry is not None and entry.can_prelabel
+    if entry is not None:
+        return entry.can_prelabel
+    family = _family_of(name)
+    return family is not None and family.can_prelabel
 
 
 def _load_engines() -> None:
     # Importing an engine module registers it; local, as those modules import this one. New engines add theirs.
-    from assist.engines import classical, sam  # noqa: F401
+    from assist.engines import classical, sam, trained  # noqa: F401

@@ -17,11 +17,11 @@ from annotation.errors import AlreadySubmitted
 from annotation.models import DefectClass, GeometryKind, Image
 from annotation.permissions import Capability, is_work_closed
 from annotation.selectors import assignment_get_for_image, image_get_for_user
-from assist.engines.base import Point, Prompt, engine_get, engine_names, prompt_check
+from assist.engines.base import Point, Prompt, engine_get, prompt_check
 from assist.errors import NoAssistEngine
 from assist.models import Suggestion, SuggestionOrigin
 from assist.outlines import mask_outline
-from assist.selectors import engine_preferred
+from assist.selectors import engine_names_for_project, engine_preferred
 from assist.services.pixels import image_pixels
 from defectlab.errors import ValidationFailed
 
@@ -63,7 +63,7 @@ def _defect_class(*, image: Image, defect_class_id: int) -> DefectClass:
 
 
 def _engine_name(*, image: Image, requested: str | None) -> str:
-    names = engine_names()
+    names = engine_names_for_project(project=image.project)
     if requested is not None:
         if requested not in names:
             available = ", ".join(names) or "none"

@@ -16,13 +16,13 @@ from annotation import geometry
 from annotation.models import Annotation, DefectClass, Image, Project
 from annotation.rules import min_size_violations
 from annotation.services.annotations import min_size_rule_of
-from assist.engines.base import EngineResult, PrelabelEngine, engine_can_prelabel, engine_get, engine_names
+from assist.engines.base import EngineResult, PrelabelEngine, engine_can_prelabel, engine_get
 from assist.errors import NoPrelabelEngine
 from assist.job_kinds import PRELABEL_JOB_KIND
 from assist.models import Suggestion, SuggestionOrigin
 from assist.outlines import mask_outline
 from assist.permissions import AssistAction, project_get_for_assist
-from assist.selectors import engine_preferred
+from assist.selectors import engine_names_for_project, engine_preferred
 from assist.services.assist import suggestion_shape
 from assist.services.pixels import image_pixels
 from defectlab.errors import ValidationFailed
@@ -35,7 +35,7 @@ NO_PRELABEL_ENGINE = "No engine can pre-label: train a model or install SAM (the
 
 
 def _prelabel_engine(*, project: Project, requested: str | None) -> str:
-    names = engine_names()
+    names = engine_names_for_project(project=project)
     if requested is None:
         name = engine_preferred(project=project, names=names, for_prelabel=True)
         if name is None:

@@ -13,6 +13,7 @@ from annotation.models import Annotation, AnnotationSource
 from annotation.permissions import Capability
 from annotation.selectors import image_get_for_user
 from annotation.services.annotations import annotation_create
+from assist.engines.trained import FAMILY as MODEL_FAMILY
 from assist.errors import SuggestionDecided
 from assist.models import DecisionKind, ImageVisit, Suggestion, SuggestionDecision
 from assist.selectors import suggestion_get_for_user
@@ -40,12 +41,16 @@ def _decide(*, suggestion: Suggestion, user: User, decision: str, annotation: An
 
 def suggestion_provenance(suggestion: Suggestion) -> dict[str, Any]:
     """What the annotation made from a pre-label records of how it was made (Annotation.provenance)."""
-    return {
+    provenance: dict[str, Any] = {
         "engine": suggestion.engine,
         "score": suggestion.score,
         "suggestion_id": suggestion.pk,
         "job_id": suggestion.job_id,
     }
+    family, _, key = suggestion.engine.partition("-")
+    if family == MODEL_FAMILY and key.isdigit():  # a trained model's pre-label names the model in the registry
+        provenance["model_id"] = int(key)
+    return provenance
 
 
 @transaction.atomic

@@ -8,9 +8,13 @@ engine, which needs a box (tests/test_assist_prelabel_worker.py runs one with an
 from dataclasses import dataclass
 
 from annotation.geometry import polygons_from_json
-from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin
+from annotation.models import Image, ImageStatus
+from assist.job_kinds import TRAINING_JOB_KIND
+from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin, TrainedModel, TrainingRun
 from assist.services.assist import suggestion_shape
+from datasets.services.versions import FreezeOptions, dataset_version_freeze
 from defectlab.jobs.models import Job
+from defectlab.jobs.services import job_create
 
 ASSIGNED, UNASSIGNED = "assigned", "unassigned"  # as tests/test_role_matrix.py names them
 
@@ -31,9 +35,18 @@ ASSIST_EXPECTED_STATUS = [
     ("image-embedding",         "get",    ASSIGNED,      401, 409, 409, 403, 409, 404),  # 409: SAM not installed
     ("image-embedding",         "get",    UNASSIGNED,    401, 404, 409, 403, 409, 404),
     ("sam-decoder",             "get",    "",            401, 409, 409, 409, 409, 409),  # any signed-in user
+    ("training-run-list",       "get",    "",            401, 403, 200, 200, 200, 404),
+    ("training-run-list",       "post",   "",            401, 403, 403, 403, 202, 404),  # admins train
+    ("training-run-detail",     "get",    "",            401, 403, 200, 200, 200, 404),
+    ("trained-model-list",      "get",    "",            401, 403, 200, 200, 200, 404),
+    ("trained-model-detail",    "get",    "",            401, 403, 200, 200, 200, 404),
+    ("trained-model-promote",   "post",   "",            401, 403, 403, 403, 404, 404),  # 404: its files are gone
+    ("trained-model-evaluate",  "post",   "",            401, 403, 403, 404, 404, 404),  # likewise
+    ("trained-model-file",      "get",    "",            401, 403, 404, 404, 404, 404),  # likewise
+    ("trained-model-worst-case", "get",   "",            401, 403, 404, 404, 404, 404),  # none recorded
 ]
 # fmt: on
-ASSIST_WRITTEN_MODELS = (Suggestion, SuggestionDecision, ImageVisit, Job)
+ASSIST_WRITTEN_MODELS = (Suggestion, SuggestionDecision, ImageVisit, Job, TrainingRun, TrainedModel)
 SQUARE = {"polygons": [{"exterior": [[10, 10], [20, 10], [20, 20], [10, 20]], "holes": []}]}
 
 
@@ -72,7 +85,64 @@ def _assist(variant: str):
     )
 
 
+def _version(world):
+    """A version whose training split holds the world's unassigned image, judged defect-free."""
+    Image.objects.filter(pk=world.unassigned_image.pk).update(is_defect_free=True, status=ImageStatus.FINAL)
+    return dataset_version_freeze(
+        project=world.team.project,
+        name="matrix",
+        created_by=None,
+        options=FreezeOptions(
+            image_statuses=tuple(ImageStatus.values),
+            final_annotations_only=False,
+            split_ratios=(("train", 1.0), ("val", 0.0), ("test", 0.0)),
+        ),
+    )
+
+
+def _run(world) -> TrainingRun:
+    """A finished run's rows, without its files (a server that lost them: the file endpoints answer 404)."""
+    version = _version(world)
+    job = job_create(kind=TRAINING_JOB_KIND, project=world.team.project, created_by=world.team.admin)
+    run = TrainingRun.objects.create(
+        project=world.team.project,
+        dataset_version=version,
+        content_hash=version.content_hash,
+        recipe={"name": "unet-lite0"},
+        seed=0,
+        code_version="test",
+        job=job,
+        created_by=world.team.admin,
+    )
+    TrainedModel.objects.create(
+        project=world.team.project,
+        run=run,
+        defect_classes=[world.team.defect_class.name],
+        metrics={"worst_cases": []},
+        validation_metrics={},
+        decision={},
+        parity={},
+        files={},
+    )
+    return run
+
+
+def _model_call(suffix: str, data: dict | None = None):
+    return lambda world: Call(f"/api/v1/models/{_run(world).trained_model.pk}/{suffix}", data)
+
+
 ASSIST_REQUESTS = {
+    ("training-run-list", "get", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/training-runs/"),
+    ("training-run-list", "post", ""): lambda world: Call(
+        f"/api/v1/projects/{world.team.project.pk}/training-runs/", {"version_id": _version(world).pk, "epochs": 1}
+    ),
+    ("training-run-detail", "get", ""): lambda world: Call(f"/api/v1/training-runs/{_run(world).pk}/"),
+    ("trained-model-list", "get", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/models/"),
+    ("trained-model-detail", "get", ""): _model_call(""),
+    ("trained-model-promote", "post", ""): _model_call("promote/"),
+    ("trained-model-evaluate", "post", ""): _model_call("evaluations/", {}),
+    ("trained-model-file", "get", ""): _model_call("files/onnx_fp32"),
+    ("trained-model-worst-case", "get", ""): _model_call("worst-cases/0.png"),
     ("assist-run", "post", ASSIGNED): _assist(ASSIGNED),
     ("assist-run", "post", UNASSIGNED): _assist(UNASSIGNED),
     ("assist-engine-list", "get", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/assist/engines/"),

@@ -20,7 +20,10 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo", *(["--data", data] if data else []))
         worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no user input
-            worker_command(pool="threads", concurrency=2, with_beat=True),
+            # The demo's one worker also trains (a plant runs a worker of its own on the training queue).
+            worker_command(
+                pool="threads", concurrency=2, queues=f"celery,{settings.DEFECTLAB_TRAINING_QUEUE}", with_beat=True
+            ),
             cwd=settings.BASE_DIR,
         )
         self.stdout.write(f"Worker started (pid {worker.pid}, broker {settings.CELERY_BROKER_URL}).")

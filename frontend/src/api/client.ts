@@ -158,6 +158,53 @@ export type JobStatus = Job["status"];
 export type DatasetExport = Schemas["DatasetExportOutput"];
 export type ExportRequestInput = RequestBody<typeof ROUTES.exportRequest>;
 
+// Training runs and the model registry
+/** One validation of a run (assist/services/training.py VALIDATION_KEYS, with its epoch, step and loss). */
+export interface ValidationRow {
+  readonly epoch: number;
+  readonly step: number;
+  readonly loss: number | null;
+  readonly elapsed_seconds: number;
+  readonly mean_defect_iou: number | null;
+  readonly per_class_iou: Readonly<Record<string, number | null>>;
+  readonly detection_rate: number | null;
+  readonly false_alarm_rate: number | null;
+  readonly boundary_f1: number | null;
+  readonly pixel_accuracy: number | null;
+  readonly score_threshold: number | null;
+}
+export type TrainingRun = Omit<Schemas["TrainingRunOutput"], "history" | "loss_curve"> & {
+  readonly history: readonly ValidationRow[];
+  readonly loss_curve: ReadonlyArray<readonly [number, number]>;
+};
+export type TrainingRunStartInput = RequestBody<typeof ROUTES.trainingRunStart>;
+/** A worst test case (assist/training/evaluate.py), with its picture at trainedModelWorstCaseUrl(model, index). */
+export interface WorstCase {
+  readonly image_id: string;
+  readonly name: string;
+  readonly defect_iou: number | null;
+  readonly is_missed: boolean;
+  readonly is_false_alarm: boolean;
+  readonly predicted_defect_px: number;
+  readonly true_defect_px: number;
+}
+/** The evaluation metrics (assist/training/evaluate.py evaluate), as the model page reads them. */
+export interface ModelMetrics {
+  readonly mean_defect_iou: number | null;
+  readonly per_class_iou: Readonly<Record<string, number | null>>;
+  readonly pixel_accuracy: number;
+  readonly boundary_f1: number;
+  readonly detection_rate: number | null;
+  readonly false_alarm_rate: number | null;
+  readonly inference_ms: number | null;
+  readonly defective_images: number;
+  readonly defect_free_images: number;
+  readonly confusion_matrix: { readonly classes: readonly string[]; readonly truth_by_prediction: readonly (readonly number[])[] };
+  readonly worst_cases: readonly WorstCase[];
+}
+export type TrainedModel = Omit<Schemas["TrainedModelOutput"], "metrics"> & { readonly metrics: ModelMetrics };
+export type ModelFileName = NonNullable<PathParameters<typeof ROUTES.trainedModelFile>>["name"];
+
 interface CallOptions<R extends Route> {
   readonly query?: QueryParameters<R>;
   readonly body?: RequestBody<R>;
@@ -262,6 +309,26 @@ export const api = {
   exportRequest: (versionId: number, input: ExportRequestInput): Promise<DatasetExport> =>
     call(ROUTES.exportRequest, { version_id: versionId }, { body: input }),
   exportGet: (exportId: number): Promise<DatasetExport> => call(ROUTES.exportGet, { export_id: exportId }),
+
+  trainingRunList: (projectId: number): Promise<TrainingRun[]> =>
+    call(ROUTES.trainingRunList, { project_id: projectId }) as Promise<unknown> as Promise<TrainingRun[]>,
+  /** Admins: a training run on one of the project's dataset versions (a job on the training queue). */
+  trainingRunStart: (projectId: number, input: TrainingRunStartInput): Promise<TrainingRun> =>
+    call(ROUTES.trainingRunStart, { project_id: projectId }, { body: input }) as Promise<unknown> as Promise<TrainingRun>,
+  trainingRunGet: (runId: number): Promise<TrainingRun> =>
+    call(ROUTES.trainingRunGet, { run_id: runId }) as Promise<unknown> as Promise<TrainingRun>,
+  trainedModelList: (projectId: number): Promise<TrainedModel[]> =>
+    call(ROUTES.trainedModelList, { project_id: projectId }) as Promise<unknown> as Promise<TrainedModel[]>,
+  trainedModelGet: (modelId: number): Promise<TrainedModel> =>
+    call(ROUTES.trainedModelGet, { model_id: modelId }) as Promise<unknown> as Promise<TrainedModel>,
+  trainedModelPromote: (modelId: number): Promise<TrainedModel> =>
+    call(ROUTES.trainedModelPromote, { model_id: modelId }) as Promise<unknown> as Promise<TrainedModel>,
+  /** For <a href download>. */
+  trainedModelFileUrl: (modelId: number, name: ModelFileName): string =>
+    routeUrl(ROUTES.trainedModelFile, { model_id: modelId, name }),
+  /** For <img src>: the image, the truth and the prediction side by side. */
+  trainedModelWorstCaseUrl: (modelId: number, index: number): string =>
+    routeUrl(ROUTES.trainedModelWorstCase, { model_id: modelId, index }),
 
   jobGet: (jobId: number): Promise<Job> => call(ROUTES.jobGet, { job_id: jobId }),
   jobCancel: (jobId: number): Promise<Job> => call(ROUTES.jobCancel, { job_id: jobId }),

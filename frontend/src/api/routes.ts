@@ -59,6 +59,15 @@ export const ROUTES = {
   // Project page: pre-labels and the assist's statistics
   prelabelStart: { method: "post", path: "/api/v1/projects/{project_id}/prelabels/" },
   assistStatistics: { method: "get", path: "/api/v1/projects/{project_id}/assist/statistics/" },
+  // Training runs and the model registry (project page, run page, model page)
+  trainingRunList: { method: "get", path: "/api/v1/projects/{project_id}/training-runs/" },
+  trainingRunStart: { method: "post", path: "/api/v1/projects/{project_id}/training-runs/" },
+  trainingRunGet: { method: "get", path: "/api/v1/training-runs/{run_id}/" },
+  trainedModelList: { method: "get", path: "/api/v1/projects/{project_id}/models/" },
+  trainedModelGet: { method: "get", path: "/api/v1/models/{model_id}/" },
+  trainedModelPromote: { method: "post", path: "/api/v1/models/{model_id}/promote/" },
+  trainedModelFile: { method: "get", path: "/api/v1/models/{model_id}/files/{name}" },
+  trainedModelWorstCase: { method: "get", path: "/api/v1/models/{model_id}/worst-cases/{index}.png" },
   // Upload page
   uploadCreate: { method: "post", path: "/api/v1/projects/{project_id}/uploads/" },
   uploadGet: { method: "get", path: "/api/v1/uploads/{job_id}/" },

@@ -468,6 +468,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/{model_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["v1_models_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}/evaluations/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Evaluate the model on a version's test split as a `model_evaluation` job (ML engineers, admins): 202
+         *     with the job; its result holds the metrics.
+         */
+        post: operations["v1_models_evaluations_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}/files/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One of the model's files: checkpoint (best.pt), onnx_fp32, onnx_int8 or decision (JSON). */
+        get: operations["v1_models_files_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}/promote/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Make this model the project's promoted one (admins): pre-labels and the assist use it. */
+        post: operations["v1_models_promote_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}/worst-cases/{index}.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The `index`th worst test case as a PNG: the image, the truth (green), the prediction (red). */
+        get: operations["v1_models_worst_cases_.png_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/": {
         parameters: {
             query?: never;
@@ -670,6 +757,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/models/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The project's models, newest first, the promoted one flagged. */
+        get: operations["v1_projects_models_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/precedents/": {
         parameters: {
             query?: never;
@@ -830,6 +934,27 @@ export interface paths {
         get: operations["v1_projects_qa_statistics_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/training-runs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The project's training runs, newest first (seniors, ML engineers, admins). */
+        get: operations["v1_projects_training_runs_list"];
+        put?: never;
+        /**
+         * @description Train a model on one of the project's dataset versions (admins): 202 with the run, whose job a worker on
+         *     the training queue takes. Without minutes or epochs the recipe's own budget applies.
+         */
+        post: operations["v1_projects_training_runs_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1021,6 +1146,23 @@ export interface paths {
         put?: never;
         /** @description Delete the suggestion from your view of the image (kept, decided, for the assist statistics). */
         post: operations["v1_suggestions_reject_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training-runs/{run_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A run with its live figures: step, epoch, ETA, the loss curve, one row per validation, its job. */
+        get: operations["v1_training_runs_retrieve"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2427,6 +2569,91 @@ export interface components {
             /** @description "rejected" */
             decision: string;
         };
+        TrainedModelEvaluateInputRequest: {
+            /**
+             * Format: int64
+             * @description default: the version the model was trained on
+             */
+            version_id?: number;
+        };
+        TrainedModelOutput: {
+            id: number;
+            run_id: number;
+            project_id: number;
+            dataset_version_id: number;
+            dataset_version_name: string;
+            content_hash: string;
+            recipe: {
+                [key: string]: unknown;
+            };
+            code_version: string;
+            defect_classes: string[];
+            /** @description On the version's test split (assist/training/evaluate.py). */
+            metrics: {
+                [key: string]: unknown;
+            };
+            validation_metrics: {
+                [key: string]: unknown;
+            };
+            decision: {
+                [key: string]: unknown;
+            };
+            parity: {
+                [key: string]: unknown;
+            };
+            files: string[];
+            is_promoted: boolean;
+            /** Format: date-time */
+            promoted_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        TrainingRunListInputRequest: {
+            /** Format: int64 */
+            version_id: number;
+            /** @description a named recipe (default: first) */
+            recipe?: string;
+            /**
+             * Format: double
+             * @description wall-clock training budget
+             */
+            minutes?: number;
+            epochs?: number;
+            seed?: number;
+        };
+        TrainingRunOutput: {
+            id: number;
+            project_id: number;
+            dataset_version_id: number;
+            dataset_version_name: string;
+            content_hash: string;
+            recipe: {
+                [key: string]: unknown;
+            };
+            seed: number;
+            code_version: string;
+            device: string;
+            epoch: number;
+            step: number;
+            total_steps: number | null;
+            /** Format: double */
+            eta_seconds: number | null;
+            /** Format: double */
+            elapsed_seconds: number;
+            /** @description One row per validation. */
+            history: {
+                [key: string]: unknown;
+            }[];
+            /** @description after lost workers */
+            resumed_at_steps: number[];
+            /** @description [step, training loss] pairs */
+            loss_curve: number[][];
+            readonly job: components["schemas"]["JobOutput"];
+            readonly model_id: number | null;
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
         UnavailableEngineOutput: {
             name: string;
             /** @description why it cannot run here, for the editor to show */
@@ -3193,6 +3420,167 @@ export interface operations {
             };
         };
     };
+    v1_models_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainedModelOutput"];
+                };
+            };
+        };
+    };
+    v1_models_evaluations_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TrainedModelEvaluateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TrainedModelEvaluateInputRequest"];
+                "multipart/form-data": components["schemas"]["TrainedModelEvaluateInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOutput"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+        };
+    };
+    v1_models_files_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+        };
+    };
+    v1_models_promote_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainedModelOutput"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+        };
+    };
+    "v1_models_worst_cases_.png_retrieve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                index: number;
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+        };
+    };
     v1_projects_list: {
         parameters: {
             query?: never;
@@ -3605,6 +3993,27 @@ export interface operations {
             };
         };
     };
+    v1_projects_models_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainedModelOutput"][];
+                };
+            };
+        };
+    };
     v1_projects_precedents_list: {
         parameters: {
             query?: {
@@ -3922,6 +4331,70 @@ export interface operations {
             };
         };
     };
+    v1_projects_training_runs_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunOutput"][];
+                };
+            };
+        };
+    };
+    v1_projects_training_runs_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainingRunListInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TrainingRunListInputRequest"];
+                "multipart/form-data": components["schemas"]["TrainingRunListInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunOutput"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+        };
+    };
     v1_projects_uploads_create: {
         parameters: {
             query?: never;
@@ -4224,6 +4697,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SuggestionRejectOutput"];
+                };
+            };
+        };
+    };
+    v1_training_runs_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunOutput"];
                 };
             };
         };

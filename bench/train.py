@@ -1,0 +1,101 @@
+"""A training run as DefectLab runs it, end to end: the shared magnetic-tile folder ingested into a throw-away
+database (real ingestion: masks traced to polygons), frozen as a dataset version (a seeded 70/15/15 split,
+stratified by defect class), trained by the `training_run` job's own function in this process (the same code a
+training worker runs: resume, checkpoints, ONNX fp32/int8 export with parity, evaluation), and evaluated on the
+version's test split by the fp32 ONNX model as deployed.
+
+    python bench/train.py --minutes 15 [--recipe unet-lite0] [--data ../shared/data/magnetic-tile] [--seed 0]
+        [--split-seed 0]
+
+Progress goes to stderr; the last line of stdout is the test split's evaluation as one JSON object (the keys of
+assist/training/evaluate.py, with the run's steps, epochs, training time, best validation and parity).
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SUMMARY_KEYS = ("mean_defect_iou", "per_class_iou", "detection_rate", "false_alarm_rate", "boundary_f1", "inference_ms")
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    from bench._setup import SHARED_DATA
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, required=True, help="wall-clock training budget")
+    parser.add_argument("--recipe", default=None, help="a named recipe of assist/training/recipe.py (default: first)")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="a folder in the magnetic-tile layout")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--split-seed", type=int, default=0, help="the version's split seed")
+    arguments = parser.parse_args()
+
+    from bench._setup import django_for_benchmark
+
+    vendor = django_for_benchmark()
+    from annotation.models import DefectClass, GeometryKind
+    from assist.models import TrainedModel, TrainingRun
+    from assist.services.training import training_recipe, training_run_start
+    from datasets.demo import demo_project_seed
+    from datasets.services.imports import images_import
+    from datasets.services.versions import FreezeOptions, dataset_version_freeze
+    from datasets.sources import folder_entries, plan_sources
+    from defectlab.jobs.models import JobStatus
+    from defectlab.jobs.services import job_run
+
+    started = time.monotonic()
+    project, _ = demo_project_seed()
+    for folder in sorted(path for path in arguments.data.iterdir() if path.is_dir()):
+        if folder.name not in ("free", "ok", "good", "defect-free", "defect_free"):
+            kind = GeometryKind.LINEAR if folder.name == "crack" else GeometryKind.AREA
+            DefectClass.objects.get_or_create(project=project, name=folder.name, defaults={"geometry_kind": kind})
+    sources, _ = plan_sources(folder_entries(arguments.data), with_masks=True)
+    summary = images_import(project=project, sources=sources)
+    _log(f"database={vendor} imported {summary.imported} images ({len(summary.rejected)} rejected)")
+    version = dataset_version_freeze(
+        project=project, name="bench", created_by=None, options=FreezeOptions(seed=arguments.split_seed)
+    )
+    _log(f"version {version.name} {version.content_hash[:12]}: {version.counts['images']}")
+    recipe = training_recipe(
+        recipe_name=arguments.recipe, minutes=arguments.minutes, epochs=None, seed=arguments.seed, changes={}
+    )
+    run = training_run_start(user=None, project_id=project.pk, version_id=version.pk, recipe=recipe, to_worker=False)
+    prepared = time.monotonic()
+    _log(f"training run {run.pk}: recipe {recipe.name}, {arguments.minutes} min, seed {recipe.seed}")
+    job = job_run(job_id=run.job_id)
+    finished = time.monotonic()
+    if job.status != JobStatus.SUCCEEDED:
+        raise SystemExit(f"the training job ended {job.status}: {job.error}")
+    run = TrainingRun.objects.get(pk=run.pk)
+    model = TrainedModel.objects.get(run=run)
+    metrics = dict(model.metrics)
+    metrics.pop("worst_cases")
+    metrics |= {
+        "model_id": model.pk,
+        "recipe": recipe.name,
+        "steps": run.step,
+        "epochs": run.epoch,
+        "device": run.device,
+        "training_seconds": round(run.elapsed_seconds, 1),
+        "job_seconds": round(finished - prepared, 1),
+        "setup_seconds": round(prepared - started, 1),
+        "parity": model.parity,
+        "best_val": {key: model.validation_metrics.get(key) for key in SUMMARY_KEYS[:4]},
+        "history": [
+            {key: row.get(key) for key in ("epoch", "step", "mean_defect_iou", "detection_rate", "false_alarm_rate")}
+            for row in run.history
+        ],
+    }
+    _log(json.dumps({key: metrics[key] for key in SUMMARY_KEYS}))
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    main()
