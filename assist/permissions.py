@@ -13,6 +13,7 @@ class AssistAction(Enum):
     VIEW_ENGINES = "view_engines"  # which engines this server has, and which one a project prefers
     PRELABEL = "prelabel"  # start pre-label jobs: suggestions for the inspectors who will work on the images
     VIEW_STATISTICS = "view_statistics"  # acceptance, IoU and time per image, per class and per engine
+    REVIEW_LABELS = "review_labels"  # the model's label-next ranking and label-error review queue, and their jobs
 
 
 # Drawing with the assist and deciding suggestions is labelling: annotation's Capability.LABEL, checked with the
@@ -21,7 +22,8 @@ _EVERYONE = frozenset({AssistAction.VIEW_ENGINES})
 ROLE_ASSIST_ACTIONS: dict[str, frozenset[AssistAction]] = {
     # Inspectors do not see the statistics: they would show other annotators' acceptance rates.
     Role.INSPECTOR: _EVERYONE,
-    Role.SENIOR: _EVERYONE | {AssistAction.PRELABEL, AssistAction.VIEW_STATISTICS},
+    # Seniors assign the work the ranking orders and judge the labels the model doubts.
+    Role.SENIOR: _EVERYONE | {AssistAction.PRELABEL, AssistAction.VIEW_STATISTICS, AssistAction.REVIEW_LABELS},
     Role.ML_ENGINEER: _EVERYONE | {AssistAction.VIEW_STATISTICS},
     Role.ADMIN: frozenset(AssistAction),
 }
