@@ -355,3 +355,19 @@ def label_error_get_for_review(*, user: User, label_error_id: int, lock: bool = 
     except NotFound:
         raise NotFound("No such label-error entry.") from None
     return entry
+
+
+def label_error_context(*, entries: list[LabelErrorScore]) -> dict[str, Any]:
+    """What the queue shows beside the scores, for a page of entries in two queries: `geometries` (annotation id
+    -> its current geometry) and `annotators` (image id -> the usernames whose submitted work made its final
+    answer, or to whom it was sent back)."""
+    annotation_ids = [row["annotation_id"] for entry in entries for row in entry.annotations]
+    geometries = dict(Annotation.objects.filter(pk__in=annotation_ids).values_list("pk", "geometry"))
+    annotators: dict[int, list[str]] = defaultdict(list)
+    assignments = Assignment.objects.filter(
+        image_id__in=[entry.image_id for entry in entries],
+        status__in=[AssignmentStatus.SUBMITTED, AssignmentStatus.RETURNED],
+    ).order_by("id")
+    for image_id, username in assignments.values_list("image_id", "annotator__username"):
+        annotators[image_id].append(username)
+    return {"geometries": geometries, "annotators": dict(annotators)}

@@ -201,15 +201,15 @@ def _label_error_write(
 
 
 @transaction.atomic
-def label_error_decide(*, user: User, label_error_id: int, decision: str, comment: str = "") -> LabelErrorScore:
-    """A senior's answer to one entry of the label-error queue: `kept` (the label is right) or `returned` (the
-    image goes back to the annotators whose submitted work made it, with `comment`, through annotation's
+def label_error_decide(*, user: User, label_error_id: int, outcome: str, comment: str = "") -> LabelErrorScore:
+    """A senior's answer to one entry of the label-error queue, `outcome`: `kept` (the label is right) or
+    `returned` (the image goes back to the annotators whose submitted work made it, with `comment`, through annotation's
     assignment_return: they fix it and submit it to QA again). NotFound outside one's projects, 403 for roles
     other than senior and admin, 409 once decided, 409 no_annotator when nobody's work made the final answer."""
     entry = label_error_get_for_review(user=user, label_error_id=label_error_id, lock=True)
     if entry.status != LabelErrorStatus.OPEN:
         raise LabelErrorDecided(f"This entry is already decided ({entry.get_status_display().lower()}).")
-    if decision == LabelErrorStatus.RETURNED:
+    if outcome == LabelErrorStatus.RETURNED:
         image = Image.objects.select_for_update().select_related("project").get(pk=entry.image_id)
         submitted = list(image.assignments.filter(status=AssignmentStatus.SUBMITTED).select_related("annotator"))
         if image.status != ImageStatus.FINAL or not submitted:
@@ -218,9 +218,9 @@ def label_error_decide(*, user: User, label_error_id: int, decision: str, commen
             )
         for assignment in submitted:
             assignment_return(image=image, annotator=assignment.annotator, comment=comment, actor=user)
-    elif decision != LabelErrorStatus.KEPT:
-        raise ValidationFailed(f"Decide 'kept' or 'returned', not {decision!r}.")
-    entry.status, entry.decided_by, entry.decided_at = decision, user, timezone.now()
-    entry.comment = comment if decision == LabelErrorStatus.RETURNED else ""
+    elif outcome != LabelErrorStatus.KEPT:
+        raise ValidationFailed(f"Decide 'kept' or 'returned', not {outcome!r}.")
+    entry.status, entry.decided_by, entry.decided_at = outcome, user, timezone.now()
+    entry.comment = comment if outcome == LabelErrorStatus.RETURNED else ""
     entry.save(update_fields=["status", "decided_by", "decided_at", "comment"])
     return entry
