@@ -11,7 +11,17 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from annotation.models import Annotation, AnnotationSource, Assignment, AssignmentStatus, Image, ImageStatus, Project
+from annotation.models import (
+    Annotation,
+    AnnotationSource,
+    Assignment,
+    AssignmentStatus,
+    Image,
+    ImageStatus,
+    Membership,
+    Project,
+    Role,
+)
 from annotation.permissions import Capability
 from annotation.selectors import image_get_for_user
 from assist.engines.base import engine_can_prelabel, engine_names
@@ -371,3 +381,11 @@ def label_error_context(*, entries: list[LabelErrorScore]) -> dict[str, Any]:
     for image_id, username in assignments.values_list("image_id", "annotator__username"):
         annotators[image_id].append(username)
     return {"geometries": geometries, "annotators": dict(annotators)}
+
+
+def annotator_usernames_for_project(*, project: Project) -> list[str]:
+    """Who new work can be assigned to (annotation's assignments_create: inspectors, seniors and admins)."""
+    members = Membership.objects.filter(
+        project=project, role__in=[Role.INSPECTOR, Role.SENIOR, Role.ADMIN], user__is_active=True
+    )
+    return list(members.order_by("user__username").values_list("user__username", flat=True))

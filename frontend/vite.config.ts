@@ -22,6 +22,8 @@ export default defineConfig({
         upload: resolve(__dirname, "src/pages/upload-main.ts"),
         versions: resolve(__dirname, "src/pages/version-main.ts"),
         "assist-project": resolve(__dirname, "src/pages/assist-project-main.ts"),
+        "label-next": resolve(__dirname, "src/pages/label-next-main.ts"),
+        "label-errors": resolve(__dirname, "src/pages/label-errors-main.ts"),
       },
       output: {
         entryFileNames: "[name].js",

@@ -3,7 +3,7 @@ rankings, and a senior's decision on a label the model doubts. Seniors and admin
 
 from typing import Any, cast
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -109,6 +109,7 @@ class LabelErrorOutput(serializers.ModelSerializer):
             "scored_at",
         ]
 
+    @extend_schema_field(LabelErrorAnnotationOutput(many=True))
     def get_annotations(self, entry: LabelErrorScore) -> list[dict[str, Any]]:
         geometries = self.context["geometries"]
         return cast(
