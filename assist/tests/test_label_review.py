@@ -10,6 +10,7 @@ from annotation.services.annotations import image_defect_free_set
 from annotation.services.images import assignment_submit, assignments_create
 from annotation.services.reviews import FinalDefect, annotations_finalize
 from assist.errors import LabelErrorDecided, NoAnnotatorToReturnTo, NoPromotedModel
+from assist.job_kinds import LABEL_ERRORS_JOB_KIND, LABEL_NEXT_JOB_KIND
 from assist.label_review import uncertainty_of
 from assist.models import LabelErrorScore, LabelErrorStatus, LabelNextScore
 from assist.selectors import label_error_list_for_project, label_next_list_for_project
@@ -21,10 +22,12 @@ from assist.services.label_review import (
     label_next_start,
 )
 from assist.services.pixels import image_pixels
+from assist.services.promoted_model import NO_PROMOTED_MODEL
 from assist.tests.darkness_model import darkness_predictor
 from assist.tests.factories import spotted_image_create, square
 from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
-from defectlab.jobs.models import Job
+from defectlab.jobs.models import Job, JobStatus
+from defectlab.jobs.services import job_create, job_run
 from qa.tests.factories import annotate
 
 pytestmark = pytest.mark.django_db
@@ -318,3 +321,14 @@ def test_deciding_through_the_api(team, api, predictor, finals):
         "senior",
     )
     assert (again.status_code, again.json()["code"]) == (409, "label_error_decided")
+
+
+@pytest.mark.parametrize("kind", [LABEL_NEXT_JOB_KIND, LABEL_ERRORS_JOB_KIND])
+def test_a_job_without_its_promoted_model_fails_with_the_reason(team, kind):
+    # given: a job started while a model was promoted (the registry's id 3), run where none is promoted now
+    job = job_create(kind=kind, project=team.project, created_by=team.senior, params={"model_id": 3})
+    # when
+    job = job_run(job_id=job.pk)
+    # then: failed with the sentence, nothing scored
+    assert (job.status, job.error) == (JobStatus.FAILED, NO_PROMOTED_MODEL)
+    assert (LabelNextScore.objects.count(), LabelErrorScore.objects.count()) == (0, 0)

@@ -46,7 +46,10 @@ async function labelErrorCard(entry: LabelError): Promise<HTMLElement> {
   const comment = element("textarea", { placeholder: "What to fix (needed to send it back)", rows: "2" });
   const keep = element("button", {}, "Label is right");
   const annotators = entry.annotators.join(", ");
-  const back = element("button", { class: "danger" }, annotators ? `Send back to ${annotators}` : "Send back");
+  // An imported answer has nobody to send it back to (the server would answer 409 no_annotator).
+  const back = annotators
+    ? element("button", { class: "danger" }, `Send back to ${annotators}`)
+    : element("button", { class: "danger", disabled: "", title: "Imported: correct it in the editor" }, "Send back");
   const status = element("p", { class: "small", role: "status" });
   const card = element(
     "article",
@@ -68,7 +71,8 @@ async function labelErrorCard(entry: LabelError): Promise<HTMLElement> {
       card.classList.add("decided");
     } catch (error) {
       status.textContent = errorMessage(error);
-      keep.disabled = back.disabled = false;
+      keep.disabled = false;
+      back.disabled = !annotators;
     }
   };
   keep.addEventListener("click", () => void decide("kept"));
