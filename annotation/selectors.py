@@ -4,6 +4,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection
@@ -24,6 +25,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce
+from django.utils.module_loading import import_string
 
 from annotation.errors import AlreadySubmitted
 from annotation.models import (
@@ -382,6 +384,25 @@ def audit_rows_for_project(*, project: Project) -> "QuerySet[AuditEntry, Any]":
 def assignment_get_for_image(*, user: User, image: Image) -> Assignment | None:
     """The user's own assignment on `image`, if any (reviewers may open images not assigned to them)."""
     return Assignment.objects.filter(image=image, annotator=user).first()
+
+
+# New work in the order a model ranks it (label next), without importing the app that ranks.
+
+
+@functools.cache
+def _label_next_ranking(path: str) -> Any:
+    return import_string(path)
+
+
+def image_ids_next_to_assign(*, project: Project, count: int) -> list[int]:
+    """The ids of the next `count` new images to assign: first those the label-next ranking puts first (the
+    function DEFECTLAB_LABEL_NEXT_RANKING names, `(*, images, limit) -> ids`, most informative first: the assist
+    app's model uncertainty), then the rest in upload order. Without a ranking, upload order alone."""
+    new = Image.objects.filter(project=project, status=ImageStatus.NEW)
+    path = settings.DEFECTLAB_LABEL_NEXT_RANKING
+    ranked: list[int] = list(_label_next_ranking(path)(images=new, limit=count)) if path else []
+    rest = new.exclude(pk__in=ranked).order_by("id").values_list("pk", flat=True)[: count - len(ranked)]
+    return ranked + list(rest)
 
 
 # The queue: the user's open work, in the order it was assigned.

@@ -26,3 +26,22 @@ class SamNotInstalled(DomainError):
     """SAM has no installed checkpoint here (`manage.py sam_install`), or its files are gone."""
 
     code, status = "sam_not_installed", 409
+
+
+class NoPromotedModel(DomainError):
+    """Label next and label-error review need the project's promoted trained model, and it has none."""
+
+    code, status = "no_promoted_model", 409
+
+
+class NoAnnotatorToReturnTo(DomainError):
+    """The image's final answer was not made from anyone's submitted work (imported, or drawn by a reviewer):
+    there is no annotator to send it back to; a senior corrects it in the editor."""
+
+    code, status = "no_annotator", 409
+
+
+class LabelErrorDecided(DomainError):
+    """A senior already decided this label-error entry."""
+
+    code, status = "label_error_decided", 409

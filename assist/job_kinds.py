@@ -3,7 +3,7 @@
 Every process imports this module at start-up (JobsConfig.ready), so `assist_prelabel` imports its service (and
 with it OpenCV) only when a worker runs it; the services take the kind's name from here. It is idempotent: each
 image's suggestions are written in one transaction, and a run again after a lost worker skips the images its job
-already wrote."""
+already wrote. The label-next and label-error jobs are too: each image's score replaces its earlier one."""
 
 from django.conf import settings
 
@@ -12,6 +12,8 @@ from defectlab.jobs.context import JobContext
 from defectlab.jobs.registry import job_kind
 
 PRELABEL_JOB_KIND = "assist_prelabel"
+LABEL_NEXT_JOB_KIND = "assist_label_next"  # the promoted model's uncertainty on every unlabelled image
+LABEL_ERRORS_JOB_KIND = "assist_label_errors"  # the promoted model against every final answer
 
 
 @job_kind(PRELABEL_JOB_KIND, idempotent=True, queue=settings.DEFECTLAB_ASSIST_PRELABEL_QUEUE)
@@ -44,3 +46,17 @@ def model_evaluation_job(job: JobContext) -> dict:
     from assist.services.evaluation import model_evaluation_run
 
     return model_evaluation_run(job=job)
+
+
+@job_kind(LABEL_NEXT_JOB_KIND, idempotent=True)
+def assist_label_next_job(job: JobContext) -> dict:
+    from assist.services.label_review import label_next_run
+
+    return label_next_run(job=job)
+
+
+@job_kind(LABEL_ERRORS_JOB_KIND, idempotent=True)
+def assist_label_errors_job(job: JobContext) -> dict:
+    from assist.services.label_review import label_errors_run
+
+    return label_errors_run(job=job)

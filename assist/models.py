@@ -200,3 +200,73 @@ class TrainedModel(models.Model):
 
     def __str__(self) -> str:
         return f"model {self.pk} (run {self.run_id}){' promoted' if self.is_promoted else ''}"
+
+
+class LabelNextScore(models.Model):
+    """How unsure the project's model is about an image nobody has labelled yet (assist/label_review.py): the
+    "label next" ranking, highest first. One row per image, replaced by each `assist_label_next` run; a row
+    whose image has been labelled since is stale and is not listed (selectors)."""
+
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="+")
+    image = models.OneToOneField("annotation.Image", on_delete=models.CASCADE, related_name="+")
+    model_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The trained model that scored it (the registry's id)."
+    )
+    job = models.ForeignKey("jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    score = models.FloatField(help_text="Mean normalised pixel entropy over the defect region, 0..1 (0: none).")
+    mean_entropy = models.FloatField(help_text="Mean normalised pixel entropy over the image, 0..1 (tie-breaker).")
+    defect_region_px = models.PositiveIntegerField(help_text="Pixels where the model gives defects a real chance.")
+    predicted_defect_px = models.PositiveIntegerField(help_text="Pixels whose most probable class is a defect.")
+    scored_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                "project", models.F("score").desc(), models.F("mean_entropy").desc(), "image", name="label_next_rank"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"label next: image {self.image_id} at {self.score:.3f}"
+
+
+class LabelErrorStatus(models.TextChoices):
+    OPEN = "open", "Waiting for a senior"
+    KEPT = "kept", "The label is right"
+    RETURNED = "returned", "Sent back to the annotator"
+
+
+class LabelErrorScore(models.Model):
+    """How strongly the project's model disagrees with an image's final annotations (assist/label_review.py):
+    the label-error review queue, lowest label quality first. One row per final image, replaced by each
+    `assist_label_errors` run; a senior's decision stays while the final annotations it judged stay the same."""
+
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="+")
+    image = models.OneToOneField("annotation.Image", on_delete=models.CASCADE, related_name="+")
+    model_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The trained model that scored it (the registry's id)."
+    )
+    job = models.ForeignKey("jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    score = models.FloatField(help_text="cleanlab's label quality, 0..1: low, the labels are probably wrong.")
+    annotations = models.JSONField(
+        help_text="Per final annotation, worst first: annotation_id, revision, defect_class_id, self_confidence "
+        "(mean probability the model gives its class over its pixels), area_px."
+    )
+    prediction = models.JSONField(
+        help_text="What the model drew: [{defect_class_id, score, geometry}] (regions past the model's decision)."
+    )
+    unlabelled_defect_px = models.PositiveIntegerField(help_text="Surface by the labels, defect by the model.")
+    disagreeing_px = models.PositiveIntegerField(help_text="Pixels whose most probable class is not their label.")
+    status = models.CharField(max_length=10, choices=LabelErrorStatus.choices, default=LabelErrorStatus.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True, help_text="What the senior said when sending the image back.")
+    scored_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "status", "score"], name="label_error_queue")]
+
+    def __str__(self) -> str:
+        return f"label error: image {self.image_id} at {self.score:.3f} ({self.status})"

@@ -17,6 +17,7 @@ class AssistAction(Enum):
     EVALUATE = "evaluate"  # evaluate a model on a dataset version's test split (a job)
     TRAIN = "train"  # start a training run (it holds a GPU host for hours)
     PROMOTE = "promote"  # choose the model pre-labels and the assist use
+    REVIEW_LABELS = "review_labels"  # the model's label-next ranking and label-error review queue, and their jobs
 
 
 # Drawing with the assist and deciding suggestions is labelling: annotation's Capability.LABEL, checked with the
@@ -25,7 +26,9 @@ _EVERYONE = frozenset({AssistAction.VIEW_ENGINES})
 ROLE_ASSIST_ACTIONS: dict[str, frozenset[AssistAction]] = {
     # Inspectors do not see the statistics: they would show other annotators' acceptance rates.
     Role.INSPECTOR: _EVERYONE,
-    Role.SENIOR: _EVERYONE | {AssistAction.PRELABEL, AssistAction.VIEW_STATISTICS, AssistAction.VIEW_MODELS},
+    # Seniors assign the work the ranking orders and judge the labels the model doubts.
+    Role.SENIOR: _EVERYONE
+    | {AssistAction.PRELABEL, AssistAction.VIEW_STATISTICS, AssistAction.VIEW_MODELS, AssistAction.REVIEW_LABELS},
     Role.ML_ENGINEER: _EVERYONE | {AssistAction.VIEW_STATISTICS, AssistAction.VIEW_MODELS, AssistAction.EVALUATE},
     Role.ADMIN: frozenset(AssistAction),
 }

@@ -24,6 +24,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz", healthz, name="healthz"),
+    path("", include("assist.urls")),  # the label-next and label-error pages
     path("", include("frontend.urls")),
 ]
 

@@ -25,6 +25,8 @@ export default defineConfig({
         "training-project": resolve(__dirname, "src/pages/training-project-main.ts"),
         "training-run": resolve(__dirname, "src/pages/training-run-main.ts"),
         "trained-model": resolve(__dirname, "src/pages/trained-model-main.ts"),
+        "label-next": resolve(__dirname, "src/pages/label-next-main.ts"),
+        "label-errors": resolve(__dirname, "src/pages/label-errors-main.ts"),
       },
       output: {
         entryFileNames: "[name].js",

@@ -1,6 +1,7 @@
 """Images, their files and tiles, the defect-free judgement, assignments and the annotator's queue."""
 
 import mimetypes
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse
@@ -17,6 +18,7 @@ from annotation.selectors import (
     annotators_by_username,
     assignment_list_for_annotator,
     image_get_for_user,
+    image_ids_next_to_assign,
     image_list_for_project,
     image_tile_key,
     project_get_for_user,
@@ -132,7 +134,20 @@ class ImageDefectFreeApi(APIView):
 class AssignmentCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         annotator = serializers.CharField(help_text="username")
-        image_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+        image_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000, required=False
+        )
+        count = serializers.IntegerField(
+            min_value=1,
+            max_value=10_000,
+            required=False,
+            help_text="instead of image_ids: the next new images, the model's label-next ranking first",
+        )
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if ("image_ids" in attrs) == ("count" in attrs):
+                raise serializers.ValidationError("Send image_ids or count, one of the two.")
+            return attrs
 
     class OutputSerializer(serializers.Serializer):
         assigned = serializers.IntegerField(help_text="new assignments; images already assigned to them are skipped")
@@ -146,8 +161,11 @@ class AssignmentCreateApi(APIView):
         annotator = annotators_by_username(project=project, usernames=[username]).get(username)
         if annotator is None:
             raise NoSuchAnnotator([username])
+        image_ids = data.validated_data.get("image_ids")
+        if image_ids is None:
+            image_ids = image_ids_next_to_assign(project=project, count=data.validated_data["count"])
         created = assignments_create(
-            project=project, image_ids=data.validated_data["image_ids"], annotator=annotator, assigned_by=request.user
+            project=project, image_ids=image_ids, annotator=annotator, assigned_by=request.user
         )
         return Response(self.OutputSerializer({"assigned": len(created)}).data, status=201)
 

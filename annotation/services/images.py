@@ -80,7 +80,12 @@ def assignments_create(
         and not annotator.is_superuser
     ):
         raise NoSuchAnnotator([annotator.get_username()])  # the API's answer for an unknown name, word for word
-    images = list(Image.objects.select_for_update().filter(project=project, pk__in=image_ids))
+    # In the order given, so the annotator's queue (assignment order) follows it: label next ranks new work.
+    position = {image_id: index for index, image_id in reversed(list(enumerate(image_ids)))}
+    images = sorted(
+        Image.objects.select_for_update().filter(project=project, pk__in=image_ids),
+        key=lambda image: position[image.pk],
+    )
     found = {image.pk for image in images}
     missing = [image_id for image_id in image_ids if image_id not in found]
     if missing:

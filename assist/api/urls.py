@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assist.api import assist, prelabels, sam, statistics, suggestions, training
+from assist.api import assist, label_review, prelabels, sam, statistics, suggestions, training
 
 urlpatterns = [
     path("images/<int:image_id>/assist/", assist.AssistRunApi.as_view(), name="assist-run"),
@@ -45,5 +45,21 @@ urlpatterns = [
         "models/<int:model_id>/worst-cases/<int:index>.png",
         training.TrainedModelWorstCaseApi.as_view(),
         name="trained-model-worst-case",
+    ),
+    # Label next and label-error review (the promoted model's rankings)
+    path("projects/<int:project_id>/label-next/", label_review.LabelNextListApi.as_view(), name="label-next-list"),
+    path(
+        "projects/<int:project_id>/label-next/jobs/", label_review.LabelNextStartApi.as_view(), name="label-next-start"
+    ),
+    path("projects/<int:project_id>/label-errors/", label_review.LabelErrorListApi.as_view(), name="label-error-list"),
+    path(
+        "projects/<int:project_id>/label-errors/jobs/",
+        label_review.LabelErrorsStartApi.as_view(),
+        name="label-errors-start",
+    ),
+    path(
+        "label-errors/<int:label_error_id>/decide/",
+        label_review.LabelErrorDecideApi.as_view(),
+        name="label-error-decide",
     ),
 ]

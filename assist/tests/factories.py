@@ -15,12 +15,14 @@ SURFACE_NOISE_GREY = 3  # pixel noise of the synthetic surface (standard deviati
 SPOT_GREY = 60  # a spot is this grey: ~30 noise spreads darker than the surface
 
 
-def spotted_png(*, width: int, height: int, spots: list[tuple[int, int, int]], seed: int = 0) -> bytes:
+def spotted_png(
+    *, width: int, height: int, spots: list[tuple[int, int, int]], seed: int = 0, spot_grey: int = SPOT_GREY
+) -> bytes:
     """A grey surface with square dark spots, each (x, y, side): top-left pixel and side in px."""
     rng = np.random.default_rng(seed)
     pixels = SURFACE_GREY + rng.normal(0, SURFACE_NOISE_GREY, size=(height, width))
     for x, y, side in spots:
-        pixels[y : y + side, x : x + side] = SPOT_GREY
+        pixels[y : y + side, x : x + side] = spot_grey
     buffer = io.BytesIO()
     PILImage.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="L").save(buffer, format="PNG")
     return buffer.getvalue()
@@ -34,8 +36,9 @@ def spotted_image_create(
     height: int = 90,
     seed: int = 0,
     name: str = "spotted.png",
+    spot_grey: int = SPOT_GREY,
 ) -> Image:
-    data = spotted_png(width=width, height=height, spots=spots, seed=seed)
+    data = spotted_png(width=width, height=height, spots=spots, seed=seed, spot_grey=spot_grey)
     images_import(project=project, sources=[Source(filename=name, read=lambda: data)])
     return project.images.get(sha256=sha256_of(data))
 

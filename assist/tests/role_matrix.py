@@ -1,6 +1,7 @@
 """The assist's rows of the API role matrix (tests/test_role_matrix.py adds them to its own): who may ask an
-engine, decide pre-labels, start pre-label jobs and read the assist statistics. Builders receive that module's
-World (the team and two noise images, one assigned to every labelling role).
+engine, decide pre-labels, start pre-label jobs, read the assist statistics, and use label next and label-error
+review (409 no_promoted_model for the roles that may start their jobs: no model is promoted here). Builders
+receive that module's World (the team and two noise images, one assigned to every labelling role).
 
 Pre-labels answer 409 no_prelabel_engine to the roles that may start them: this server has only the classical
 engine, which needs a box (tests/test_assist_prelabel_worker.py runs one with an engine that can)."""
@@ -10,7 +11,16 @@ from dataclasses import dataclass
 from annotation.geometry import polygons_from_json
 from annotation.models import Image, ImageStatus
 from assist.job_kinds import TRAINING_JOB_KIND
-from assist.models import ImageVisit, Suggestion, SuggestionDecision, SuggestionOrigin, TrainedModel, TrainingRun
+from assist.models import (
+    ImageVisit,
+    LabelErrorScore,
+    LabelNextScore,
+    Suggestion,
+    SuggestionDecision,
+    SuggestionOrigin,
+    TrainedModel,
+    TrainingRun,
+)
 from assist.services.assist import suggestion_shape
 from datasets.services.versions import FreezeOptions, dataset_version_freeze
 from defectlab.jobs.models import Job
@@ -44,9 +54,23 @@ ASSIST_EXPECTED_STATUS = [
     ("trained-model-evaluate",  "post",   "",            401, 403, 403, 404, 404, 404),  # likewise
     ("trained-model-file",      "get",    "",            401, 403, 404, 404, 404, 404),  # likewise
     ("trained-model-worst-case", "get",   "",            401, 403, 404, 404, 404, 404),  # none recorded
+    ("label-next-list",         "get",    "",            401, 403, 200, 403, 200, 404),
+    ("label-next-start",        "post",   "",            401, 403, 409, 403, 409, 404),  # 409: no promoted model
+    ("label-error-list",        "get",    "",            401, 403, 200, 403, 200, 404),
+    ("label-errors-start",      "post",   "",            401, 403, 409, 403, 409, 404),
+    ("label-error-decide",      "post",   "",            401, 403, 200, 403, 200, 404),
 ]
 # fmt: on
-ASSIST_WRITTEN_MODELS = (Suggestion, SuggestionDecision, ImageVisit, Job, TrainingRun, TrainedModel)
+ASSIST_WRITTEN_MODELS = (
+    Suggestion,
+    SuggestionDecision,
+    ImageVisit,
+    Job,
+    TrainingRun,
+    TrainedModel,
+    LabelNextScore,
+    LabelErrorScore,
+)
 SQUARE = {"polygons": [{"exterior": [[10, 10], [20, 10], [20, 20], [10, 20]], "holes": []}]}
 
 
@@ -75,6 +99,19 @@ def _prelabel(world) -> Suggestion:
         engine="detector",
         score=0.9,
         **suggestion_shape(polygons=polygons, image=image),
+    )
+
+
+def _label_error(world) -> LabelErrorScore:
+    """An entry of the label-error queue on the assigned image, as a job would have written it."""
+    return LabelErrorScore.objects.create(
+        project=world.team.project,
+        image=world.assigned_image,
+        score=0.1,
+        annotations=[],
+        prediction=[],
+        unlabelled_defect_px=0,
+        disagreeing_px=0,
     )
 
 
@@ -165,6 +202,20 @@ ASSIST_REQUESTS = {
         f"/api/v1/images/{world.unassigned_image.pk}/embedding/"
     ),
     ("sam-decoder", "get", ""): lambda world: Call("/api/v1/assist/sam/decoder.onnx"),
+    ("label-next-list", "get", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/label-next/"),
+    ("label-next-start", "post", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/label-next/jobs/"),
+    ("label-error-list", "get", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/label-errors/"),
+    ("label-errors-start", "post", ""): lambda world: Call(
+        f"/api/v1/projects/{world.team.project.pk}/label-errors/jobs/"
+    ),
+    ("label-error-decide", "post", ""): lambda world: Call(
+        f"/api/v1/label-errors/{_label_error(world).pk}/decide/", {"outcome": "kept"}
+    ),
 }
 # Refusals whose code is not the matrix's default for their status (url name, status) -> code.
-ASSIST_ERROR_CODES = {("image-embedding", 409): "sam_not_installed", ("sam-decoder", 409): "sam_not_installed"}
+ASSIST_ERROR_CODES = {
+    ("image-embedding", 409): "sam_not_installed",
+    ("sam-decoder", 409): "sam_not_installed",
+    ("label-next-start", 409): "no_promoted_model",
+    ("label-errors-start", 409): "no_promoted_model",
+}

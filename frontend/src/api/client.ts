@@ -139,6 +139,20 @@ export interface AssistStatistics {
   };
 }
 
+// Label next and label-error review (assist app)
+/** What the model drew on a final image (assist.models.LabelErrorScore.prediction). */
+export interface LabelErrorRegion {
+  readonly defect_class_id: number;
+  readonly geometry: Geometry;
+}
+export type LabelErrorAnnotation = Omit<Schemas["LabelErrorAnnotationOutput"], "geometry"> & { readonly geometry: Geometry };
+export type LabelError = Omit<Schemas["LabelErrorOutput"], "annotations" | "prediction"> & {
+  readonly annotations: readonly LabelErrorAnnotation[];
+  readonly prediction: readonly LabelErrorRegion[];
+};
+export type LabelErrorOutcome = Schemas["LabelErrorDecideInputRequest"]["outcome"];
+export type AssignmentCreateInput = RequestBody<typeof ROUTES.assignmentCreate>;
+
 // Upload page
 export type ImportJob = Omit<Schemas["ImportJobOutput"], "rejected"> & {
   readonly rejected?: ReadonlyArray<{ readonly filename: string; readonly reason: string }>;
@@ -263,6 +277,19 @@ export const api = {
   /** For a download link (classes.csv, engines.csv, statistics.json). */
   assistStatisticsUrl: (projectId: number, download: NonNullable<QueryParameters<typeof ROUTES.assistStatistics>["download"]>): string =>
     routeUrl(ROUTES.assistStatistics, { project_id: projectId }, { download }),
+  /** assist: rank the unlabelled images by the promoted model's uncertainty (202 with the job; 409 no_promoted_model). */
+  labelNextStart: (projectId: number): Promise<Job> => call(ROUTES.labelNextStart, { project_id: projectId }),
+  /** assist: check the final annotations against the promoted model (202 with the job; 409 no_promoted_model). */
+  labelErrorsStart: (projectId: number): Promise<Job> => call(ROUTES.labelErrorsStart, { project_id: projectId }),
+  /** assist: the open label-error entries, worst first. */
+  labelErrorList: (projectId: number): Promise<LabelError[]> =>
+    call(ROUTES.labelErrorList, { project_id: projectId }) as Promise<unknown> as Promise<LabelError[]>,
+  /** assist: keep the label, or send the image back to its annotators with `comment` (then required). */
+  labelErrorDecide: (labelErrorId: number, outcome: LabelErrorOutcome, comment: string): Promise<LabelError> =>
+    call(ROUTES.labelErrorDecide, { label_error_id: labelErrorId }, { body: { outcome, comment } }) as Promise<unknown> as Promise<LabelError>,
+  /** Assign images (`image_ids`) or the next `count` new ones, in the label-next ranking's order, to an annotator. */
+  assignmentCreate: (projectId: number, input: AssignmentCreateInput): Promise<Schemas["AssignmentCreateOutput"]> =>
+    call(ROUTES.assignmentCreate, { project_id: projectId }, { body: input }),
   /** My queue, a page at a time: the first page, or the page at the `next` URL of the one before. */
   queueList: (cursorUrl?: string): Promise<ResponseBody<typeof ROUTES.queueList>> =>
     cursorUrl ? request("GET", cursorUrl) : call(ROUTES.queueList, undefined, { query: { page_size: 200 } }),

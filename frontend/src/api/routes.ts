@@ -68,6 +68,12 @@ export const ROUTES = {
   trainedModelPromote: { method: "post", path: "/api/v1/models/{model_id}/promote/" },
   trainedModelFile: { method: "get", path: "/api/v1/models/{model_id}/files/{name}" },
   trainedModelWorstCase: { method: "get", path: "/api/v1/models/{model_id}/worst-cases/{index}.png" },
+  // Label next and label-error review (assist app): the promoted model's rankings, and new work in their order
+  labelNextStart: { method: "post", path: "/api/v1/projects/{project_id}/label-next/jobs/" },
+  labelErrorsStart: { method: "post", path: "/api/v1/projects/{project_id}/label-errors/jobs/" },
+  labelErrorList: { method: "get", path: "/api/v1/projects/{project_id}/label-errors/" },
+  labelErrorDecide: { method: "post", path: "/api/v1/label-errors/{label_error_id}/decide/" },
+  assignmentCreate: { method: "post", path: "/api/v1/projects/{project_id}/assignments/" },
   // Upload page
   uploadCreate: { method: "post", path: "/api/v1/projects/{project_id}/uploads/" },
   uploadGet: { method: "get", path: "/api/v1/uploads/{job_id}/" },

@@ -468,6 +468,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/label-errors/{label_error_id}/decide/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Decide one entry. `returned` sends the image back to the annotators whose submitted work made its final
+         *     answer (annotation's assignment_return, as a rejected spot check): 400 without a comment, 409 no_annotator
+         *     for an imported answer (correct it in the editor). 409 label_error_decided once decided.
+         */
+        post: operations["v1_label_errors_decide_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{model_id}/": {
         parameters: {
             query?: never;
@@ -719,6 +740,87 @@ export interface paths {
         get: operations["v1_projects_jobs_list"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-errors/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The label-error queue, lowest label quality first (`score`: cleanlab's label quality, 0..1; low: the
+         *     model strongly disagrees), with each image's final annotations and the model's drawing.
+         */
+        get: operations["v1_projects_label_errors_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-errors/jobs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Check every final image's annotations against the promoted model, as an `assist_label_errors` job (202
+         *     with the job). 409 no_promoted_model while the project has none.
+         */
+        post: operations["v1_projects_label_errors_jobs_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The label-next ranking, most uncertain first (`score`: mean normalised pixel entropy over the model's
+         *     defect region, 0..1), of images still to label. New work is assigned in this order
+         *     (`POST /projects/{id}/assignments/` with `count`).
+         */
+        get: operations["v1_projects_label_next_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-next/jobs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Rank the unlabelled images by the promoted model's uncertainty, as an `assist_label_next` job (202 with
+         *     the job). 409 no_promoted_model while the project has none.
+         */
+        post: operations["v1_projects_label_next_jobs_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1363,7 +1465,9 @@ export interface components {
         AssignmentCreateInputRequest: {
             /** @description username */
             annotator: string;
-            image_ids: number[];
+            image_ids?: number[];
+            /** @description instead of image_ids: the next new images, the model's label-next ranking first */
+            count?: number;
         };
         AssignmentCreateOutput: {
             /** @description new assignments; images already assigned to them are skipped */
@@ -2005,6 +2109,102 @@ export interface components {
          * @enum {string}
          */
         JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        LabelErrorAnnotationOutput: {
+            id: number;
+            defect_class_id: number;
+            revision: number;
+            geometry: unknown;
+            /**
+             * Format: double
+             * @description mean probability the model gives its class, 0..1
+             */
+            self_confidence: number;
+            area_px: number;
+        };
+        LabelErrorDecideInputRequest: {
+            /**
+             * @description kept: the label is right; returned: back to its annotators with the comment
+             *
+             *     * `kept` - kept
+             *     * `returned` - returned
+             */
+            outcome: components["schemas"]["OutcomeEnum"];
+            /** @default  */
+            comment: string;
+        };
+        LabelErrorOutput: {
+            readonly id: number;
+            image: components["schemas"]["LabelReviewImageOutput"];
+            /**
+             * Format: double
+             * @description cleanlab's label quality, 0..1: low, the labels are probably wrong.
+             */
+            score: number;
+            /** @description the final annotations scored, worst first */
+            readonly annotations: components["schemas"]["LabelErrorAnnotationOutput"][];
+            /** @description what the model drew: [{defect_class_id, geometry}] */
+            prediction: unknown;
+            /** @description Surface by the labels, defect by the model. */
+            unlabelled_defect_px: number;
+            /** @description Pixels whose most probable class is not their label. */
+            disagreeing_px: number;
+            /** @description whose submitted work made the final answer */
+            readonly annotators: string[];
+            status?: components["schemas"]["LabelErrorOutputStatusEnum"];
+            decided_by?: string | null;
+            /** Format: date-time */
+            decided_at?: string | null;
+            /** @description What the senior said when sending the image back. */
+            comment?: string;
+            /**
+             * Format: int64
+             * @description The trained model that scored it (the registry's id).
+             */
+            model_id?: number | null;
+            /** Format: date-time */
+            readonly scored_at: string;
+        };
+        /**
+         * @description * `open` - Waiting for a senior
+         *     * `kept` - The label is right
+         *     * `returned` - Sent back to the annotator
+         * @enum {string}
+         */
+        LabelErrorOutputStatusEnum: "open" | "kept" | "returned";
+        LabelNextOutput: {
+            image: components["schemas"]["LabelReviewImageOutput"];
+            /**
+             * Format: double
+             * @description Mean normalised pixel entropy over the defect region, 0..1 (0: none).
+             */
+            score: number;
+            /**
+             * Format: double
+             * @description Mean normalised pixel entropy over the image, 0..1 (tie-breaker).
+             */
+            mean_entropy: number;
+            /** @description Pixels where the model gives defects a real chance. */
+            defect_region_px: number;
+            /** @description Pixels whose most probable class is a defect. */
+            predicted_defect_px: number;
+            /**
+             * Format: int64
+             * @description The trained model that scored it (the registry's id).
+             */
+            model_id?: number | null;
+            /** Format: date-time */
+            readonly scored_at: string;
+        };
+        LabelReviewImageOutput: {
+            id: number;
+            original_filename: string;
+            width: number;
+            height: number;
+            status: string;
+            readonly urls: {
+                [key: string]: string;
+            };
+        };
         /**
          * @description * `safety_critical` - Safety-critical (automotive, aerospace)
          *     * `cosmetic` - Cosmetic
@@ -2037,6 +2237,12 @@ export interface components {
             username: string;
             role: components["schemas"]["RoleEnum"];
         };
+        /**
+         * @description * `kept` - kept
+         *     * `returned` - returned
+         * @enum {string}
+         */
+        OutcomeEnum: "kept" | "returned";
         PaginatedAdjudicationOutputList: {
             /**
              * Format: uri
@@ -3420,6 +3626,33 @@ export interface operations {
             };
         };
     };
+    v1_label_errors_decide_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_error_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelErrorDecideInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LabelErrorDecideInputRequest"];
+                "multipart/form-data": components["schemas"]["LabelErrorDecideInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelErrorOutput"];
+                };
+            };
+        };
+    };
     v1_models_retrieve: {
         parameters: {
             query?: never;
@@ -3920,6 +4153,100 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedJobOutputList"];
+                };
+            };
+        };
+    };
+    v1_projects_label_errors_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /**
+                 * @description * `open` - Waiting for a senior
+                 *     * `kept` - The label is right
+                 *     * `returned` - Sent back to the annotator
+                 */
+                status?: "open" | "kept" | "returned";
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelErrorOutput"][];
+                };
+            };
+        };
+    };
+    v1_projects_label_errors_jobs_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOutput"];
+                };
+            };
+        };
+    };
+    v1_projects_label_next_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelNextOutput"][];
+                };
+            };
+        };
+    };
+    v1_projects_label_next_jobs_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOutput"];
                 };
             };
         };

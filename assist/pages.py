@@ -1,0 +1,63 @@
+"""The label-next and label-error review pages (server-rendered; their scripts in frontend/src/pages/). They live in
+assist because nothing imports assist: the URL root includes their URLs, as it includes the assist API's."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+
+from assist.permissions import AssistAction, project_get_for_assist
+from assist.selectors import (
+    annotator_usernames_for_project,
+    label_error_context,
+    label_error_list_for_project,
+    label_next_list_for_project,
+)
+from defectlab.authenticated import AuthenticatedHttpRequest
+from defectlab.errors import NotFound, PermissionDenied
+
+PAGE_ROWS = 100  # the top of each ranking; the API lists up to 500
+
+
+def _domain_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """NotFound -> 404 (as for a missing id), PermissionDenied -> the 403 page with the reason."""
+
+    @wraps(view)
+    def wrapper(request: AuthenticatedHttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except PermissionDenied as error:
+            return render(request, "frontend/forbidden.html", {"message": error.message}, status=403)
+
+    return login_required(wrapper)
+
+
+@_domain_errors_as_pages
+def label_next_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    project, _ = project_get_for_assist(user=request.user, project_id=project_id, action=AssistAction.REVIEW_LABELS)
+    context = {
+        "project": project,
+        "rows": list(label_next_list_for_project(project=project)[:PAGE_ROWS]),
+        "annotators": annotator_usernames_for_project(project=project),
+    }
+    return render(request, "assist/label_next.html", context)
+
+
+@_domain_errors_as_pages
+def label_errors_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    project, _ = project_get_for_assist(user=request.user, project_id=project_id, action=AssistAction.REVIEW_LABELS)
+    entries = list(label_error_list_for_project(project=project)[:PAGE_ROWS])
+    annotators = label_error_context(entries=entries)["annotators"]
+    rows = [
+        {
+            "entry": entry,
+            "worst": entry.annotations[0]["self_confidence"] if entry.annotations else None,
+            "annotators": annotators.get(entry.image_id, []),
+        }
+        for entry in entries
+    ]
+    return render(request, "assist/label_errors.html", {"project": project, "rows": rows})
