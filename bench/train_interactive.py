@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assist.engines.base import Engine, EngineResult, Prompt  # noqa: E402 - pure modules: no Django set-up
@@ -38,6 +39,7 @@ from assist.interactive.recipe import InteractiveRecipe  # noqa: E402
 from assist.interactive.train import (  # noqa: E402
     Progress,
     batch_prompts,
+    bn_recalibrate,
     interactive_train,
     network_from_checkpoint,
     regions_for_validation,
@@ -103,6 +105,12 @@ def main() -> None:
     parser.add_argument("--loosen", type=float, default=0.0, help="widen each scored box by this share per side")
     parser.add_argument("--validation-regions", type=int, default=None, help="validate on the first N val regions")
     parser.add_argument("--out", type=Path, default=None, help="checkpoints and ONNX file (default: a temp folder)")
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="score this trained checkpoint (best.pt) instead of training"
+    )
+    parser.add_argument(
+        "--recalibrate", action="store_true", help="with --checkpoint: recompute its BatchNorm statistics first"
+    )
     arguments = parser.parse_args()
 
     started, started_cpu = time.monotonic(), time.process_time()
@@ -117,14 +125,28 @@ def main() -> None:
     )
     out = arguments.out or Path(tempfile.mkdtemp(prefix="train_interactive_"))
     print(f"{ {name: len(split) for name, split in splits.items()} } recipe {recipe} out {out}", file=sys.stderr)
-    result = interactive_train(
-        splits["train"], splits["val"], recipe, checkpoint_dir=out, on_progress=_report, resume=False,
-        validation_regions=arguments.validation_regions, defect_classes=defect_classes,
-    )  # fmt: skip
+    if arguments.checkpoint is None:
+        result = interactive_train(
+            splits["train"], splits["val"], recipe, checkpoint_dir=out, on_progress=_report, resume=False,
+            validation_regions=arguments.validation_regions, defect_classes=defect_classes,
+        )  # fmt: skip
+        if result.best_checkpoint is None:
+            raise SystemExit("no validated checkpoint: the budget ended before the first validation")
+        training = {
+            "steps": result.steps_done,
+            "best_val": result.best_metrics,
+            "history": [
+                {key: row[key] for key in ("step", "box_mean_iou", "noc85", "box_noc85")} for row in result.history
+            ],
+        }
+        checkpoint: Path = result.best_checkpoint
+    else:
+        checkpoint, training = arguments.checkpoint, {"checkpoint": str(arguments.checkpoint)}
     training_seconds, training_cpu_seconds = time.monotonic() - started, time.process_time() - started_cpu
-    if result.best_checkpoint is None:
-        raise SystemExit("no validated checkpoint: the budget ended before the first validation")
-    net, recipe, _ = network_from_checkpoint(result.best_checkpoint)
+    net, recipe, _ = network_from_checkpoint(checkpoint)
+    if arguments.recalibrate:
+        bn_recalibrate(net, ExampleSampler(splits["train"], recipe), recipe, torch.device("cpu"))
+        net.eval()
     onnx_path = onnx_export(net, out / "interactive.onnx", geometry=CropGeometry.of(recipe))
     sampler = ExampleSampler(splits[arguments.eval_split], recipe)
     parity_inputs = []
@@ -159,13 +181,9 @@ def main() -> None:
     results["training"] = {
         "eval_split": arguments.eval_split,
         "recipe": recipe.to_dict(),
-        "steps": result.steps_done,
         "training_seconds": round(training_seconds, 1),
         "training_cpu_seconds": round(training_cpu_seconds, 1),
-        "best_val": result.best_metrics,
-        "history": [
-            {key: row[key] for key in ("step", "box_mean_iou", "noc85", "box_noc85")} for row in result.history
-        ],
+        **training,
     }
     print(json.dumps(results))
 

@@ -36,6 +36,7 @@ class InteractiveRecipe:
     validate_every_steps: int = 300  # and at the end; validation time counts against the budget
     validation_max_clicks: int = 10  # NoC on val is capped here (the report caps at 20): cheaper, same ranking
     checkpoint_every_steps: int = 50
+    bn_recalibration_batches: int = 25  # before each validation: BatchNorm statistics from scratch (0: off)
 
     learning_rate: float = 1e-3  # AdamW, decoder and the new input channels
     encoder_learning_rate_factor: float = 0.5  # the pretrained encoder moves more slowly
