@@ -33,7 +33,7 @@ class InteractiveRecipe:
     budget_seconds: float | None = 900.0
     budget_clock: BudgetClock = "cpu"
     steps: int | None = None
-    validate_every_steps: int = 300  # and at the end; validation time counts against the budget
+    validate_every_steps: int = 400  # and at the end; validation time counts against the budget
     validation_max_clicks: int = 10  # NoC on val is capped here (the report caps at 20): cheaper, same ranking
     checkpoint_every_steps: int = 50
     bn_recalibration_batches: int = 25  # before each validation: BatchNorm statistics from scratch (0: off)
