@@ -37,35 +37,17 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assist.engines.base import Engine, EngineResult, GeometryKind, Prompt, engine_get, engine_names  # noqa: E402 - pure
+from assist.engines.base import Engine, engine_get, engine_names  # noqa: E402 - pure
+from assist.engines.quality import FilledBox, Region, engine_score, regions_from_mask  # noqa: E402
 
 MASK_THRESHOLD = 128  # the shared data's masks are JPEG-like: defect near 255, background near 0
 TUNE_PERCENT = 60  # share of images in the tuning split
-MAX_CLICKS = 20  # NoC's cap, as in the papers
-BOX_AS_CLICKS = 2  # a box is dragged from one corner to the other: two clicks' worth of effort
-IOU_THRESHOLDS = (0.85, 0.90)
-LINEAR_CLASSES = {"crack"}  # drawn with geometry kind "linear"; every other class is an area
 NO_DEFECT_FOLDER = "free"
-
-
-@dataclass(frozen=True)
-class Region:
-    defect_class: str
-    name: str  # CLASS/NAME#index
-    image: np.ndarray  # uint8 (H, W), shared by the regions of one image
-    mask: np.ndarray  # bool (H, W): this region only
-    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) inclusive: the prompt (tight unless --loosen)
-
-    @property
-    def geometry_kind(self) -> GeometryKind:
-        return "linear" if self.defect_class in LINEAR_CLASSES else "area"
 
 
 def split_of(defect_class: str, name: str) -> str:
@@ -73,15 +55,8 @@ def split_of(defect_class: str, name: str) -> str:
     return "tune" if int(digest[:8], 16) % 100 < TUNE_PERCENT else "holdout"
 
 
-def box_loosen(box: tuple[int, int, int, int], *, fraction: float, image_shape: tuple[int, int]) -> tuple:
-    x0, y0, x1, y1 = box
-    margin_x, margin_y = round(fraction * (x1 - x0 + 1)), round(fraction * (y1 - y0 + 1))
-    height, width = image_shape
-    return (max(x0 - margin_x, 0), max(y0 - margin_y, 0), min(x1 + margin_x, width - 1), min(y1 + margin_y, height - 1))
-
-
 def regions_load(data: Path, *, split: str, max_regions: int | None, loosen: float = 0.0) -> list[Region]:
-    regions = []
+    regions: list[Region] = []
     for class_folder in sorted(path for path in data.iterdir() if path.is_dir() and path.name != NO_DEFECT_FOLDER):
         taken = 0
         for image_path in sorted(class_folder.glob("*.jpg")):
@@ -91,117 +66,17 @@ def regions_load(data: Path, *, split: str, max_regions: int | None, loosen: flo
             labels_mask = cv2.imread(str(image_path.with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
             if image is None or labels_mask is None:
                 raise SystemExit(f"cannot read {image_path} or its mask")
-            count, labels, stats, _ = cv2.connectedComponentsWithStats(
-                (labels_mask >= MASK_THRESHOLD).astype(np.uint8), connectivity=8
+            found = regions_from_mask(
+                image,
+                labels_mask >= MASK_THRESHOLD,
+                defect_class=class_folder.name,
+                name=f"{class_folder.name}/{image_path.stem}",
+                loosen=loosen,
+                max_regions=None if max_regions is None else max_regions - taken,
             )
-            for label in range(1, count):
-                if max_regions is not None and taken >= max_regions:
-                    break
-                x, y, width, height, _ = stats[label]
-                regions.append(
-                    Region(
-                        defect_class=class_folder.name,
-                        name=f"{class_folder.name}/{image_path.stem}#{label}",
-                        image=image,
-                        mask=labels == label,
-                        box=box_loosen(
-                            (int(x), int(y), int(x + width - 1), int(y + height - 1)),
-                            fraction=loosen,
-                            image_shape=image.shape,
-                        ),
-                    )
-                )
-                taken += 1
+            regions += found
+            taken += len(found)
     return regions
-
-
-def mask_iou(first: np.ndarray, second: np.ndarray) -> float:
-    union = np.logical_or(first, second).sum()
-    return 1.0 if union == 0 else float(np.logical_and(first, second).sum() / union)
-
-
-def next_click(defect: np.ndarray, predicted: np.ndarray) -> tuple[tuple[float, float], bool]:
-    """The point deepest inside the larger error region, and whether it is a positive click (RITM's rule).
-    Padding with background makes the image edge count as the error region's edge. Computed on the errors'
-    bounding box widened by a pixel: the same distances as on the whole image, at a fraction of the cost."""
-    rows, columns = np.nonzero(defect ^ predicted)
-    if len(rows) == 0:
-        raise ValueError("no error left to click on")
-    y0, x0 = max(rows.min() - 1, 0), max(columns.min() - 1, 0)
-    window = np.s_[y0 : rows.max() + 2, x0 : columns.max() + 2]
-    depths = []
-    for error in (defect[window] & ~predicted[window], predicted[window] & ~defect[window]):
-        padded = np.pad(error.astype(np.uint8), 1)
-        depths.append(cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1])
-    is_positive = depths[0].max() >= depths[1].max()
-    row, column = np.unravel_index(np.argmax(depths[0] if is_positive else depths[1]), depths[0].shape)
-    return (float(column + x0), float(row + y0)), bool(is_positive)
-
-
-class FilledBox:
-    """The baseline: the box, filled. Clicks change nothing."""
-
-    def predict(self, image: np.ndarray, prompt: Prompt) -> EngineResult:
-        if prompt.box is None:
-            return EngineResult(np.zeros((1, 1), bool), (0, 0), image.shape, 0.0, "box")
-        x0, y0, x1, y1 = (int(value) for value in prompt.box)
-        return EngineResult(np.ones((y1 - y0 + 1, x1 - x0 + 1), bool), (x0, y0), image.shape, 1.0, "box")
-
-
-def clicks_to_reach(engine: Engine, region: Region, *, box: tuple | None) -> dict[float, int]:
-    """Clicks needed for each IoU threshold (MAX_CLICKS when never reached); 0 when the box alone reaches it."""
-    base = Prompt(box=box, defect_class=region.defect_class, geometry_kind=region.geometry_kind)
-    predicted = engine.predict(region.image, base).full_mask() if box is not None else np.zeros_like(region.mask)
-    needed = dict.fromkeys(IOU_THRESHOLDS, MAX_CLICKS)
-    positive: list[tuple[float, float]] = []
-    negative: list[tuple[float, float]] = []
-    for clicks in range(MAX_CLICKS + 1):
-        iou = mask_iou(predicted, region.mask) if clicks or box is not None else 0.0
-        for threshold in IOU_THRESHOLDS:
-            if iou >= threshold and needed[threshold] == MAX_CLICKS:
-                needed[threshold] = clicks
-        if all(value < MAX_CLICKS for value in needed.values()) or clicks == MAX_CLICKS:
-            break
-        point, is_positive = next_click(region.mask, predicted)
-        (positive if is_positive else negative).append(point)
-        prompt = Prompt(
-            box=box,
-            positive_clicks=tuple(positive),
-            negative_clicks=tuple(negative),
-            previous_mask=predicted,
-            defect_class=region.defect_class,
-            geometry_kind=region.geometry_kind,
-        )
-        if prompt.is_empty:  # a first negative click without a box: nothing to draw yet
-            predicted = np.zeros_like(region.mask)
-            continue
-        predicted = engine.predict(region.image, prompt).full_mask()
-    return needed
-
-
-def engine_score(name: str, engine: Engine, regions: list[Region]) -> dict:
-    ious: dict[str, list[float]] = defaultdict(list)
-    clicks: dict[str, list[int]] = defaultdict(list)
-    for region in regions:
-        prompt = Prompt(box=region.box, defect_class=region.defect_class, geometry_kind=region.geometry_kind)
-        iou = mask_iou(engine.predict(region.image, prompt).full_mask(), region.mask)
-        ious[region.defect_class].append(iou)
-        after_box = clicks_to_reach(engine, region, box=region.box)
-        if name == "box":
-            alone = {threshold: BOX_AS_CLICKS if needed == 0 else MAX_CLICKS for threshold, needed in after_box.items()}
-        else:
-            alone = clicks_to_reach(engine, region, box=None)
-        for threshold in IOU_THRESHOLDS:
-            percent = round(threshold * 100)
-            clicks[f"noc{percent}"].append(alone[threshold])
-            clicks[f"box_noc{percent}"].append(after_box[threshold])
-    every_iou = [iou for values in ious.values() for iou in values]
-    return {
-        "box_mean_iou": round(float(np.mean(every_iou)), 4),
-        "per_class_iou": {defect_class: round(float(np.mean(values)), 4) for defect_class, values in ious.items()},
-        **{key: round(float(np.mean(values)), 2) for key, values in clicks.items()},
-        "regions": len(every_iou),
-    }
 
 
 def engines_all() -> Iterator[tuple[str, Engine]]:
