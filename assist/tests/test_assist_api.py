@@ -171,6 +171,7 @@ def test_the_engine_list_names_the_preferred_engine_and_what_can_prelabel(team, 
         "unavailable": [{"name": "sam", "reason": SAM_NOT_INSTALLED}],
         "preferred": "classical",
         "prelabel_engine": None,
+        "sam_model_id": None,
     }
     # and with an engine that finds defects on its own: it pre-labels, the classical engine stays preferred
     with prelabel_engine.registered():
@@ -183,6 +184,7 @@ def test_the_engine_list_names_the_preferred_engine_and_what_can_prelabel(team, 
         "unavailable": [{"name": "sam", "reason": SAM_NOT_INSTALLED}],
         "preferred": "classical",
         "prelabel_engine": "test-dark-spots",
+        "sam_model_id": None,
     }
 
 

@@ -8,10 +8,20 @@ function server(preferred: string | null, projectId: number): AssistServer & { r
   const runs: unknown[] = [];
   return {
     runs,
-    engines: async () => ({ engines: preferred ? [{ name: preferred, can_prelabel: false, is_preferred: true }] : [], unavailable: [], preferred, prelabel_engine: null }),
+    engines: async () => ({
+      engines: preferred ? [{ name: preferred, can_prelabel: false, is_preferred: true }] : [],
+      unavailable: [],
+      preferred,
+      prelabel_engine: null,
+      sam_model_id: preferred === "sam" ? "vit_t-0123abcd" : null,
+    }),
     run: async (imageId, engine, prompt, replaces) => {
       runs.push({ projectId, imageId, engine, prompt, replaces });
       return { suggestionId: 5, engine, score: 0.9, geometry: SQUARE, ms: 8 };
+    },
+    record: async (imageId, input) => {
+      runs.push({ recorded: imageId, ...input });
+      return input.geometry ? 60 + runs.length : null;
     },
   };
 }
