@@ -26,7 +26,7 @@ from annotation.permissions import Capability
 from annotation.selectors import image_get_for_user
 from assist.engines.base import engine_can_prelabel, engine_names
 from assist.engines.sam import ENGINE_NAME as SAM_ENGINE_NAME
-from assist.engines.sam import sam_unavailable_reason
+from assist.engines.sam import sam_manifest, sam_unavailable_reason
 from assist.models import (
     ImageVisit,
     LabelErrorScore,
@@ -109,6 +109,7 @@ class ProjectEngines:
     unavailable: list[UnavailableEngine]  # known but not runnable here (SAM before its checkpoint is installed)
     preferred: str | None  # for the editor's assist tools
     prelabel_engine: str | None  # what a pre-label job would use; None: pre-labels are refused (409)
+    sam_model_id: str | None  # the installed SAM's model id (the editor's decoder and embedding URLs); None: none
 
 
 def engines_for_project(*, project: Project) -> ProjectEngines:
@@ -122,7 +123,13 @@ def engines_for_project(*, project: Project) -> ProjectEngines:
         unavailable=_unavailable_engines(),
         preferred=preferred,
         prelabel_engine=engine_preferred(project=project, names=names, for_prelabel=True),
+        sam_model_id=_sam_model_id(),
     )
+
+
+def _sam_model_id() -> str | None:
+    manifest = sam_manifest()
+    return manifest.model_id if manifest is not None and sam_unavailable_reason() is None else None
 
 
 def _unavailable_engines() -> list[UnavailableEngine]:

@@ -31,6 +31,7 @@ from frontend import editor_views  # noqa: E402 - appended: the editor and queue
 urlpatterns += [
     path("images/<int:image_id>/edit/", editor_views.image_edit, name="image-edit-page"),
     path("queue/", editor_views.my_queue, name="queue-page"),
+    path("editor/sam/<str:name>", editor_views.sam_worker_file, name="sam-worker-file"),
 ]
 
 from frontend import version_views  # noqa: E402 - appended: dataset version pages

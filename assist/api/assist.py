@@ -5,9 +5,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.api.annotations import GeometryField
 from assist.permissions import AssistAction, project_get_for_assist
 from assist.selectors import engines_for_project
-from assist.services.assist import AssistPrompt, assist_run
+from assist.services.assist import AssistPrompt, assist_record, assist_run
 from defectlab.authenticated import AuthenticatedRequest
 
 HARD_MAX_CLICKS = 1_000  # per list, refused while parsing; the service applies DEFECTLAB_ASSIST_MAX_CLICKS
@@ -82,12 +83,7 @@ class AssistRunApi(APIView):
         answer = assist_run(
             user=request.user,
             image_id=image_id,
-            prompt=AssistPrompt(
-                defect_class_id=prompt["defect_class_id"],
-                box=tuple(prompt["box"]) if prompt["box"] is not None else None,
-                positive_clicks=tuple(tuple(point) for point in prompt["positive_clicks"]),
-                negative_clicks=tuple(tuple(point) for point in prompt["negative_clicks"]),
-            ),
+            prompt=_prompt(prompt),
             engine_name=values.get("engine"),
             replaces_suggestion_id=values.get("replaces_suggestion_id"),
             region=tuple(values["region"]) if values.get("region") is not None else None,
@@ -103,6 +99,55 @@ class AssistRunApi(APIView):
             "ms": round(answer.ms, 1),
         }
         return Response(AssistOutput(body).data)
+
+
+def _prompt(values: dict) -> AssistPrompt:
+    return AssistPrompt(
+        defect_class_id=values["defect_class_id"],
+        box=tuple(values["box"]) if values["box"] is not None else None,
+        positive_clicks=tuple(tuple(point) for point in values["positive_clicks"]),
+        negative_clicks=tuple(tuple(point) for point in values["negative_clicks"]),
+    )
+
+
+class AssistRecordApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        engine = serializers.CharField(max_length=100, help_text='the engine the browser ran: "sam"')
+        prompt = PromptInput()
+        score = serializers.FloatField(min_value=0.0, max_value=1.0)
+        geometry = GeometryField(allow_null=True, help_text="the outline the browser traced, image px; null: none")
+        replaces_suggestion_id = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text="the answer this replaces"
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        suggestion_id = serializers.IntegerField(allow_null=True, help_text="null when nothing was found")
+        vertex_count = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
+        """Record an answer the editor decoded itself (SAM's decoder in a Web Worker), so the assist statistics
+        count it as they count the server's answers; its suggestion_id goes into the kept annotation's
+        provenance. Null geometry: SAM found nothing (the answer it replaces ends, nothing is recorded). Checked
+        as POST .../assist/ is; 400 for an engine the browser does not run or a geometry the annotation API would
+        refuse."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        suggestion = assist_record(
+            user=request.user,
+            image_id=image_id,
+            prompt=_prompt(values["prompt"]),
+            engine_name=values["engine"],
+            score=values["score"],
+            geometry_json=values["geometry"],
+            replaces_suggestion_id=values.get("replaces_suggestion_id"),
+        )
+        body = {
+            "suggestion_id": suggestion.pk if suggestion else None,
+            "vertex_count": suggestion.vertex_count if suggestion else 0,
+        }
+        return Response(self.OutputSerializer(body).data, status=201)
 
 
 class EngineOutput(serializers.Serializer):
@@ -122,6 +167,10 @@ class EngineListApi(APIView):
         unavailable = UnavailableEngineOutput(many=True, help_text="engines this server knows but cannot run yet")
         preferred = serializers.CharField(allow_null=True, help_text="what the editor's assist tools use; null: none")
         prelabel_engine = serializers.CharField(allow_null=True, help_text="what pre-labels use; null: refused")
+        sam_model_id = serializers.CharField(
+            allow_null=True,
+            help_text="the installed SAM model: the editor decodes SAM's clicks itself with it (null: not installed)",
+        )
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:

@@ -38,7 +38,7 @@ class PrelabelStartApi(APIView):
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         """Pre-label images (`image_ids`, or `all_unlabelled`) as an `assist_prelabel` job: 202 with the job
         (follow it at /api/v1/jobs/{id}/). Seniors and admins only. 409 no_prelabel_engine while no engine can
-        find defects on its own (the classical engine needs a box): train a model or install SAM."""
+        find defects on its own (the classical engine and SAM need a prompt): train a model."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

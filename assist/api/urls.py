@@ -4,6 +4,7 @@ from assist.api import assist, label_review, prelabels, sam, statistics, suggest
 
 urlpatterns = [
     path("images/<int:image_id>/assist/", assist.AssistRunApi.as_view(), name="assist-run"),
+    path("images/<int:image_id>/assist/record/", assist.AssistRecordApi.as_view(), name="assist-record"),
     path("projects/<int:project_id>/assist/engines/", assist.EngineListApi.as_view(), name="assist-engine-list"),
     path(
         "projects/<int:project_id>/assist/statistics/",

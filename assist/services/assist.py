@@ -17,7 +17,8 @@ from annotation.errors import AlreadySubmitted
 from annotation.models import DefectClass, GeometryKind, Image
 from annotation.permissions import Capability, is_work_closed
 from annotation.selectors import assignment_get_for_image, image_get_for_user
-from assist.engines.base import Point, Prompt, engine_get, prompt_check
+from assist.engines.base import Point, Prompt, engine_get, engine_names, prompt_check
+from assist.engines.sam import ENGINE_NAME as SAM_ENGINE_NAME
 from assist.errors import NoAssistEngine
 from assist.models import Suggestion, SuggestionOrigin
 from assist.outlines import mask_outline
@@ -165,6 +166,57 @@ def assist_run(
         replaces_suggestion_id=replaces_suggestion_id,
     )
     return AssistAnswer(engine=name, score=result.score, polygons=polygons, suggestion=suggestion, ms=ms)
+
+
+# Engines whose answers the editor may decode itself and then record here: SAM (its int8 decoder in a Web Worker).
+BROWSER_DECODED_ENGINES = (SAM_ENGINE_NAME,)
+
+
+def assist_record(
+    *,
+    user: User,
+    image_id: int,
+    prompt: AssistPrompt,
+    engine_name: str,
+    score: float,
+    geometry_json: object,
+    replaces_suggestion_id: int | None = None,
+) -> Suggestion | None:
+    """Record an answer the editor decoded itself (SAM in the browser), as `assist_run` records the server's: the
+    same checks of the image, the work, the class and the prompt, then the outline the browser traced (None: SAM
+    found nothing; only `replaces_suggestion_id` is superseded, and None is returned). 400 for an
+    engine that does not decode in the browser or is not installed here, or a geometry `annotation.geometry`
+    refuses. The browser is trusted with its own outline as much as with any polygon it saves: the suggestion
+    only measures how much the inspector changed it before saving."""
+    image, role = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
+    assignment = assignment_get_for_image(user=user, image=image)
+    if is_work_closed(role=role, assignment_status=assignment.status if assignment else None):
+        raise AlreadySubmitted()
+    defect_class = _defect_class(image=image, defect_class_id=prompt.defect_class_id)
+    engine_prompt = replace(
+        prompt_limits_check(prompt, image_shape=(image.height, image.width)),
+        defect_class=defect_class.name,
+        geometry_kind="linear" if defect_class.geometry_kind == GeometryKind.LINEAR else "area",
+    )
+    if engine_name not in BROWSER_DECODED_ENGINES or engine_name not in engine_names():
+        message = f"No browser-decoded assist engine {engine_name!r} is installed here."
+        raise ValidationFailed(message, engine=engine_name)
+    polygons: list[geometry.Polygon] = []
+    try:
+        if geometry_json is not None:
+            polygons = geometry.polygons_from_json(geometry_json, width=image.width, height=image.height)
+    except geometry.GeometryError as error:
+        raise ValidationFailed(f"Assist answer refused: {error}.") from None
+    return _record(
+        user=user,
+        image=image,
+        defect_class=defect_class,
+        engine=engine_name,
+        score=score,
+        prompt=engine_prompt,
+        polygons=polygons,
+        replaces_suggestion_id=replaces_suggestion_id,
+    )
 
 
 @transaction.atomic

@@ -31,7 +31,7 @@ from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_start
 
 PRELABEL_MAX_PER_IMAGE = 50  # suggestions kept per image, best scores first: past this an engine is guessing
-NO_PRELABEL_ENGINE = "No engine can pre-label: train a model or install SAM (the classical engine needs a box)."
+NO_PRELABEL_ENGINE = "No engine can pre-label: train a model (the classical engine and SAM need a prompt)."
 
 
 def _prelabel_engine(*, project: Project, requested: str | None) -> str:

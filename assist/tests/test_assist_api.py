@@ -171,6 +171,7 @@ def test_the_engine_list_names_the_preferred_engine_and_what_can_prelabel(team, 
         "unavailable": [{"name": "sam", "reason": SAM_NOT_INSTALLED}],
         "preferred": "classical",
         "prelabel_engine": None,
+        "sam_model_id": None,
     }
     # and with an engine that finds defects on its own: it pre-labels, the classical engine stays preferred
     with prelabel_engine.registered():
@@ -183,9 +184,33 @@ def test_the_engine_list_names_the_preferred_engine_and_what_can_prelabel(team, 
         "unavailable": [{"name": "sam", "reason": SAM_NOT_INSTALLED}],
         "preferred": "classical",
         "prelabel_engine": "test-dark-spots",
+        "sam_model_id": None,
     }
 
 
 def test_the_engine_list_is_for_members_only(team, api):
     assert api(team.outsider).get(f"/api/v1/projects/{team.project.pk}/assist/engines/").status_code == 404
     assert api().get(f"/api/v1/projects/{team.project.pk}/assist/engines/").status_code == 401
+
+
+def record(api, user, image, engine="sam", geometry=None, **extra):
+    body = {
+        "engine": engine,
+        "prompt": {"defect_class_id": extra.pop("defect_class_id", None), "positive_clicks": [[45, 35]]},
+        "score": 0.8,
+        "geometry": geometry,
+        **extra,
+    }
+    return api(user).post(f"/api/v1/images/{image.pk}/assist/record/", body, format="json")
+
+
+def test_recording_a_browser_answer_needs_an_installed_engine_that_runs_in_the_browser(team, api, image):
+    geometry = square(x=40, y=30, side=10)
+    for engine, status in (("classical", 400), ("sam", 400)):  # the server's engine; SAM not installed here
+        response = record(api, team.inspector, image, engine, geometry, defect_class_id=team.defect_class.pk)
+        assert response.status_code == status
+        assert response.json()["message"] == f"No browser-decoded assist engine {engine!r} is installed here."
+    assert not Suggestion.objects.exists()
+    # and it is checked as drawing is: a role that does not label, another project's image
+    ml = record(api, team.ml_engineer, image, "sam", geometry, defect_class_id=team.defect_class.pk)
+    assert ml.status_code == 403

@@ -49,7 +49,7 @@ def test_with_only_the_classical_engine_prelabels_are_refused_with_what_to_do(te
     assert response.status_code == 409
     assert response.json() == {
         "code": "no_prelabel_engine",
-        "message": "No engine can pre-label: train a model or install SAM (the classical engine needs a box).",
+        "message": "No engine can pre-label: train a model (the classical engine and SAM need a prompt).",
         "engines": ["classical"],
     }
     assert Job.objects.count() == 0

@@ -13,9 +13,9 @@ from django.core.management import CommandError, call_command
 
 from annotation.services.images import assignments_create
 from assist.engines.sam import MANIFEST_NAME, SamManifest
-from assist.models import SamInstallation
+from assist.models import SamInstallation, Suggestion
 from assist.services.sam import EMBEDDINGS_JOB_KIND, SAM_NOT_INSTALLED
-from assist.tests.factories import spotted_image_create
+from assist.tests.factories import spotted_image_create, square
 from defectlab.jobs.services import job_create, job_run
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +59,16 @@ def engines(api, team) -> dict:
 def click(api, team, image, point, **extra):
     body = {"prompt": {"defect_class_id": team.defect_class.pk, "positive_clicks": [point]}, **extra}
     return api(team.inspector).post(f"/api/v1/images/{image.pk}/assist/", body, format="json")
+
+
+def record_browser_answer(api, team, image, **extra):
+    body = {
+        "engine": "sam",
+        "prompt": {"defect_class_id": team.defect_class.pk, "positive_clicks": [[45, 35]]},
+        "score": 0.7,
+        **extra,
+    }
+    return api(team.inspector).post(f"/api/v1/images/{image.pk}/assist/record/", body, format="json")
 
 
 def install(path: Path | str, *arguments: str) -> tuple[str, str]:
@@ -174,6 +184,19 @@ def test_install_records_the_checkpoint_and_sam_answers_clicks_with_a_cached_emb
     assert client.get("/admin/assist/saminstallation/").status_code == 302  # to the admin's login
     # the classical engine can still be asked by name
     assert click(api, team, image, [45, 35], engine="classical").json()["engine"] == "classical"
+    # an answer the browser decoded is recorded as the server's are; the next names the one it replaces
+    recorded = record_browser_answer(api, team, image, geometry=square(x=40, y=30, side=10))
+    assert recorded.status_code == 201, recorded.json()
+    first = Suggestion.objects.get(pk=recorded.json()["suggestion_id"])
+    assert (first.engine, first.origin, first.vertex_count, first.requested_by) == ("sam", "assist", 4, team.inspector)
+    assert first.prompt["positive_clicks"] == [[45.0, 35.0]]
+    nothing = record_browser_answer(api, team, image, geometry=None, replaces_suggestion_id=first.pk)
+    assert nothing.json() == {"suggestion_id": None, "vertex_count": 0}
+    first.refresh_from_db()
+    assert first.is_superseded
+    # and an outline the annotation API would refuse is refused here (400, not 500)
+    hostile = {"polygons": [{"exterior": [[0, 0], [1e9, 0], [0, 1]]}]}
+    assert record_browser_answer(api, team, image, geometry=hostile).status_code == 400
 
 
 def test_a_region_is_embedded_alone_and_a_prompt_outside_it_is_refused(team, api, sam_dirs, image, random_vit_t):

@@ -7,6 +7,7 @@
  */
 import { ApiError, type EditorBundle, type Precedent, api } from "./api/client";
 import { draftLoad } from "./drafts/drafts";
+import { assistTimings } from "./editor/assist";
 import { Editor, frameProbe, frameTimings } from "./editor/Editor";
 import { DISPLAY_DEFAULT, type DisplaySettings, displayApply, originalUnits } from "./editor/display";
 import { byId, element } from "./editor/dom";
@@ -31,11 +32,12 @@ declare global {
       frameTimings: number[];
       saveTimings: number[];
       saveNetworkTimings: number[];
+      assistTimings: typeof assistTimings;
       frameProbe: typeof frameProbe;
     };
   }
 }
-window.defectlab = { editor: null, frameTimings, saveTimings, saveNetworkTimings, frameProbe };
+window.defectlab = { editor: null, frameTimings, saveTimings, saveNetworkTimings, assistTimings, frameProbe };
 
 function bundleFetch(imageId: number): Promise<EditorBundle> {
   if (prefetchedId === imageId && prefetched) return prefetched;

@@ -259,6 +259,12 @@ export const api = {
   /** assist: ask an engine for the defect under a box or clicks; `replaces` the answer this one replaces. */
   assistRun: (imageId: number, engine: string, prompt: AssistPromptInput, replaces: number | null): Promise<AssistOutput> =>
     call(ROUTES.assistRun, { image_id: imageId }, { body: { engine, prompt, replaces_suggestion_id: replaces } }) as Promise<AssistOutput>,
+  /** assist: record an answer the editor decoded itself (SAM in the browser); answers its suggestion id. */
+  assistRecord: (imageId: number, body: Schemas["AssistRecordInputRequest"]): Promise<Schemas["AssistRecordOutput"]> =>
+    call(ROUTES.assistRecord, { image_id: imageId }, { body }),
+  /** SAM in the browser: where the Web Worker fetches an image's embedding and the installed int8 decoder. */
+  imageEmbeddingUrl: (imageId: number, model: string): string => routeUrl(ROUTES.imageEmbedding, { image_id: imageId }, { model }),
+  samDecoderUrl: (model: string): string => routeUrl(ROUTES.samDecoder, undefined, { model }),
   /** assist: the image's pre-labels this user has not decided yet. */
   suggestionList: (imageId: number): Promise<Suggestion[]> =>
     call(ROUTES.suggestionList, { image_id: imageId }) as Promise<Suggestion[]>,

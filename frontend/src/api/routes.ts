@@ -36,11 +36,12 @@ export const ROUTES = {
   // The editor's assist (assist app): engines, answers to a box or clicks, pre-label suggestions, time per image
   assistEngineList: { method: "get", path: "/api/v1/projects/{project_id}/assist/engines/" },
   assistRun: { method: "post", path: "/api/v1/images/{image_id}/assist/" },
+  assistRecord: { method: "post", path: "/api/v1/images/{image_id}/assist/record/" },
   suggestionList: { method: "get", path: "/api/v1/images/{image_id}/suggestions/" },
   suggestionAccept: { method: "post", path: "/api/v1/suggestions/{suggestion_id}/accept/" },
   suggestionReject: { method: "post", path: "/api/v1/suggestions/{suggestion_id}/reject/" },
   imageVisit: { method: "post", path: "/api/v1/images/{image_id}/visits/" },
-  // SAM for the browser's decoder (not called yet: the editor's Web Worker is planned; the assist endpoint answers)
+  // SAM for the editor's Web Worker (frontend/src/sam/): an image's fp16 embedding and the int8 decoder
   imageEmbedding: { method: "get", path: "/api/v1/images/{image_id}/embedding/" },
   samDecoder: { method: "get", path: "/api/v1/assist/sam/decoder.onnx" },
   // My queue

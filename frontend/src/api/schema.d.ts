@@ -244,6 +244,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/images/{image_id}/assist/record/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Record an answer the editor decoded itself (SAM's decoder in a Web Worker), so the assist statistics
+         *     count it as they count the server's answers; its suggestion_id goes into the kept annotation's
+         *     provenance. Null geometry: SAM found nothing (the answer it replaces ends, nothing is recorded). Checked
+         *     as POST .../assist/ is; 400 for an engine the browser does not run or a geometry the annotation API would
+         *     refuse.
+         */
+        post: operations["v1_images_assist_record_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/images/{image_id}/comments/": {
         parameters: {
             query?: never;
@@ -905,7 +928,7 @@ export interface paths {
         /**
          * @description Pre-label images (`image_ids`, or `all_unlabelled`) as an `assist_prelabel` job: 202 with the job
          *     (follow it at /api/v1/jobs/{id}/). Seniors and admins only. 409 no_prelabel_engine while no engine can
-         *     find defects on its own (the classical engine needs a box): train a model or install SAM.
+         *     find defects on its own (the classical engine and SAM need a prompt): train a model.
          */
         post: operations["v1_projects_prelabels_create"];
         delete?: never;
@@ -1506,6 +1529,25 @@ export interface components {
              */
             ms: number;
         };
+        AssistRecordInputRequest: {
+            /** @description the engine the browser ran: "sam" */
+            engine: string;
+            prompt: components["schemas"]["PromptInputRequest"];
+            /** Format: double */
+            score: number;
+            /** @description the outline the browser traced, image px; null: none */
+            geometry: unknown;
+            /**
+             * Format: int64
+             * @description the answer this replaces
+             */
+            replaces_suggestion_id?: number | null;
+        };
+        AssistRecordOutput: {
+            /** @description null when nothing was found */
+            suggestion_id: number | null;
+            vertex_count: number;
+        };
         AssistRunInputRequest: {
             /** @description default: the project's preferred */
             engine?: string;
@@ -1919,6 +1961,8 @@ export interface components {
             preferred: string | null;
             /** @description what pre-labels use; null: refused */
             prelabel_engine: string | null;
+            /** @description the installed SAM model: the editor decodes SAM's clicks itself with it (null: not installed) */
+            sam_model_id: string | null;
         };
         EngineOutput: {
             name: string;
@@ -3290,6 +3334,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssistOutput"];
+                };
+            };
+        };
+    };
+    v1_images_assist_record_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssistRecordInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AssistRecordInputRequest"];
+                "multipart/form-data": components["schemas"]["AssistRecordInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistRecordOutput"];
                 };
             };
         };

@@ -108,7 +108,13 @@ export class Editor implements ToolHost {
       },
     }, mode);
     if (bundle.capabilities.can_label) {
-      this.assist = new AssistConnection(bundle.project.id, bundle.image.id, (message) => (byId("assist-status", root).textContent = message));
+      const assistImage = {
+        width: this.imageWidth,
+        height: this.imageHeight,
+        nextImageIds: bundle.queue.next_image_id ? [bundle.queue.next_image_id] : [],
+        geometryKindOf: (defectClassId: number) => (this.taxonomy.get(defectClassId)?.geometry_kind === "linear" ? "linear" : "area") as "linear" | "area",
+      };
+      this.assist = new AssistConnection(bundle.project.id, bundle.image.id, (message) => (byId("assist-status", root).textContent = message), undefined, assistImage);
       if (mode === "work") this.suggestions = SuggestionLayer.open(bundle.image.id, this);
     }
     this.tools = toolsCreate(this, this.toolRegistry);

@@ -106,7 +106,7 @@ describe("the help overlay", () => {
       ["B", "Brush (adds to the selected defect, or draws a new one)"],
       ["E", "Eraser (removes from the selected defects, or any it touches)"],
       ["A", "Assist box (drag round a defect: the assist engine outlines it)"],
-      ["C", "Assist click (click the defect, Alt/Shift+click what is not; Enter keeps, Escape drops, Backspace undoes a click)"],
+      ["C", "Assist click (click the defect, Alt/Shift+click what is not; Tab shows SAM's other answers; Enter keeps, Escape drops, Backspace undoes a click)"],
       ["[  ]", "Brush and eraser size"],
       ["1 – 9", "Defect class (new defects, and the selection)"],
       ["Shift+1 – 9", "Severity of the current class (and the selection)"],

@@ -70,7 +70,7 @@ api.assistEngineList(projectId).then(
     const names = engines.engines.map((engine) => (engine.is_preferred ? `${engine.name} (used by the editor)` : engine.name));
     const prelabel = engines.prelabel_engine
       ? `pre-labels by ${engines.prelabel_engine}`
-      : "no engine can pre-label: train a model or install SAM (the classical engine needs a box)";
+      : "no engine can pre-label: train a model (the classical engine and SAM need a prompt)";
     byId("assist-engines").textContent = `Assist engines: ${names.join(", ") || "none"}; ${prelabel}.`;
   },
   (error: unknown) => (byId("assist-engines").textContent = `Assist engines unknown: ${errorMessage(error)}`),

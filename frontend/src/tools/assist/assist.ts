@@ -1,7 +1,8 @@
 /**
  * What the assist tools (assist box, assist click) share: the prompt they send, the answer they get, the host
  * that asks the server for them (editor/assist.ts; a fake in the tests), and the provenance a kept answer is saved
- * with. The engine runs on the server (POST /api/v1/images/{id}/assist/): the tools never see pixels.
+ * with. The engine runs on the server (POST /api/v1/images/{id}/assist/), or for SAM in the editor's Web Worker
+ * (src/sam/): either way the tools never see pixels, only outlines.
  */
 import type { Geometry, Point } from "../../model/types";
 import type { Provenance } from "../../state/store";
@@ -16,11 +17,28 @@ export interface AssistPrompt {
 export interface AssistAnswer {
   /** The server's record of this answer; the kept defect's provenance names it (null: nothing was found). */
   readonly suggestionId: number | null;
+  /**
+   * An answer decoded in the browser is shown first and recorded on the server meanwhile: its suggestion id
+   * arrives here (null when it could not be recorded). Absent: `suggestionId` is the record.
+   */
+  readonly recorded?: Promise<number | null>;
   readonly engine: string;
+  /** Where the engine ran: "browser" for SAM's decoder in the editor's Web Worker; absent for the server. */
+  readonly where?: "browser";
   readonly score: number;
   /** The engine's outline, few vertices; null when it found nothing there. */
   readonly geometry: Geometry | null;
   readonly ms: number;
+  /** Several answers to one prompt (SAM's multimask output): how many, which one this is (0: the best). */
+  readonly choices?: number;
+  readonly choiceIndex?: number;
+  /** The answer `index` of the same prompt instead of this one (recorded as replacing it). */
+  choose?(index: number): AssistAnswer;
+}
+
+/** The server's record of an answer, once there is one (see AssistAnswer.recorded). */
+export async function answerSuggestionId(answer: AssistAnswer): Promise<number | null> {
+  return answer.recorded ? answer.recorded.catch(() => null) : answer.suggestionId;
 }
 
 /** The editor's side of the assist, as the tools see it. */
@@ -37,7 +55,7 @@ export interface AssistHost {
 export const NO_ENGINE_MESSAGE = "No assist engine is available on this server: draw the defect by hand.";
 
 /** How a kept answer was made, as Annotation.provenance stores it. */
-export function assistProvenance(answer: AssistAnswer, prompt: AssistPrompt): Provenance {
+export function assistProvenance(answer: AssistAnswer, prompt: AssistPrompt, suggestionId: number | null = answer.suggestionId): Provenance {
   return {
     engine: answer.engine,
     prompt: {
@@ -46,14 +64,16 @@ export function assistProvenance(answer: AssistAnswer, prompt: AssistPrompt): Pr
       negative_clicks: (prompt.negative_clicks ?? []).map(([x, y]) => [x, y]),
     },
     score: answer.score,
-    suggestion_id: answer.suggestionId,
+    suggestion_id: suggestionId,
   };
 }
 
 /** The status line after an answer. */
 export function answerText(answer: AssistAnswer): string {
   const found = answer.geometry ? `score ${answer.score.toFixed(2)}` : "nothing found";
-  return `Assist: ${answer.engine} · ${found} · ${Math.round(answer.ms)} ms`;
+  const where = answer.where === "browser" ? " (in the browser)" : "";
+  const choices = answer.choices && answer.choices > 1 ? ` · answer ${(answer.choiceIndex ?? 0) + 1} of ${answer.choices} (Tab: next)` : "";
+  return `Assist: ${answer.engine}${where} · ${found} · ${Math.round(answer.ms)} ms${choices}`;
 }
 
 export function errorText(error: unknown): string {

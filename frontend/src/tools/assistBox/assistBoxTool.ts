@@ -4,7 +4,7 @@
  * suggestion_id}. A box dragged past the image edge is clipped to it (pointer pixels are snapped inside).
  */
 import type { Point } from "../../model/types";
-import { type AssistPrompt, NO_ENGINE_MESSAGE, answerText, assistProvenance, errorText } from "../assist/assist";
+import { type AssistPrompt, NO_ENGINE_MESSAGE, answerSuggestionId, answerText, assistProvenance, errorText } from "../assist/assist";
 import type { Tool, ToolDescriptor, ToolHost, ToolPointer } from "../tool";
 
 export const assistBoxTool: ToolDescriptor = {
@@ -69,8 +69,11 @@ export class AssistBoxTool implements Tool {
       const answer = await assist.ask(prompt, currentClassId, null);
       if (ticket !== this.ticket) return;
       assist.status(answerText(answer));
-      if (answer.geometry) this.host.defectCreate(answer.geometry, { source: this.descriptor.source, provenance: assistProvenance(answer, prompt) });
-      else this.host.notify("The assist found no defect in that box: draw it by hand, or try Assist click.");
+      if (answer.geometry) {
+        const suggestionId = answer.recorded ? await answerSuggestionId(answer) : answer.suggestionId;
+        if (ticket !== this.ticket) return;
+        this.host.defectCreate(answer.geometry, { source: this.descriptor.source, provenance: assistProvenance(answer, prompt, suggestionId) });
+      } else this.host.notify("The assist found no defect in that box: draw it by hand, or try Assist click.");
     } catch (error) {
       if (ticket === this.ticket) this.host.notify(errorText(error));
     } finally {

@@ -139,4 +139,51 @@ describe("the assist click", () => {
     tool.pointerUp(pointerAt([20, 10]));
     expect(host.assist.requests).toEqual([]);
   });
+
+  it("steps through SAM's answers with Tab, and keeps the one shown with the suggestion the browser recorded", async () => {
+    // given: an answer decoded in the browser, three answers, each recorded when shown
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    const recordings: Array<{ index: number; replaced: number | null }> = [];
+    const shown = (index: number, replaced: Promise<number | null>): AssistAnswer => {
+      const recorded = replaced.then((id) => {
+        recordings.push({ index, replaced: id });
+        return 50 + recordings.length;
+      });
+      const geometry = index === 1 ? LARGER : SQUARE;
+      return { suggestionId: null, recorded, engine: "sam", where: "browser", score: 0.9 - index / 10, geometry, ms: 30, choices: 3, choiceIndex: index, choose: (next) => shown(next, recorded) };
+    };
+    click(tool, [15, 15]);
+    host.assist.requests[0]!.answer.resolve(shown(0, Promise.resolve(null)));
+    await settled();
+    // when: Tab, Tab, Shift+Tab
+    expect(tool.key(keyDown("Tab"))).toBe(true);
+    expect(tool.key({ ...keyDown("Tab"), shiftKey: false })).toBe(true);
+    expect(tool.key({ ...keyDown("Tab"), shiftKey: true } as KeyboardEvent)).toBe(true);
+    // then: the second answer is shown, each step recorded in place of the one before
+    expect(tool.pending?.geometry).toEqual(LARGER);
+    expect(host.assist.statuses.at(-1)).toBe("Assist: sam (in the browser) · score 0.80 · 30 ms · answer 2 of 3 (Tab: next)");
+    // when: Enter
+    tool.key(keyDown("Enter"));
+    await settled();
+    // then: kept with the record of the answer shown
+    expect(recordings).toEqual([
+      { index: 0, replaced: null },
+      { index: 1, replaced: 51 },
+      { index: 2, replaced: 52 },
+      { index: 1, replaced: 53 },
+    ]);
+    expect(host.created).toHaveLength(1);
+    expect(host.created[0]!.geometry).toEqual(LARGER);
+    expect(host.created[0]!.origin.provenance).toMatchObject({ engine: "sam", suggestion_id: 54, score: 0.8 });
+  });
+
+  it("leaves Tab to the browser when the engine gave one answer", async () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    click(tool, [15, 15]);
+    host.assist.requests[0]!.answer.resolve(answer(10));
+    await settled();
+    expect(tool.key(keyDown("Tab"))).toBe(false);
+  });
 });

@@ -8,14 +8,23 @@
  * the answer it replaces (the server stops counting replaced answers in the statistics).
  */
 import type { Point } from "../../model/types";
-import { type AssistAnswer, type AssistPrompt, NO_ENGINE_MESSAGE, answerText, assistProvenance, errorText, outlineDraw } from "../assist/assist";
+import {
+  type AssistAnswer,
+  type AssistPrompt,
+  NO_ENGINE_MESSAGE,
+  answerSuggestionId,
+  answerText,
+  assistProvenance,
+  errorText,
+  outlineDraw,
+} from "../assist/assist";
 import type { Tool, ToolDescriptor, ToolHost, ToolPointer } from "../tool";
 
 export const assistClickTool: ToolDescriptor = {
   name: "assist-click",
   label: "Assist click",
   key: "c",
-  help: "Assist click (click the defect, Alt/Shift+click what is not; Enter keeps, Escape drops, Backspace undoes a click)",
+  help: "Assist click (click the defect, Alt/Shift+click what is not; Tab shows SAM's other answers; Enter keeps, Escape drops, Backspace undoes a click)",
   cursor: "cell",
   source: "assisted",
   create: (host) => new AssistClickTool(host),
@@ -93,7 +102,11 @@ export class AssistClickTool implements Tool {
     this.isAsking = true;
     this.isOutdated = false;
     try {
-      const answer = await assist.ask(prompt, currentClassId, this.answer?.answer.suggestionId ?? null);
+      // A browser-decoded answer is recorded while it is shown: the next one names the record it replaces.
+      const previous = this.answer?.answer;
+      const replaces = previous?.recorded ? await answerSuggestionId(previous) : (previous?.suggestionId ?? null);
+      if (ticket !== this.ticket) return;
+      const answer = await assist.ask(prompt, currentClassId, replaces);
       if (ticket !== this.ticket) return;
       this.answer = { answer, prompt };
       assist.status(answerText(answer));
@@ -121,7 +134,24 @@ export class AssistClickTool implements Tool {
       this.host.notify("Nothing to keep: the assist found no defect there. Click on the defect, or draw it by hand.");
       return;
     }
-    this.host.defectCreate(kept.answer.geometry, { source: this.descriptor.source, provenance: assistProvenance(kept.answer, kept.prompt) });
+    const { answer, prompt } = kept;
+    const geometry = kept.answer.geometry;
+    const create = (suggestionId: number | null): void =>
+      this.host.defectCreate(geometry, { source: this.descriptor.source, provenance: assistProvenance(answer, prompt, suggestionId) });
+    if (answer.recorded) void answerSuggestionId(answer).then(create);
+    else create(answer.suggestionId);
+  }
+
+  /** Tab (Shift+Tab): the next (previous) of the engine's answers to the same clicks, where it gave several. */
+  choiceStep(step: 1 | -1): boolean {
+    const current = this.answer;
+    if (!current || this.isAsking || !current.answer.choose || !current.answer.choices || current.answer.choices < 2) return false;
+    const { choices } = current.answer;
+    const index = ((current.answer.choiceIndex ?? 0) + step + choices) % choices;
+    this.answer = { answer: current.answer.choose(index), prompt: current.prompt };
+    this.host.assist?.status(answerText(this.answer.answer));
+    this.host.requestRender();
+    return true;
   }
 
   /** Backspace: takes back the last click (the last negative first, as the prompt replays positives first). */
@@ -142,6 +172,7 @@ export class AssistClickTool implements Tool {
       this.cancel();
       return true;
     }
+    if (event.key === "Tab" && !event.ctrlKey && !event.metaKey) return this.choiceStep(event.shiftKey ? -1 : 1);
     if (event.key === "Backspace") {
       this.undoClick();
       return true;

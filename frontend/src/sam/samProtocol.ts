@@ -1,0 +1,42 @@
+/** The messages between the editor (samClient.ts) and the SAM Web Worker (samWorker.ts). */
+import type { Polygon } from "../model/types";
+import type { GeometryKind, SamPrompt } from "./prompt";
+
+export type SamRequest =
+  | { readonly id: number; readonly type: "init"; readonly decoderUrl: string; readonly wasmPaths: { readonly mjs: string; readonly wasm: string } }
+  /** Fetch and keep an image's embedding (the image opened, or the next ones: a prefetch). */
+  | { readonly id: number; readonly type: "embedding"; readonly key: string; readonly url: string }
+  | {
+      readonly id: number;
+      readonly type: "decode";
+      readonly key: string;
+      readonly url: string;
+      readonly prompt: SamPrompt;
+      /** (height, width) px of the image (the encoded region is the whole image). */
+      readonly imageShape: readonly [number, number];
+      readonly geometryKind: GeometryKind;
+      /** Also send the thresholded masks back (the parity test compares them with the server's). */
+      readonly withMasks?: boolean;
+    };
+
+/** One of SAM's answers: mask token 0 (single mask) or 1-3 (multimask), its predicted IoU, its simplified outline. */
+export interface SamCandidate {
+  readonly token: number;
+  readonly score: number;
+  /** Empty: SAM found nothing. */
+  readonly polygons: Polygon[];
+}
+
+export type SamReply =
+  | { readonly id: number; readonly ok: false; readonly error: string }
+  | { readonly id: number; readonly ok: true; readonly threads?: number }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      /** In the order offered: the one to show first, then the others (Tab). */
+      readonly candidates: SamCandidate[];
+      /** Row-major (H, W), one byte a pixel, in the candidates' order; only when asked. */
+      readonly masks?: Uint8Array[];
+      readonly decodedMs: number;
+      readonly totalMs: number;
+    };
