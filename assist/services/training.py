@@ -233,7 +233,7 @@ def training_run_run(*, job: JobContext) -> dict[str, Any]:
     recipe = Recipe.from_dict(run.recipe)
     job.progress(0, None, f"Reading {version.name}")
     splits, classes = version_samples(
-        version, on_image=lambda count: job.progress(0, None, f"Reading {version.name}: {count} images")
+        version, on_image=lambda count: job.progress(count, None, f"Reading {version.name}")
     )
     device = "cuda" if torch.cuda.is_available() else "cpu"
     TrainingRun.objects.filter(pk=run.pk).update(device=device)

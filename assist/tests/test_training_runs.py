@@ -18,6 +18,7 @@ from assist.engines.trained import model_engine_name
 from assist.job_kinds import TRAINING_JOB_KIND
 from assist.models import TrainedModel, TrainingRun
 from assist.selectors import engines_for_project, model_promoted_for_project
+from assist.services.evaluation import model_evaluation_start
 from assist.services.models import MODEL_FILES, model_predictor, run_folder, trained_model_promote
 from assist.services.pixels import image_pixels
 from assist.services.training import training_run_start
@@ -89,6 +90,11 @@ def test_a_run_trains_evaluates_exports_and_records_its_model(team, version, dat
     predictor = model_predictor(model)
     assert predictor.defect_classes == model.defect_classes
     assert predictor.decision.score_threshold == pytest.approx(model.decision["score_threshold"])
+    # and an ML engineer's evaluation job on the version's test split gives the same figures
+    evaluation = job_run(job_id=model_evaluation_start(user=team.ml_engineer, model_id=model.pk).pk)
+    assert (evaluation.status, evaluation.result["version_id"]) == (JobStatus.SUCCEEDED, version.pk)
+    for key in ("mean_defect_iou", "per_class_iou", "detection_rate", "false_alarm_rate", "confusion_matrix"):
+        assert evaluation.result["metrics"][key] == model.metrics[key]
     # and `evaluate_model latest --data DIR` prints the metrics of a folder as one JSON object on its last line
     out = io.StringIO()
     call_command("evaluate_model", "latest", "--data", str(data_folder), stdout=out, stderr=io.StringIO())
