@@ -320,6 +320,7 @@ def _model_export_evaluate(
 
     def progress(done: int) -> None:
         job.progress(done, len(evaluated), "Evaluating on the test split")
+        job.check_cancelled()  # a cancel during the evaluation records no model
 
     metrics, masks = predictor_evaluate(Predictor(fp32), evaluated, flip=recipe.flip_test_time, on_image=progress)
     metrics["split"] = "test" if splits["test"] else "val"
