@@ -32,6 +32,8 @@ from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_create, job_start
 
 if TYPE_CHECKING:
+    from assist.training.decision import DefectDecision
+    from assist.training.model import SegmentationNet
     from assist.training.recipe import Recipe
     from assist.training.samples import Sample
     from assist.training.train import Progress
@@ -231,7 +233,7 @@ def training_run_run(*, job: JobContext) -> dict[str, Any]:
     recipe = Recipe.from_dict(run.recipe)
     job.progress(0, None, f"Reading {version.name}")
     splits, classes = version_samples(
-        version, on_image=lambda count: job.progress(0, None, f"Reading {version.name}: {count} images")
+        version, on_image=lambda count: job.progress(count, None, f"Reading {version.name}")
     )
     device = "cuda" if torch.cuda.is_available() else "cpu"
     TrainingRun.objects.filter(pk=run.pk).update(device=device)
@@ -255,6 +257,8 @@ def training_run_run(*, job: JobContext) -> dict[str, Any]:
         raise ValidationFailed("The run ended before its first validation: give it more time or epochs.")
     model = _model_record(run=run, job=job, splits=splits, classes=classes, best=result.best_checkpoint)
     mlflow_run_log(run=run, model=model)
+    iou = model.metrics.get("mean_defect_iou")
+    job.progress(result.steps_done, result.steps_done, f"Model {model.pk} recorded: mean defect IoU {iou or 0:.3f}.")
     return {
         "run_id": run.pk,
         "model_id": model.pk,
@@ -269,11 +273,38 @@ def _model_record(
 ) -> TrainedModel:
     """Export the best weights (ONNX fp32 and int8, parity against PyTorch), evaluate the fp32 model on the test
     split (val when the version has no test images), draw the worst cases, and record the model once."""
+    import torch
+
     from assist.training.checkpoints import network_from_checkpoint
+
+    net, recipe, _, decision, validation_metrics = network_from_checkpoint(best)
+    # PyTorch runs here on the CPU (tracing, parity): as many threads as the recipe trains with, since on a shared
+    # machine OpenMP threads spin against each other (assist/training/recipe.py `torch_threads`).
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(recipe.torch_threads)
+    try:
+        return _model_export_evaluate(
+            run=run, job=job, splits=splits, classes=classes, net=net, recipe=recipe, decision=decision,
+            validation_metrics=validation_metrics,
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _model_export_evaluate(
+    *,
+    run: TrainingRun,
+    job: JobContext,
+    splits: dict[str, list["Sample"]],
+    classes: list[str],
+    net: "SegmentationNet",
+    recipe: "Recipe",
+    decision: "DefectDecision | None",
+    validation_metrics: dict[str, Any],
+) -> TrainedModel:
     from assist.training.export import Predictor, onnx_export, onnx_quantize_int8, parity_check
 
     folder = run_folder(run)
-    net, recipe, _, decision, validation_metrics = network_from_checkpoint(best)
     job.progress(0, None, "Exporting ONNX (fp32)")
     fp32 = onnx_export(net, folder / MODEL_FILES["onnx_fp32"], defect_classes=classes, decision=decision)
     job.progress(0, None, "Exporting ONNX (int8)")
@@ -289,6 +320,7 @@ def _model_record(
 
     def progress(done: int) -> None:
         job.progress(done, len(evaluated), "Evaluating on the test split")
+        job.check_cancelled()  # a cancel during the evaluation records no model
 
     metrics, masks = predictor_evaluate(Predictor(fp32), evaluated, flip=recipe.flip_test_time, on_image=progress)
     metrics["split"] = "test" if splits["test"] else "val"

@@ -24,9 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("model", help="a model id, or `latest`: the newest finished model of any project")
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--data", type=Path, help="a folder in the magnetic-tile layout")
-        source.add_argument("--version", type=int, help="a dataset version id: its test split")
+        source.add_argument("--dataset-version", type=int, help="a dataset version id: its test split")
 
-    def handle(self, *args, model: str, data: Path | None, version: int | None, **options):
+    def handle(self, *args, model: str, data: Path | None, dataset_version: int | None, **options):
         found = self._model(model)
         try:
             predictor = model_predictor(found)
@@ -37,9 +37,9 @@ class Command(BaseCommand):
                     raise CommandError(f"{data} is not a folder.")
                 samples, classes = samples_read_folder(data)
             else:
-                frozen = DatasetVersion.objects.filter(pk=version or 0).first()
+                frozen = DatasetVersion.objects.filter(pk=dataset_version or 0).first()
                 if frozen is None:
-                    raise CommandError(f"No dataset version {version}.")
+                    raise CommandError(f"No dataset version {dataset_version}.")
                 splits, classes = version_samples(frozen, splits=["test"])
                 samples = splits["test"]
             if not samples:

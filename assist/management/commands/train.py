@@ -1,5 +1,6 @@
 """python manage.py train PROJECT VERSION [--minutes M] [--epochs N] [--recipe NAME] [--seed S] [--wait | --here]"""
 
+import ast
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -16,6 +17,14 @@ from defectlab.jobs.services import job_run
 WAIT_POLL_SECONDS = 5.0
 
 
+def _change(text: str) -> tuple[str, object]:
+    field, _, value = text.partition("=")
+    try:
+        return field.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return field.strip(), value
+
+
 class Command(BaseCommand):
     help = (
         "Train a segmentation model on a dataset version: a training_run job on the training queue (a worker with "
@@ -29,6 +38,14 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, help="epoch budget (with --minutes: whichever ends first)")
         parser.add_argument("--recipe", help="a named recipe (default: the first, unet-lite0)")
         parser.add_argument("--seed", type=int, help="training seed (default: the recipe's)")
+        parser.add_argument(
+            "--set",
+            dest="changes",
+            action="append",
+            default=[],
+            metavar="FIELD=VALUE",
+            help="change a recipe field (a Python literal), e.g. --set crop_size_px=256; repeatable",
+        )
         parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
         parser.add_argument("--here", action="store_true", help="train in this process instead of on a worker")
 
@@ -49,7 +66,7 @@ class Command(BaseCommand):
                 minutes=options["minutes"],
                 epochs=options["epochs"],
                 seed=options["seed"],
-                changes={},
+                changes=dict(_change(text) for text in options["changes"]),
             )
             run = training_run_start(
                 user=None, project_id=target.pk, version_id=frozen.pk, recipe=recipe, to_worker=not options["here"]
