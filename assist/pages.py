@@ -1,5 +1,6 @@
-"""The label-next and label-error review pages (server-rendered; their scripts in frontend/src/pages/). They live in
-assist because nothing imports assist: the URL root includes their URLs, as it includes the assist API's."""
+"""The assist's pages: label next, label-error review, a training run's live page and a model's page (server-rendered;
+their scripts in frontend/src/pages/). They live in assist because nothing imports assist: the URL root includes
+their URLs, as it includes the assist API's."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -8,12 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from assist.permissions import AssistAction, project_get_for_assist
+from assist.permissions import AssistAction, assist_allows, project_get_for_assist
 from assist.selectors import (
     annotator_usernames_for_project,
     label_error_context,
     label_error_list_for_project,
     label_next_list_for_project,
+    trained_model_get_for_user,
+    training_run_get_for_user,
 )
 from defectlab.authenticated import AuthenticatedHttpRequest
 from defectlab.errors import NotFound, PermissionDenied
@@ -61,3 +64,23 @@ def label_errors_page(request: AuthenticatedHttpRequest, project_id: int) -> Htt
         for entry in entries
     ]
     return render(request, "assist/label_errors.html", {"project": project, "rows": rows})
+
+
+@_domain_errors_as_pages
+def training_run_page(request: AuthenticatedHttpRequest, project_id: int, run_id: int) -> HttpResponse:
+    """The run's live page; its figures come from the training API as it trains."""
+    run = training_run_get_for_user(user=request.user, run_id=run_id)  # 404 elsewhere, 403 for the role
+    if run.project_id != project_id:
+        raise NotFound("No such training run.")
+    project, _ = project_get_for_assist(user=request.user, project_id=project_id, action=AssistAction.VIEW_MODELS)
+    return render(request, "frontend/training_run.html", {"project": project, "run_id": run.pk})
+
+
+@_domain_errors_as_pages
+def trained_model_page(request: AuthenticatedHttpRequest, project_id: int, model_id: int) -> HttpResponse:
+    model = trained_model_get_for_user(user=request.user, model_id=model_id)
+    if model.project_id != project_id:
+        raise NotFound("No such model.")
+    project, role = project_get_for_assist(user=request.user, project_id=project_id, action=AssistAction.VIEW_MODELS)
+    context = {"project": project, "model_id": model.pk, "can_promote": assist_allows(role, AssistAction.PROMOTE)}
+    return render(request, "frontend/trained_model.html", context)

@@ -40,14 +40,3 @@ urlpatterns += [
     path("projects/<int:project_id>/versions/", version_views.version_list, name="version-list-page"),
     path("versions/<int:version_id>/", version_views.version_detail, name="version-page"),
 ]
-
-from frontend import training_views  # noqa: E402 - appended: training run and model pages
-
-urlpatterns += [
-    path(
-        "projects/<int:project_id>/training-runs/<int:run_id>/",
-        training_views.training_run,
-        name="training-run-page",
-    ),
-    path("projects/<int:project_id>/models/<int:model_id>/", training_views.trained_model, name="trained-model-page"),
-]
