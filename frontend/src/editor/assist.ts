@@ -13,6 +13,7 @@ import { type AssistEngines, api, errorMessage } from "../api/client";
 import type { Geometry } from "../model/types";
 import type { GeometryKind } from "../sam/prompt";
 import { type SamDecoded, samDecoderFor } from "../sam/samClient";
+import type { SamCandidate } from "../sam/samProtocol";
 import { type AssistAnswer, type AssistHost, type AssistPrompt, NO_ENGINE_MESSAGE } from "../tools/assist/assist";
 
 const SAM = "sam";
@@ -185,8 +186,14 @@ export class AssistConnection implements AssistHost {
     const decoded = await this.sam!.decode(this.imageId, prompt, [image.height, image.width], image.geometryKindOf(defectClassId));
     const ms = performance.now() - started;
     const engine = this.engine!;
+    // The other answers arrive traced just after the first: until then Tab waits.
+    let candidates: readonly SamCandidate[] = decoded.candidates;
+    const choicesReady = decoded.alternatives.then(
+      (rest) => (candidates = [decoded.candidates[0]!, ...rest]),
+      () => undefined,
+    );
     const choose = (index: number, replaced: Promise<number | null>): AssistAnswer => {
-      const candidate = decoded.candidates[index]!;
+      const candidate = candidates[index]!;
       const geometry = candidate.polygons.length ? { polygons: candidate.polygons } : null;
       const recorded = replaced
         .then((replacedId) => this.server.record(this.imageId, { engine, prompt: { ...prompt, defect_class_id: defectClassId }, score: candidate.score, geometry, replaces: replacedId }))
@@ -199,9 +206,10 @@ export class AssistConnection implements AssistHost {
         score: candidate.score,
         geometry,
         ms,
-        choices: decoded.candidates.length,
+        choices: decoded.choices,
         choiceIndex: index,
-        choose: (next) => choose(next, recorded),
+        choose: (next) => (next < candidates.length ? choose(next, recorded) : null),
+        choicesReady,
       };
     };
     return [choose(0, Promise.resolve(replaces)), decoded.decodedMs];
