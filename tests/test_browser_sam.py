@@ -185,7 +185,12 @@ def test_when_the_browser_cannot_decode_the_server_answers_sam_clicks(team, inst
     Path(installed_sam.decoder_int8).unlink()
     page = logged_in_page("inspector")
     editor_open(page, live_server, image)
-    page.wait_for_function("document.getElementById('assist-status').textContent.startsWith('Assist: sam')")
+    # then: the status line says the server answers SAM's clicks, and why
+    page.wait_for_function(
+        "document.getElementById('assist-status').textContent.startsWith('Assist: sam (on the server: ')",
+        timeout=DECODE_TIMEOUT_MS,
+    )
+    assert "could not be loaded in the browser" in page.text_content("#assist-status")
     # when
     page.keyboard.press("c")
     page.mouse.click(*screen(page, *CLICK))

@@ -118,6 +118,16 @@ describe("SAM decoded in the browser", () => {
     expect(fake.runs.some((run) => "imageId" in (run as object))).toBe(false); // the server decoded nothing
   });
 
+  it("says at once when the decoder cannot be loaded in the browser", async () => {
+    const shown: string[] = [];
+    const failing = { ...browserSam(), failure: null as string | null, ready: Promise.reject(new Error("no wasm")) };
+    failing.ready.catch(() => (failing.failure = "SAM's decoder could not be loaded in the browser: no wasm"));
+    const connection = new AssistConnection(203, 7, (message) => shown.push(message), server("sam", 203), image, () => failing);
+    await connection.ready;
+    await Promise.resolve();
+    expect(shown.at(-1)).toBe("Assist: sam (on the server: SAM's decoder could not be loaded in the browser: no wasm)");
+  });
+
   it("asks the server when the browser cannot decode, and says why", async () => {
     const shown: string[] = [];
     const fake = server("sam", 202);

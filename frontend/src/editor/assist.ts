@@ -64,6 +64,8 @@ export const apiAssistServer: AssistServer = {
 /** SAM's decoder in the browser, as the connection uses it (samClient.ts; a fake in the tests). */
 export interface BrowserSam {
   readonly failure: string | null;
+  /** Settles once the decoder is loaded (rejects when it cannot be: `failure` says why). */
+  readonly ready?: Promise<unknown>;
   embeddingPrefetch(imageId: number): Promise<void>;
   decode(imageId: number, prompt: AssistPrompt, imageShape: readonly [number, number], geometryKind: GeometryKind): Promise<SamDecoded>;
 }
@@ -135,6 +137,7 @@ export class AssistConnection implements AssistHost {
   private samOpen(modelId: string, image: AssistImage): void {
     this.sam = this.samFor(modelId);
     if (!this.sam) return;
+    this.sam.ready?.catch(() => this.show(this.engineText())); // the status line says the server answers, and why
     this.sam.embeddingPrefetch(this.imageId).then(
       () => image.nextImageIds.forEach((id) => this.sam?.embeddingPrefetch(id).catch(() => undefined)),
       (error: unknown) => {
