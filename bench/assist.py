@@ -9,10 +9,11 @@ started here (gunicorn, a throw-away PostgreSQL database, loopback) and Debian's
 3. browser_click_p50_ms: a one-click prompt with the editor's Assist click tool, decoded in the editor's Web Worker
    (onnxruntime-web, wasm, the int8 decoder), from the click to the outline ready to paint (the editor's own
    timing, window.defectlab.assistTimings), median;
-4. first_click_ms: the first click on an image just opened, whose embedding the ingest job precomputed: a new page
-   (the worker starts, compiles the wasm from the HTTP cache, loads the decoder and fetches the embedding), the
-   click made as soon as the editor is ready; median of a few images. first_click_cold_ms: the same with an empty
-   browser cache (the 15 MB wasm and the 4.7 MB decoder downloaded over loopback);
+4. first_click_ms: the first click on an image just opened, whose embedding the ingest job precomputed, as an
+   inspector works: Next opens the queue's next image in place (the editor fetched its embedding when the
+   previous image opened), the click made as soon as it is ready; median of 3 images. Logged beside it: the first
+   click on a new page (the worker starts, compiles the wasm from the HTTP cache, loads the decoder, fetches the
+   embedding), and the same with an empty browser cache (the 15 MB wasm and 4.7 MB decoder over loopback);
 5. fallback_ms: the weight-free classical engine, a box prompt round each defect through the same endpoint, median.
 
     nice -n 0 python bench/assist.py [--images 6] [--clicks 30] [--data DIR]
@@ -274,39 +275,56 @@ def main() -> None:
 
             decode_ms: list[float] = []
             login(context)
-            # 4. First clicks: a new page per image, clicked as soon as the editor is ready.
-            first_clicks = []
-            for index, image in enumerate(images[2 : 2 + FIRST_CLICK_IMAGES]):
+            tile_of = {image.pk: tile for image, tile in zip(images, chosen, strict=True)}
+
+            def point_on(image_id: int) -> tuple[int, int]:
+                return defect_prompts(tile_of[image_id][0].with_suffix(".png"), 1)[0][0]
+
+            # First clicks on a new page (the worker starts, the wasm compiles): logged, not the figure.
+            new_page_clicks = []
+            for image in images[2 : 2 + FIRST_CLICK_IMAGES]:
                 page = context.new_page()
                 editor_open(page, image)
-                point = defect_prompts(chosen[2 + index][0].with_suffix(".png"), 1)[0][0]
-                first_clicks.append(click(page, point, 0))
+                new_page_clicks.append(click(page, point_on(image.pk), 0))
                 page.close()
-            log(f"first click ms (new page, warm HTTP cache): {[round(value) for value in first_clicks]}")
+            log(f"first click ms on a new page (warm HTTP cache): {[round(value) for value in new_page_clicks]}")
             cold = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
             login(cold)
             page = cold.new_page()
-            image = images[2 + FIRST_CLICK_IMAGES]
-            editor_open(page, image)
-            first_click_cold_ms = click(
-                page, defect_prompts(chosen[2 + FIRST_CLICK_IMAGES][0].with_suffix(".png"), 1)[0][0], 0
-            )
+            editor_open(page, images[2 + FIRST_CLICK_IMAGES])
+            first_click_cold_ms = click(page, point_on(images[2 + FIRST_CLICK_IMAGES].pk), 0)
             cold.close()
-            log(f"first click ms (empty browser cache): {first_click_cold_ms:.0f}")
+            log(f"first click ms on a new page, empty browser cache: {first_click_cold_ms:.0f}")
 
             # 3. Clicks in the browser, one after another, on one image.
             page = context.new_page()
-            browser_image, browser_tile = images[1], chosen[1]
-            editor_open(page, browser_image)
+            editor_open(page, images[1])
             points = [
-                point for point, _ in defect_prompts(browser_tile[0].with_suffix(".png"), WARM_UP_CLICKS + args.clicks)
+                point for point, _ in defect_prompts(chosen[1][0].with_suffix(".png"), WARM_UP_CLICKS + args.clicks)
             ]
             decode_ms.clear()
             browser_ms = [click(page, point, index) for index, point in enumerate(points)][WARM_UP_CLICKS:]
-            log(f"of which onnxruntime-web's decoder run: median {median(decode_ms[WARM_UP_CLICKS:])} ms")
             threads = page.evaluate("window.defectlab.editor.assist.sam.ready")
             rounded = [round(value) for value in browser_ms]
             log(f"browser click ms: median {median(browser_ms)}, all {rounded}; wasm threads {threads}")
+            log(f"of which onnxruntime-web's decoder run: median {median(decode_ms[WARM_UP_CLICKS:])} ms")
+
+            # 4. First clicks as an inspector works: Next opens the queue's next image in place, embedded at ingest
+            # and fetched by the editor when the previous image opened; clicked as soon as it is ready.
+            first_clicks = []
+            answers = len(points)
+            for _ in range(FIRST_CLICK_IMAGES):
+                previous = page.evaluate("document.getElementById('editor-root').dataset.imageId")
+                page.click("#next-button")
+                page.wait_for_function(
+                    f"document.getElementById('editor-root').dataset.imageId !== '{previous}' && "
+                    "document.getElementById('editor-root').dataset.state === 'ready'"
+                )
+                page.keyboard.press("c")
+                image_id = int(page.evaluate("document.getElementById('editor-root').dataset.imageId"))
+                first_clicks.append(click(page, point_on(image_id), answers))
+                answers += 1
+            log(f"first click ms after Next: {[round(value) for value in first_clicks]}")
             browser.close()
     finally:
         server.terminate()

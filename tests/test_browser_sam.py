@@ -80,7 +80,7 @@ def browser_masks(page, image, click) -> list[dict]:
 
 
 def test_sam_in_the_browser_decodes_the_servers_masks_and_its_answer_is_kept_as_an_assisted_polygon(
-    team, api, installed_sam, logged_in_page, live_server
+    team, api, installed_sam, logged_in_page, live_server, browser
 ):
     # given: an image, assigned; the embeddings job (started on ingest in production) embeds it
     image = spotted_image_create(project=team.project, spots=[(40, 30, 8)], width=WIDTH, height=HEIGHT)
@@ -155,6 +155,28 @@ def test_sam_in_the_browser_decodes_the_servers_masks_and_its_answer_is_kept_as_
     kept = rasterize(polygons_from_json(annotation.geometry, **size), **size)
     assert iou(kept, server_mask) >= 0.9
 
+    # and under the enforced Content-Security-Policy (the other pages: test_browser_csp.py) the worker, its wasm
+    # and its threads start, and nothing is refused
+    enforcing = browser.new_context(viewport={"width": 1280, "height": 900})
+    strict = enforcing.new_page()
+    refused: list[str] = []
+    strict.on(
+        "console", lambda message: refused.extend([message.text] if "Content Security Policy" in message.text else [])
+    )
+    strict.on("pageerror", lambda error: refused.append(str(error)))
+    strict.goto(f"{live_server.url}/login/")
+    strict.fill("input[name=username]", "inspector")
+    strict.fill("input[name=password]", "pass")
+    strict.click("button[type=submit]")
+    strict.wait_for_url(f"{live_server.url}/")
+    strict.goto(f"{live_server.url}/images/{image.pk}/edit/")
+    strict.wait_for_selector("#editor-root[data-state=ready]")
+    strict.wait_for_selector("#assist-status:has-text('Assist: sam (in the browser)')")
+    assert strict.evaluate("window.defectlab.editor.assist.sam.ready") == 2
+    assert len(browser_masks(strict, image, CLICK)) == 3
+    assert refused == []
+    enforcing.close()
+
 
 def test_when_the_browser_cannot_decode_the_server_answers_sam_clicks(team, installed_sam, logged_in_page, live_server):
     # given: SAM installed, but its int8 decoder file is gone (the worker cannot load it)
@@ -163,7 +185,12 @@ def test_when_the_browser_cannot_decode_the_server_answers_sam_clicks(team, inst
     Path(installed_sam.decoder_int8).unlink()
     page = logged_in_page("inspector")
     editor_open(page, live_server, image)
-    page.wait_for_function("document.getElementById('assist-status').textContent.startsWith('Assist: sam')")
+    # then: the status line says the server answers SAM's clicks, and why
+    page.wait_for_function(
+        "document.getElementById('assist-status').textContent.startsWith('Assist: sam (on the server: ')",
+        timeout=DECODE_TIMEOUT_MS,
+    )
+    assert "could not be loaded in the browser" in page.text_content("#assist-status")
     # when
     page.keyboard.press("c")
     page.mouse.click(*screen(page, *CLICK))

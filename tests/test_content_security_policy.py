@@ -136,3 +136,25 @@ def test_no_template_holds_what_the_policy_blocks(template):
     assert EVENT_HANDLER.findall(text) == [], "inline event handler: attach it from a script file"
     assert STYLE.findall(text) == [], "inline style: use a class in a .css file (or an SVG fill)"
     assert JAVASCRIPT_URL.findall(text) == []
+
+
+def test_the_editor_is_cross_origin_isolated_and_the_sam_workers_scripts_may_run_in_it(team):
+    """SAM's Web Worker runs wasm on 2 threads only in a cross-origin isolated page; a worker of such a page must
+    come with Cross-Origin-Embedder-Policy itself (docs/assist.md). Needs the built bundle."""
+    image = image_create(project=team.project, seed=3)
+    assignments_create(project=team.project, image_ids=[image.pk], annotator=team.inspector, assigned_by=team.admin)
+    client = Client()
+    client.force_login(team.inspector)
+    editor = client.get(f"/images/{image.pk}/edit/")
+    assert (editor["Cross-Origin-Opener-Policy"], editor["Cross-Origin-Embedder-Policy"]) == (
+        "same-origin",
+        "require-corp",
+    )
+    for name in ("samWorker.js", "ort-wasm-simd-threaded.mjs"):
+        script = client.get(f"/editor/sam/{name}")
+        assert script.status_code == 200, f"{name}: build the bundle (cd frontend && npm run build)"
+        assert script["Content-Type"] == "text/javascript"
+        assert script["Cross-Origin-Embedder-Policy"] == "require-corp"
+        assert script["Content-Security-Policy"] == POLICY  # a worker runs under its own script's policy
+    assert client.get("/editor/sam/..%2Fsettings.py").status_code == 404
+    assert client.get("/editor/sam/editor.js").status_code == 404  # only the two scripts that start workers

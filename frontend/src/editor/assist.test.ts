@@ -79,13 +79,15 @@ describe("SAM decoded in the browser", () => {
       decode: async (imageId, prompt) => {
         calls.push(`decode ${imageId} ${JSON.stringify(prompt)}`);
         if (fail) throw new Error(fail);
+        // The first answer with the reply, the two others traced after it.
         return {
           decodedMs: 40,
-          candidates: [
-            { token: 2, score: 0.9, polygons },
+          candidates: [{ token: 2, score: 0.9, polygons }],
+          choices: 3,
+          alternatives: Promise.resolve([
             { token: 1, score: 0.5, polygons: [] },
             { token: 3, score: 0.2, polygons },
-          ],
+          ]),
         };
       },
     };
@@ -106,7 +108,7 @@ describe("SAM decoded in the browser", () => {
     expect(await answer.recorded).toBe(61);
     expect(sam.calls).toEqual(["embedding 7", "embedding 8", 'decode 7 {"positive_clicks":[[4,5]]}']);
     // when: the next answer (Tab), then the one after (nothing found: only the replaced one ends)
-    const second = answer.choose!(1);
+    const second = answer.choose!(1)!;
     expect(second).toMatchObject({ score: 0.5, geometry: null, choiceIndex: 1 });
     expect(await second.recorded).toBeNull();
     expect(fake.runs).toEqual([
@@ -114,6 +116,16 @@ describe("SAM decoded in the browser", () => {
       { recorded: 7, engine: "sam", prompt: { positive_clicks: [[4, 5]], defect_class_id: 9 }, score: 0.5, geometry: null, replaces: 61 },
     ]);
     expect(fake.runs.some((run) => "imageId" in (run as object))).toBe(false); // the server decoded nothing
+  });
+
+  it("says at once when the decoder cannot be loaded in the browser", async () => {
+    const shown: string[] = [];
+    const failing = { ...browserSam(), failure: null as string | null, ready: Promise.reject(new Error("no wasm")) };
+    failing.ready.catch(() => (failing.failure = "SAM's decoder could not be loaded in the browser: no wasm"));
+    const connection = new AssistConnection(203, 7, (message) => shown.push(message), server("sam", 203), image, () => failing);
+    await connection.ready;
+    await Promise.resolve();
+    expect(shown.at(-1)).toBe("Assist: sam (on the server: SAM's decoder could not be loaded in the browser: no wasm)");
   });
 
   it("asks the server when the browser cannot decode, and says why", async () => {

@@ -13,6 +13,7 @@ import { type AssistEngines, api, errorMessage } from "../api/client";
 import type { Geometry } from "../model/types";
 import type { GeometryKind } from "../sam/prompt";
 import { type SamDecoded, samDecoderFor } from "../sam/samClient";
+import type { SamCandidate } from "../sam/samProtocol";
 import { type AssistAnswer, type AssistHost, type AssistPrompt, NO_ENGINE_MESSAGE } from "../tools/assist/assist";
 
 const SAM = "sam";
@@ -63,6 +64,8 @@ export const apiAssistServer: AssistServer = {
 /** SAM's decoder in the browser, as the connection uses it (samClient.ts; a fake in the tests). */
 export interface BrowserSam {
   readonly failure: string | null;
+  /** Settles once the decoder is loaded (rejects when it cannot be: `failure` says why). */
+  readonly ready?: Promise<unknown>;
   embeddingPrefetch(imageId: number): Promise<void>;
   decode(imageId: number, prompt: AssistPrompt, imageShape: readonly [number, number], geometryKind: GeometryKind): Promise<SamDecoded>;
 }
@@ -134,6 +137,7 @@ export class AssistConnection implements AssistHost {
   private samOpen(modelId: string, image: AssistImage): void {
     this.sam = this.samFor(modelId);
     if (!this.sam) return;
+    this.sam.ready?.catch(() => this.show(this.engineText())); // the status line says the server answers, and why
     this.sam.embeddingPrefetch(this.imageId).then(
       () => image.nextImageIds.forEach((id) => this.sam?.embeddingPrefetch(id).catch(() => undefined)),
       (error: unknown) => {
@@ -185,8 +189,14 @@ export class AssistConnection implements AssistHost {
     const decoded = await this.sam!.decode(this.imageId, prompt, [image.height, image.width], image.geometryKindOf(defectClassId));
     const ms = performance.now() - started;
     const engine = this.engine!;
+    // The other answers arrive traced just after the first: until then Tab waits.
+    let candidates: readonly SamCandidate[] = decoded.candidates;
+    const choicesReady = decoded.alternatives.then(
+      (rest) => (candidates = [decoded.candidates[0]!, ...rest]),
+      () => undefined,
+    );
     const choose = (index: number, replaced: Promise<number | null>): AssistAnswer => {
-      const candidate = decoded.candidates[index]!;
+      const candidate = candidates[index]!;
       const geometry = candidate.polygons.length ? { polygons: candidate.polygons } : null;
       const recorded = replaced
         .then((replacedId) => this.server.record(this.imageId, { engine, prompt: { ...prompt, defect_class_id: defectClassId }, score: candidate.score, geometry, replaces: replacedId }))
@@ -199,9 +209,10 @@ export class AssistConnection implements AssistHost {
         score: candidate.score,
         geometry,
         ms,
-        choices: decoded.candidates.length,
+        choices: decoded.choices,
         choiceIndex: index,
-        choose: (next) => choose(next, recorded),
+        choose: (next) => (next < candidates.length ? choose(next, recorded) : null),
+        choicesReady,
       };
     };
     return [choose(0, Promise.resolve(replaces)), decoded.decodedMs];

@@ -25,7 +25,11 @@ function ortWasmPaths(): { mjs: string; wasm: string } {
 }
 
 export interface SamDecoded {
+  /** The answer to show first (all of them when masks were asked for). */
   readonly candidates: SamCandidate[];
+  readonly choices: number;
+  /** The other answers, in order, once traced (right after the first). */
+  readonly alternatives: Promise<SamCandidate[]>;
   readonly masks?: Uint8Array[];
   readonly decodedMs: number;
 }
@@ -45,12 +49,14 @@ export class SamBrowserDecoder {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly alternativesPending = new Map<number, Pending>();
 
   constructor(readonly modelId: string) {
     this.worker = new Worker(absolute(SAM_WORKER_URL), { type: "module", name: "sam-decoder" });
     this.worker.onmessage = (event: MessageEvent<SamReply>) => {
-      const pending = this.pending.get(event.data.id);
-      this.pending.delete(event.data.id);
+      const waiting = "alternatives" in event.data ? this.alternativesPending : this.pending;
+      const pending = waiting.get(event.data.id);
+      waiting.delete(event.data.id);
       if (!pending) return;
       if (event.data.ok) pending.resolve(event.data);
       else pending.reject(new Error(event.data.error));
@@ -68,13 +74,14 @@ export class SamBrowserDecoder {
 
   private fail(reason: string): void {
     this.failure ??= reason;
-    for (const pending of this.pending.values()) pending.reject(new Error(reason));
-    this.pending.clear();
+    for (const waiting of [this.pending, this.alternativesPending]) {
+      for (const pending of waiting.values()) pending.reject(new Error(reason));
+      waiting.clear();
+    }
   }
 
-  private send(request: DistributiveOmit<SamRequest, "id">): Promise<SamReply> {
+  private send(request: DistributiveOmit<SamRequest, "id">, id = this.nextId++): Promise<SamReply> {
     if (this.failure) return Promise.reject(new Error(this.failure));
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...request, id });
@@ -92,9 +99,19 @@ export class SamBrowserDecoder {
 
   async decode(imageId: number, prompt: SamPrompt, imageShape: readonly [number, number], geometryKind: GeometryKind, withMasks = false): Promise<SamDecoded> {
     await this.ready;
-    const reply = await this.send({ type: "decode", ...this.embeddingKey(imageId), prompt, imageShape, geometryKind, withMasks });
+    const id = this.nextId++;
+    const alternatives = new Promise<SamReply>((resolve, reject) => this.alternativesPending.set(id, { resolve, reject }));
+    alternatives.catch(() => undefined); // a failed decode rejects it too: nobody waits for it then
+    const reply = await this.send({ type: "decode", ...this.embeddingKey(imageId), prompt, imageShape, geometryKind, withMasks }, id);
     if (!("candidates" in reply)) throw new Error("the SAM worker answered without masks");
-    return { candidates: reply.candidates, masks: reply.masks, decodedMs: reply.decodedMs };
+    if (reply.candidates.length === reply.choices) this.alternativesPending.delete(id);
+    return {
+      candidates: reply.candidates,
+      choices: reply.choices,
+      alternatives: reply.candidates.length === reply.choices ? Promise.resolve(reply.candidates.slice(1)) : alternatives.then((later) => ("alternatives" in later ? later.alternatives : [])),
+      masks: reply.masks,
+      decodedMs: reply.decodedMs,
+    };
   }
 
   terminate(): void {

@@ -24,7 +24,7 @@ export interface SamCandidate {
   readonly token: number;
   readonly score: number;
   /** Empty: SAM found nothing. */
-  readonly polygons: Polygon[];
+  readonly polygons: readonly Polygon[];
 }
 
 export type SamReply =
@@ -33,10 +33,14 @@ export type SamReply =
   | {
       readonly id: number;
       readonly ok: true;
-      /** In the order offered: the one to show first, then the others (Tab). */
+      /** In the order offered: the one to show first, then (only with `withMasks`) the others. */
       readonly candidates: SamCandidate[];
+      /** How many answers there are; the ones not in `candidates` follow in an `alternatives` message. */
+      readonly choices: number;
       /** Row-major (H, W), one byte a pixel, in the candidates' order; only when asked. */
       readonly masks?: Uint8Array[];
       readonly decodedMs: number;
       readonly totalMs: number;
-    };
+    }
+  /** After a decode's reply (same id): its other answers, traced once the first was on its way. */
+  | { readonly id: number; readonly ok: true; readonly alternatives: SamCandidate[] };

@@ -55,7 +55,11 @@ function embeddingGet(key: string, url: string): Promise<ort.Tensor> {
   return embedding;
 }
 
-async function decode(request: Extract<SamRequest, { type: "decode" }>): Promise<SamReply> {
+/**
+ * The decoder's answers to a prompt. The one shown first is traced at once; the others (Tab) are traced after the
+ * reply has gone (`later`), so the click waits for one outline, not three. With `withMasks` all come at once.
+ */
+async function decode(request: Extract<SamRequest, { type: "decode" }>): Promise<{ reply: SamReply; later?: () => SamReply }> {
   if (!session) throw new Error("the SAM decoder was not initialised");
   const decoder = await session;
   const embedding = await embeddingGet(request.key, request.url);
@@ -74,17 +78,26 @@ async function decode(request: Extract<SamRequest, { type: "decode" }>): Promise
   const logits = outputs.masks!.data as Float32Array; // (1, 4, H, W)
   const scores = outputs.iou_predictions!.data as Float32Array; // (1, 4)
   const pixels = height * width;
-  const candidates: SamCandidate[] = [];
-  const masks: Uint8Array[] = [];
-  for (const token of tokenOrder(scores, request.prompt)) {
+  const masks = tokenOrder(scores, request.prompt).map((token) => {
     const mask = new Uint8Array(pixels);
     const offset = token * pixels;
     for (let index = 0; index < pixels; index += 1) mask[index] = logits[offset + index]! > 0 ? 1 : 0; // Sam.mask_threshold
-    candidates.push({ token, score: Math.min(1, Math.max(0, scores[token]!)), polygons: outline(mask, width, height, request.geometryKind) });
-    if (request.withMasks) masks.push(mask);
-  }
+    return { token, score: Math.min(1, Math.max(0, scores[token]!)), mask };
+  });
   for (const output of Object.values(outputs)) output.dispose();
-  return { id: request.id, ok: true, candidates, masks: request.withMasks ? masks : undefined, decodedMs, totalMs: performance.now() - started };
+  const candidate = ({ token, score, mask }: (typeof masks)[number]): SamCandidate => ({ token, score, polygons: outline(mask, width, height, request.geometryKind) });
+  const traced = request.withMasks ? masks : masks.slice(0, 1);
+  const reply: SamReply = {
+    id: request.id,
+    ok: true,
+    candidates: traced.map(candidate),
+    choices: masks.length,
+    masks: request.withMasks ? masks.map(({ mask }) => mask) : undefined,
+    decodedMs,
+    totalMs: performance.now() - started,
+  };
+  if (request.withMasks) return { reply };
+  return { reply, later: () => ({ id: request.id, ok: true, alternatives: masks.slice(1).map(candidate) }) };
 }
 
 /** The mask's polygons, traced on its bounding box (as the server's mask_to_polygons) and simplified. */
@@ -99,16 +112,16 @@ function outline(mask: Uint8Array, width: number, height: number, kind: "area" |
   return polygonsSimplify(maskToPolygons({ ...bounds, data: crop }), kind);
 }
 
-async function handle(request: SamRequest): Promise<SamReply> {
+async function handle(request: SamRequest): Promise<{ reply: SamReply; later?: () => SamReply }> {
   switch (request.type) {
     case "init":
       session ??= sessionOpen(request.decoderUrl, request.wasmPaths);
       session.catch(() => (session = null));
       await session;
-      return { id: request.id, ok: true, threads: ort.env.wasm.numThreads ?? 1 };
+      return { reply: { id: request.id, ok: true, threads: ort.env.wasm.numThreads ?? 1 } };
     case "embedding":
       await embeddingGet(request.key, request.url);
-      return { id: request.id, ok: true };
+      return { reply: { id: request.id, ok: true } };
     case "decode":
       return decode(request);
   }
@@ -116,9 +129,10 @@ async function handle(request: SamRequest): Promise<SamReply> {
 
 self.onmessage = (event: MessageEvent<SamRequest>): void => {
   handle(event.data).then(
-    (reply) => {
+    ({ reply, later }) => {
       const transfer = "masks" in reply && reply.masks ? reply.masks.map((mask) => mask.buffer as ArrayBuffer) : [];
       self.postMessage(reply, { transfer });
+      if (later) self.postMessage(later());
     },
     (error: unknown) => self.postMessage({ id: event.data.id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies SamReply),
   );

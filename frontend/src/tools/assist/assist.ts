@@ -32,8 +32,10 @@ export interface AssistAnswer {
   /** Several answers to one prompt (SAM's multimask output): how many, which one this is (0: the best). */
   readonly choices?: number;
   readonly choiceIndex?: number;
-  /** The answer `index` of the same prompt instead of this one (recorded as replacing it). */
-  choose?(index: number): AssistAnswer;
+  /** The answer `index` of the same prompt instead of this one (recorded as replacing it); null while not ready. */
+  choose?(index: number): AssistAnswer | null;
+  /** Settles once every answer can be chosen (SAM's others are traced just after the first). */
+  readonly choicesReady?: Promise<unknown>;
 }
 
 /** The server's record of an answer, once there is one (see AssistAnswer.recorded). */

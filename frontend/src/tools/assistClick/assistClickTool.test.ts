@@ -186,4 +186,36 @@ describe("the assist click", () => {
     await settled();
     expect(tool.key(keyDown("Tab"))).toBe(false);
   });
+
+  it("takes a Tab pressed before SAM's other answers are traced once they are", async () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    let isReady = false;
+    let ready!: () => void;
+    const choicesReady = new Promise<void>((resolve) => (ready = resolve));
+    const shown = (index: number): AssistAnswer => ({
+      suggestionId: 70 + index,
+      engine: "sam",
+      where: "browser",
+      score: 0.9,
+      geometry: index === 0 ? SQUARE : LARGER,
+      ms: 30,
+      choices: 3,
+      choiceIndex: index,
+      choose: (next) => (isReady ? shown(next) : null),
+      choicesReady,
+    });
+    click(tool, [15, 15]);
+    host.assist.requests[0]!.answer.resolve(shown(0));
+    await settled();
+    // when: Tab before the others are traced
+    expect(tool.key(keyDown("Tab"))).toBe(true);
+    expect(tool.pending?.geometry).toEqual(SQUARE);
+    // then: taken when they are
+    isReady = true;
+    ready();
+    await settled();
+    expect(tool.pending?.geometry).toEqual(LARGER);
+    expect(tool.pending?.choiceIndex).toBe(1);
+  });
 });

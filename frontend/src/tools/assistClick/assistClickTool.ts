@@ -148,7 +148,13 @@ export class AssistClickTool implements Tool {
     if (!current || this.isAsking || !current.answer.choose || !current.answer.choices || current.answer.choices < 2) return false;
     const { choices } = current.answer;
     const index = ((current.answer.choiceIndex ?? 0) + step + choices) % choices;
-    this.answer = { answer: current.answer.choose(index), prompt: current.prompt };
+    const chosen = current.answer.choose(index);
+    if (!chosen) {
+      // SAM's other answers are still being traced: the step is taken when they are, unless the drawing moved on.
+      void current.answer.choicesReady?.then(() => this.answer === current && this.choiceStep(step));
+      return true;
+    }
+    this.answer = { answer: chosen, prompt: current.prompt };
     this.host.assist?.status(answerText(this.answer.answer));
     this.host.requestRender();
     return true;
