@@ -40,6 +40,9 @@ from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_start
 
 IMAGE_CHUNK = 100  # images read from the database at a time while scoring
+# The probabilities of a whole image are held at once (float32 per class and pixel: 25 MP x 6 classes is 600 MB,
+# and the scores take about as much again): larger images are skipped, and counted in the job's result.
+SCORE_MAX_IMAGE_PX = 25_000_000
 
 
 def _start(*, user: User, project_id: int, kind: str) -> Job:
@@ -86,11 +89,15 @@ def _progress(job: JobContext | None, done: int, total: int, message: str) -> No
 def label_next_score(
     *, project: Project, predictor: Predictor, model_id: int | None, job: JobContext | None = None
 ) -> dict[str, Any]:
-    """Score every image to label with `predictor`, replacing each one's earlier score."""
+    """Score every image to label with `predictor`, replacing each one's earlier score; images over
+    SCORE_MAX_IMAGE_PX are skipped (counted)."""
     images = images_to_label(project=project).order_by("id")
-    total = images.count()
+    total, too_large = images.count(), 0
     _progress(job, 0, total, f"Scoring {total} unlabelled images")
     for index, image in enumerate(images.iterator(chunk_size=IMAGE_CHUNK)):
+        if image.width * image.height > SCORE_MAX_IMAGE_PX:
+            too_large += 1
+            continue
         probabilities, _ = predictor.probabilities(image_pixels(image))
         uncertainty = uncertainty_of(probabilities)
         LabelNextScore.objects.update_or_create(
@@ -106,7 +113,7 @@ def label_next_score(
             },
         )
         _progress(job, index + 1, total, f"Scored {index + 1} of {total} unlabelled images")
-    return {"model_id": model_id, "images": total}
+    return {"model_id": model_id, "images": total - too_large, "skipped_too_large": too_large}
 
 
 def _prediction_json(
@@ -132,12 +139,13 @@ def label_errors_score(
     *, project: Project, predictor: Predictor, model_id: int | None, job: JobContext | None = None
 ) -> dict[str, Any]:
     """Score every final image's annotations with `predictor`. Images with a final annotation of a class the
-    model does not know are skipped (counted): the model cannot judge it. A senior's decision on an image stays
+    model does not know are skipped (counted): the model cannot judge it; so are images over SCORE_MAX_IMAGE_PX.
+    A senior's decision on an image stays
     while its final annotations are the ones decided on; changed ones open the entry again."""
     classes = {defect_class.name: defect_class for defect_class in DefectClass.objects.filter(project=project)}
     class_index = {classes[name].pk: index for index, name in enumerate(predictor.defect_classes, 1) if name in classes}
     images = Image.objects.filter(project=project, status=ImageStatus.FINAL).order_by("id")
-    total, scored, skipped = images.count(), 0, 0
+    total, scored, skipped, too_large = images.count(), 0, 0, 0
     _progress(job, 0, total, f"Checking the final annotations of {total} images")
     for index, image in enumerate(images.iterator(chunk_size=IMAGE_CHUNK)):
         finals = list(
@@ -145,13 +153,15 @@ def label_errors_score(
             .order_by("id")
             .only("pk", "revision", "defect_class_id", "rle")
         )
-        if any(annotation.defect_class_id not in class_index for annotation in finals):
+        if image.width * image.height > SCORE_MAX_IMAGE_PX:
+            too_large += 1
+        elif any(annotation.defect_class_id not in class_index for annotation in finals):
             skipped += 1
         else:
             _label_error_write(image, finals, predictor, classes, class_index, model_id=model_id, job=job)
             scored += 1
         _progress(job, index + 1, total, f"Checked {index + 1} of {total} final images")
-    return {"model_id": model_id, "images": scored, "skipped_unknown_class": skipped}
+    return {"model_id": model_id, "images": scored, "skipped_unknown_class": skipped, "skipped_too_large": too_large}
 
 
 def _label_error_write(

@@ -79,7 +79,7 @@ def test_label_next_scores_the_images_to_label_with_the_models_uncertainty(team,
     # when
     result = label_next_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
     # then: only the three images nobody has started on, each with the uncertainty of the model's probabilities
-    assert result == {"model_id": MODEL_ID, "images": 3}
+    assert result == {"model_id": MODEL_ID, "images": 3, "skipped_too_large": 0}
     rows = {row.image_id: row for row in LabelNextScore.objects.all()}
     assert set(rows) == {to_label[name].pk for name in ("faint", "dark", "clean")}
     for name in ("faint", "dark", "clean"):
@@ -163,7 +163,7 @@ def test_label_errors_put_the_labels_the_model_disagrees_with_first(team, predic
     # when
     result = label_errors_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
     # then: the unknown class is skipped; the two misplaced labels come before the right one
-    assert result == {"model_id": MODEL_ID, "images": 3, "skipped_unknown_class": 1}
+    assert result == {"model_id": MODEL_ID, "images": 3, "skipped_unknown_class": 1, "skipped_too_large": 0}
     queue = list(label_error_list_for_project(project=team.project))
     assert [entry.image_id for entry in queue][2] == finals["right"].pk
     assert {entry.image_id for entry in queue[:2]} == {finals["wrong"].pk, finals["inspected"].pk}
@@ -353,3 +353,16 @@ def test_a_job_without_its_promoted_model_fails_with_the_reason(team, kind):
     # then: failed with the sentence, nothing scored
     assert (job.status, job.error) == (JobStatus.FAILED, NO_PROMOTED_MODEL)
     assert (LabelNextScore.objects.count(), LabelErrorScore.objects.count()) == (0, 0)
+
+
+def test_images_too_large_to_hold_whole_are_not_ranked(team, predictor, to_label, monkeypatch):
+    monkeypatch.setattr("assist.services.label_review.SCORE_MAX_IMAGE_PX", 120 * 90 - 1)  # the images: 120 x 90
+    result = label_next_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
+    assert (result, LabelNextScore.objects.count()) == ({"model_id": MODEL_ID, "images": 0, "skipped_too_large": 3}, 0)
+
+
+def test_images_too_large_to_hold_whole_are_not_checked(team, predictor, finals, monkeypatch):
+    monkeypatch.setattr("assist.services.label_review.SCORE_MAX_IMAGE_PX", 120 * 90 - 1)
+    result = label_errors_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
+    expected = {"model_id": MODEL_ID, "images": 0, "skipped_unknown_class": 0, "skipped_too_large": 4}
+    assert (result, LabelErrorScore.objects.count()) == (expected, 0)
