@@ -22,16 +22,24 @@ class PromotedModel:
     predictor: Predictor
 
 
-def _registry_function(module: str, name: str) -> Any:
+def _registry_function(module_name: str, name: str) -> Any:
+    """The registry's function, or NoPromotedModel while this build has no registry (the module or the function
+    missing). Any other import error is a bug in the registry and is raised as it is."""
     try:
-        return getattr(import_module(module), name)
-    except (ImportError, AttributeError):
-        raise NoPromotedModel(NO_PROMOTED_MODEL) from None  # no registry in this build: no model to promote
+        module = import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        raise NoPromotedModel(NO_PROMOTED_MODEL) from None
+    function = getattr(module, name, None)
+    if function is None:
+        raise NoPromotedModel(NO_PROMOTED_MODEL)
+    return function
 
 
 def promoted_model_id(*, project: Project) -> int:
     """The id of the project's promoted model; NoPromotedModel without one."""
-    model = _registry_function("assist.selectors", "model_promoted_for_project")(project)
+    model = _registry_function("assist.selectors", "model_promoted_for_project")(project=project)
     if model is None:
         raise NoPromotedModel(NO_PROMOTED_MODEL)
     return int(model.pk)
@@ -40,8 +48,8 @@ def promoted_model_id(*, project: Project) -> int:
 def promoted_model_load(*, project: Project, model_id: int) -> PromotedModel:
     """The model a job was started with, if it is still the promoted one (NoPromotedModel otherwise: a job
     does not score with a model the project has since replaced)."""
-    model = _registry_function("assist.selectors", "model_promoted_for_project")(project)
+    model = _registry_function("assist.selectors", "model_promoted_for_project")(project=project)
     if model is None or model.pk != model_id:
         raise NoPromotedModel(f"Model {model_id} is no longer this project's promoted model; start the job again.")
-    predictor: Predictor = _registry_function("assist.services.models", "model_predictor")(model)
+    predictor: Predictor = _registry_function("assist.services.models", "model_predictor")(model=model)
     return PromotedModel(model_id=model_id, predictor=predictor)
