@@ -110,6 +110,7 @@ def test_a_senior_assigns_the_next_images_in_the_label_next_order(team, logged_i
     page.select_option("#assign-next select[name=annotator]", "inspector")
     page.click("#assign-next button")
     page.wait_for_selector("#assign-next-status:has-text('assigned')")
+    page.screenshot(path=str(ARTIFACTS / "label-next.png"), full_page=True)
     # then: the two most uncertain, in that order in the inspector's queue
     assert page.text_content("#assign-next-status") == "2 new images assigned to inspector."
     queue = Assignment.objects.filter(annotator=team.inspector).order_by("id").values_list("image_id", flat=True)
