@@ -24,3 +24,9 @@ IMAGES_INGESTED = event_declare(
     fields=["project_id", "image_ids"],
     doc="New images were stored in a project (upload, folder import, COCO import), one batch per event.",
 )
+FINAL_ANSWER_DOUBTED = event_declare(
+    "final_answer_doubted",
+    fields=["image_id", "user_id", "note"],
+    doc="A reviewer doubts an image's final answer and asks for a consensus review (the assist's label-error "
+    "review: a model disagrees with it); `note` says why.",
+)

@@ -34,13 +34,6 @@ class NoPromotedModel(DomainError):
     code, status = "no_promoted_model", 409
 
 
-class NoAnnotatorToReturnTo(DomainError):
-    """The image's final answer was not made from anyone's submitted work (imported, or drawn by a reviewer):
-    there is no annotator to send it back to; a senior corrects it in the editor."""
-
-    code, status = "no_annotator", 409
-
-
 class LabelErrorDecided(DomainError):
     """A senior already decided this label-error entry."""
 

@@ -233,7 +233,7 @@ class LabelNextScore(models.Model):
 class LabelErrorStatus(models.TextChoices):
     OPEN = "open", "Waiting for a senior"
     KEPT = "kept", "The label is right"
-    RETURNED = "returned", "Sent back to the annotator"
+    FLAGGED = "flagged", "Sent to consensus review"
 
 
 class LabelErrorScore(models.Model):
@@ -253,7 +253,7 @@ class LabelErrorScore(models.Model):
         "(mean probability the model gives its class over its pixels), area_px."
     )
     prediction = models.JSONField(
-        help_text="What the model drew: [{defect_class_id, score, geometry}] (regions past the model's decision)."
+        help_text="What the model drew: [{defect_class_id, geometry}] (the regions its decision rule keeps)."
     )
     unlabelled_defect_px = models.PositiveIntegerField(help_text="Surface by the labels, defect by the model.")
     disagreeing_px = models.PositiveIntegerField(help_text="Pixels whose most probable class is not their label.")
@@ -262,7 +262,7 @@ class LabelErrorScore(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    comment = models.TextField(blank=True, help_text="What the senior said when sending the image back.")
+    comment = models.TextField(blank=True, help_text="What the senior said when sending it to consensus review.")
     scored_at = models.DateTimeField(auto_now=True)
 
     class Meta:

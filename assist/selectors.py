@@ -419,7 +419,7 @@ def label_error_list_for_project(
     *, project: Project, status: str | None = LabelErrorStatus.OPEN
 ) -> QuerySet[LabelErrorScore]:
     """The label-error queue, the labels the model doubts most first (lowest label quality), of images whose
-    final answer is still the one scored (an entry's image sent back is listed under its decision only)."""
+    final answer is still the one scored."""
     entries = LabelErrorScore.objects.filter(project=project).select_related("image", "decided_by")
     if status is not None:
         entries = entries.filter(status=status)
@@ -447,13 +447,13 @@ def label_error_get_for_review(*, user: User, label_error_id: int, lock: bool = 
 def label_error_context(*, entries: list[LabelErrorScore]) -> dict[str, Any]:
     """What the queue shows beside the scores, for a page of entries in two queries: `geometries` (annotation id
     -> its current geometry) and `annotators` (image id -> the usernames whose submitted work made its final
-    answer, or to whom it was sent back)."""
+    answer)."""
     annotation_ids = [row["annotation_id"] for entry in entries for row in entry.annotations]
     geometries = dict(Annotation.objects.filter(pk__in=annotation_ids).values_list("pk", "geometry"))
     annotators: dict[int, list[str]] = defaultdict(list)
     assignments = Assignment.objects.filter(
         image_id__in=[entry.image_id for entry in entries],
-        status__in=[AssignmentStatus.SUBMITTED, AssignmentStatus.RETURNED],
+        status=AssignmentStatus.SUBMITTED,
     ).order_by("id")
     for image_id, username in assignments.values_list("image_id", "annotator__username"):
         annotators[image_id].append(username)

@@ -1,4 +1,4 @@
-"""QA's Celery tasks: thin, ids in, one service call. Three of them handle the core's events (annotation/events.py),
+"""QA's Celery tasks: thin, ids in, one service call. Four of them handle the core's events (annotation/events.py),
 subscribed in qa/apps.py."""
 
 from celery import shared_task
@@ -34,6 +34,14 @@ def final_annotation_edited_task(audit_entry_id: int) -> None:
 
     # Safe to re-run: an audit entry is recorded once.
     final_edit_record(audit_entry_id=audit_entry_id)
+
+
+@shared_task(acks_late=True)
+def final_answer_doubted_task(image_id: int, user_id: int, note: str) -> None:
+    from qa.services.edge_cases import edge_case_open_for_doubt
+
+    # Safe to re-run: the same open edge case is not opened twice.
+    edge_case_open_for_doubt(image_id=image_id, user_id=user_id, note=note)
 
 
 @shared_task(acks_late=True)

@@ -71,6 +71,8 @@ def test_the_pages_break_no_rule_of_the_policy(team, enforcing_page, live_server
         "adjudication queue": (f"/projects/{project}/qa/adjudications/", None),
         "spot checks": (f"/projects/{project}/qa/spot-checks/", None),
         "version list": (f"/projects/{project}/versions/", None),
+        "label next": (f"/projects/{project}/label-next/", None),
+        "label-error review": (f"/projects/{project}/label-errors/", None),
         "API docs": ("/api/docs/", ".swagger-ui .info"),
     }
     page = enforcing_page("admin")

@@ -1,7 +1,8 @@
 """Label next and label-error review in Chromium: a senior opens the label-error queue, sees the final
-annotations beside the model's prediction and sends one image back to its annotator; on the label-next page
-they assign the next new images in the ranking's order. The scores are made here, before the pages open, by
-the real services with a real Predictor (a tiny network exported to ONNX, assist/tests/darkness_model.py).
+annotations beside the model's prediction and sends one to QA's consensus review; on the label-next page
+they assign the next new images in the ranking's order. QA's handler runs on a real worker. The scores are
+made here, before the pages open, by the real services with a real Predictor (a tiny network exported to ONNX,
+assist/tests/darkness_model.py).
 
 Needs the built bundle: (cd frontend && npm install && npm run build)."""
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from annotation.models import Assignment, AssignmentStatus, DefectClass, ImageStatus
+from annotation.models import Assignment, DefectClass
 from annotation.services.images import assignment_submit, assignments_create
 from annotation.services.reviews import FinalDefect, annotations_finalize
 from assist.models import LabelErrorScore, LabelErrorStatus
@@ -17,7 +18,9 @@ from assist.services.label_review import label_errors_score, label_next_score
 from assist.tests.darkness_model import darkness_predictor
 from assist.tests.factories import spotted_image_create, square
 from conftest import ARTIFACTS
+from qa.models import EdgeCase
 from qa.tests.factories import annotate
+from tests.test_events import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +38,9 @@ def predictor(tmp_path):
     return darkness_predictor(tmp_path)
 
 
-def test_a_senior_opens_the_label_error_queue_and_sends_an_image_back(team, logged_in_page, live_server, predictor):
+def test_a_senior_opens_the_label_error_queue_and_sends_a_label_to_consensus_review(
+    team, logged_in_page, live_server, predictor, celery_worker_process
+):
     # given: the inspector's blowhole was drawn beside the dark spot, and QA made it final; another image is right
     blowhole = DefectClass.objects.create(project=team.project, name="blowhole", position=0)
     doubted = spotted_image_create(project=team.project, spots=[(20, 20, 10)], name="doubted.png")
@@ -58,31 +63,31 @@ def test_a_senior_opens_the_label_error_queue_and_sends_an_image_back(team, logg
     assert cards.count() == 2
     first = cards.first
     assert first.get_attribute("data-label-error") == str(entry.pk)
-    assert first.locator("h3").text_content() == "doubted.png"
+    assert first.locator("h3").text_content() == "doubted.png · labelled by inspector"
     assert first.locator("canvas").count() == 2
     assert first.locator("figcaption").all_text_contents() == ["The final annotations", "The model's prediction"]
     assert page.locator("table.label-errors tbody tr").first.locator("td").nth(5).text_content() == "inspector"
-    # when: sending it back without a comment is refused, with the server's reason; with one it goes
-    first.locator("button:has-text('Send back to inspector')").click()
-    page.wait_for_selector("article.label-error >> text=needs a comment")
+    # when: the senior sends it to consensus review with a note
     first.locator("textarea").fill("The blowhole is at the top left, not here.")
-    first.locator("button:has-text('Send back to inspector')").click()
+    first.locator("button:has-text('Send to consensus review')").click()
     page.wait_for_selector("article.label-error.decided")
     page.screenshot(path=str(ARTIFACTS / "label-error-review.png"), full_page=True)
-    # then: the inspector has it back with the comment, as a returned spot check would give it
-    assert first.locator("p[role=status]").text_content() == "Sent back to inspector."
-    assignment = Assignment.objects.get(image=doubted, annotator=team.inspector)
-    assert (assignment.status, assignment.review_comment) == (
-        AssignmentStatus.RETURNED,
+    # then: decided here, and the image waits on the QA page as an edge case in the senior's name
+    assert first.locator("p[role=status]").text_content() == "Sent to consensus review (QA page, edge cases)."
+    entry.refresh_from_db()
+    assert (entry.status, entry.decided_by, entry.comment) == (
+        LabelErrorStatus.FLAGGED,
+        team.senior,
         "The blowhole is at the top left, not here.",
     )
-    doubted.refresh_from_db()
-    entry.refresh_from_db()
-    assert (doubted.status, entry.status, entry.decided_by) == (
-        ImageStatus.IN_PROGRESS,
-        LabelErrorStatus.RETURNED,
-        team.senior,
-    )
+    wait_for(lambda: EdgeCase.objects.filter(image=doubted).exists(), "QA's edge case")  # by the worker
+    edge_case = EdgeCase.objects.get(image=doubted)
+    assert (edge_case.flagged_by, edge_case.status) == (team.senior, "open")
+    assert edge_case.note.startswith("Label-error review: the model disagrees with the final answer (label quality")
+    assert edge_case.note.endswith("The blowhole is at the top left, not here.")
+    page.goto(f"{live_server.url}/projects/{team.project.pk}/qa/")
+    assert "The blowhole is at the top left, not here." in page.content()
+    # and the right label is still waiting, untouched
     assert LabelErrorScore.objects.get(image=right).status == LabelErrorStatus.OPEN
 
 
@@ -105,6 +110,7 @@ def test_a_senior_assigns_the_next_images_in_the_label_next_order(team, logged_i
     page.select_option("#assign-next select[name=annotator]", "inspector")
     page.click("#assign-next button")
     page.wait_for_selector("#assign-next-status:has-text('assigned')")
+    page.screenshot(path=str(ARTIFACTS / "label-next.png"), full_page=True)
     # then: the two most uncertain, in that order in the inspector's queue
     assert page.text_content("#assign-next-status") == "2 new images assigned to inspector."
     queue = Assignment.objects.filter(annotator=team.inspector).order_by("id").values_list("image_id", flat=True)

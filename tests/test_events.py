@@ -7,15 +7,22 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from annotation.events import FINAL_ANNOTATION_EDITED, IMAGE_SUBMITTED, IMAGES_INGESTED, TAXONOMY_CHANGED
+from annotation.events import (
+    FINAL_ANNOTATION_EDITED,
+    FINAL_ANSWER_DOUBTED,
+    IMAGE_SUBMITTED,
+    IMAGES_INGESTED,
+    TAXONOMY_CHANGED,
+)
 from annotation.geometry import polygons_from_json
 from annotation.models import Annotation
 from annotation.services.annotations import ImportedDefect, annotation_save, annotations_import
 from annotation.services.projects import defect_class_update
+from annotation.services.reviews import final_answer_doubt
 from assist.services.sam import EMBEDDINGS_JOB_KIND, SAM_NOT_INSTALLED
 from defectlab.events import _celery_task_names, events_check, events_declared
 from defectlab.jobs.models import Job, JobStatus
-from qa.models import Adjudication, ReReview
+from qa.models import Adjudication, EdgeCase, ReReview
 from qa.services.adjudications import adjudication_decide
 from qa.services.choices import DefectChoice
 from qa.tests.factories import annotate, assigned_image, second_inspector, square, submit_all
@@ -93,6 +100,9 @@ def test_every_declared_event_reaches_each_handler_through_a_real_worker(celery_
         user=team.senior, annotation_id=final.pk, expected_revision=final.revision, geometry_data=square(x=12)
     )
     handled[FINAL_ANNOTATION_EDITED] = lambda: bool(Adjudication.objects.get(pk=adjudication.pk).reviewer_edits)
+    # final answer doubted -> QA opens a consensus review (an edge case) in the reviewer's name
+    final_answer_doubt(user=team.senior, image_id=image.pk, note="The model disagrees with this answer.")
+    handled[FINAL_ANSWER_DOUBTED] = lambda: EdgeCase.objects.filter(image=image, flagged_by=team.senior).exists()
     # taxonomy changed -> QA flags the final annotations of the renamed class for re-review
     other = image_create(project=team.project, seed=5)
     polygons = polygons_from_json(square(x=5), width=other.width, height=other.height)

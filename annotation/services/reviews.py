@@ -1,4 +1,5 @@
-"""Review outcomes on annotation rows: final annotations, images in review, work returned to an annotator.
+"""Review outcomes on annotation rows: final annotations, images in review, work returned to an annotator, a
+final answer doubted.
 
 Called by qa (adjudication, spot checks, agreement) after its own permission checks, like `annotations_import`
 is called by ingestion. The annotators' own annotations are never changed here: a decision makes new rows.
@@ -12,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from annotation.events import FINAL_ANSWER_DOUBTED
 from annotation.models import (
     Annotation,
     AnnotationSource,
@@ -22,6 +24,8 @@ from annotation.models import (
     Image,
     ImageStatus,
 )
+from annotation.permissions import Capability
+from annotation.selectors import image_get_for_user
 from annotation.services.annotations import (
     _check_min_size,
     _class_and_severity,
@@ -31,6 +35,7 @@ from annotation.services.annotations import (
 )
 from annotation.services.audit import annotation_snapshot, audit_entries_created, audit_record
 from defectlab.errors import ValidationFailed
+from defectlab.events import event_emit
 
 KEEP = object()  # a FinalDefect field left as the source annotation has it
 
@@ -165,3 +170,12 @@ def assignment_return(*, image: Image, annotator: User, comment: str, actor: Use
         after={"status": AssignmentStatus.RETURNED, "submitted_at": None, "comment": comment},
     )
     return assignment
+
+
+def final_answer_doubt(*, user: User, image_id: int, note: str) -> None:
+    """Ask for a consensus review of the image's final answer (QA opens an edge case once this commits). Reviewers
+    only (NotFound outside one's projects, PermissionDenied for other roles), on final images only."""
+    image, _ = image_get_for_user(user=user, image_id=image_id, capability=Capability.REVIEW)
+    if image.status != ImageStatus.FINAL:
+        raise ValidationFailed("Only a final answer can be doubted; this image is still being labelled or reviewed.")
+    event_emit(FINAL_ANSWER_DOUBTED, image_id=image.pk, user_id=user.pk, note=note)

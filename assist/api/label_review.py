@@ -152,16 +152,15 @@ class LabelErrorListApi(APIView):
 class LabelErrorDecideApi(APIView):
     class InputSerializer(serializers.Serializer):
         outcome = serializers.ChoiceField(
-            choices=[LabelErrorStatus.KEPT, LabelErrorStatus.RETURNED],
-            help_text="kept: the label is right; returned: back to its annotators with the comment",
+            choices=[LabelErrorStatus.KEPT, LabelErrorStatus.FLAGGED],
+            help_text="kept: the label is right; flagged: to QA's consensus review, with the comment",
         )
         comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
     @extend_schema(request=InputSerializer, responses={200: LabelErrorOutput})
     def post(self, request: AuthenticatedRequest, label_error_id: int) -> Response:
-        """Decide one entry. `returned` sends the image back to the annotators whose submitted work made its final
-        answer (annotation's assignment_return, as a rejected spot check): 400 without a comment, 409 no_annotator
-        for an imported answer (correct it in the editor). 409 label_error_decided once decided."""
+        """Decide one entry. `flagged` sends the image to QA's consensus review (an edge case in your name, on the
+        QA page); 400 when the image is no longer final. 409 label_error_decided once decided."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         entry = label_error_decide(user=request.user, label_error_id=label_error_id, **data.validated_data)

@@ -7,8 +7,8 @@ the scores.
   find next in their queues.
 - Label-error review (`assist_label_errors`): every final image gets cleanlab's label quality against the
   model's probabilities and what the model drew; seniors go through the worst first, and either keep the label
-  or send the image back to its annotators through annotation's `assignment_return`, the way a rejected spot
-  check does, so the corrected work goes through QA again when it is submitted.
+  or send the image to QA's consensus review: annotation's `final_answer_doubt` announces it
+  (FINAL_ANSWER_DOUBTED) and qa opens an edge case, which seniors decide on the QA page (assist imports no qa).
 
 The `*_score` functions take a Predictor, so they run (and are tested) without the registry; the jobs load the
 promoted model they were started with (services/promoted_model.py)."""
@@ -21,9 +21,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation import geometry
-from annotation.models import Annotation, AssignmentStatus, DefectClass, Image, ImageStatus, Project
-from annotation.services.reviews import assignment_return
-from assist.errors import LabelErrorDecided, NoAnnotatorToReturnTo
+from annotation.models import Annotation, DefectClass, Image, ImageStatus, Project
+from annotation.services.reviews import final_answer_doubt
+from assist.errors import LabelErrorDecided
 from assist.job_kinds import LABEL_ERRORS_JOB_KIND, LABEL_NEXT_JOB_KIND
 from assist.label_review import label_quality_of, uncertainty_of
 from assist.models import LabelErrorScore, LabelErrorStatus, LabelNextScore
@@ -40,6 +40,9 @@ from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_start
 
 IMAGE_CHUNK = 100  # images read from the database at a time while scoring
+# The probabilities of a whole image are held at once (float32 per class and pixel: 25 MP x 6 classes is 600 MB,
+# and the scores take about as much again): larger images are skipped, and counted in the job's result.
+SCORE_MAX_IMAGE_PX = 25_000_000
 
 
 def _start(*, user: User, project_id: int, kind: str) -> Job:
@@ -86,11 +89,15 @@ def _progress(job: JobContext | None, done: int, total: int, message: str) -> No
 def label_next_score(
     *, project: Project, predictor: Predictor, model_id: int | None, job: JobContext | None = None
 ) -> dict[str, Any]:
-    """Score every image to label with `predictor`, replacing each one's earlier score."""
+    """Score every image to label with `predictor`, replacing each one's earlier score; images over
+    SCORE_MAX_IMAGE_PX are skipped (counted)."""
     images = images_to_label(project=project).order_by("id")
-    total = images.count()
+    total, too_large = images.count(), 0
     _progress(job, 0, total, f"Scoring {total} unlabelled images")
     for index, image in enumerate(images.iterator(chunk_size=IMAGE_CHUNK)):
+        if image.width * image.height > SCORE_MAX_IMAGE_PX:
+            too_large += 1
+            continue
         probabilities, _ = predictor.probabilities(image_pixels(image))
         uncertainty = uncertainty_of(probabilities)
         LabelNextScore.objects.update_or_create(
@@ -106,7 +113,7 @@ def label_next_score(
             },
         )
         _progress(job, index + 1, total, f"Scored {index + 1} of {total} unlabelled images")
-    return {"model_id": model_id, "images": total}
+    return {"model_id": model_id, "images": total - too_large, "skipped_too_large": too_large}
 
 
 def _prediction_json(
@@ -132,12 +139,13 @@ def label_errors_score(
     *, project: Project, predictor: Predictor, model_id: int | None, job: JobContext | None = None
 ) -> dict[str, Any]:
     """Score every final image's annotations with `predictor`. Images with a final annotation of a class the
-    model does not know are skipped (counted): the model cannot judge it. A senior's decision on an image stays
+    model does not know are skipped (counted): the model cannot judge it; so are images over SCORE_MAX_IMAGE_PX.
+    A senior's decision on an image stays
     while its final annotations are the ones decided on; changed ones open the entry again."""
     classes = {defect_class.name: defect_class for defect_class in DefectClass.objects.filter(project=project)}
     class_index = {classes[name].pk: index for index, name in enumerate(predictor.defect_classes, 1) if name in classes}
     images = Image.objects.filter(project=project, status=ImageStatus.FINAL).order_by("id")
-    total, scored, skipped = images.count(), 0, 0
+    total, scored, skipped, too_large = images.count(), 0, 0, 0
     _progress(job, 0, total, f"Checking the final annotations of {total} images")
     for index, image in enumerate(images.iterator(chunk_size=IMAGE_CHUNK)):
         finals = list(
@@ -145,13 +153,15 @@ def label_errors_score(
             .order_by("id")
             .only("pk", "revision", "defect_class_id", "rle")
         )
-        if any(annotation.defect_class_id not in class_index for annotation in finals):
+        if image.width * image.height > SCORE_MAX_IMAGE_PX:
+            too_large += 1
+        elif any(annotation.defect_class_id not in class_index for annotation in finals):
             skipped += 1
         else:
             _label_error_write(image, finals, predictor, classes, class_index, model_id=model_id, job=job)
             scored += 1
         _progress(job, index + 1, total, f"Checked {index + 1} of {total} final images")
-    return {"model_id": model_id, "images": scored, "skipped_unknown_class": skipped}
+    return {"model_id": model_id, "images": scored, "skipped_unknown_class": skipped, "skipped_too_large": too_large}
 
 
 def _label_error_write(
@@ -203,24 +213,23 @@ def _label_error_write(
 @transaction.atomic
 def label_error_decide(*, user: User, label_error_id: int, outcome: str, comment: str = "") -> LabelErrorScore:
     """A senior's answer to one entry of the label-error queue, `outcome`: `kept` (the label is right) or
-    `returned` (the image goes back to the annotators whose submitted work made it, with `comment`, through annotation's
-    assignment_return: they fix it and submit it to QA again). NotFound outside one's projects, 403 for roles
-    other than senior and admin, 409 once decided, 409 no_annotator when nobody's work made the final answer."""
+    `flagged` (the image goes to QA's consensus review, an edge case in the senior's name whose note gives the
+    model's scores and `comment`; QA opens it once this commits). NotFound outside one's projects, 403 for roles
+    other than senior and admin, 409 once decided, 400 when the image is no longer final."""
     entry = label_error_get_for_review(user=user, label_error_id=label_error_id, lock=True)
     if entry.status != LabelErrorStatus.OPEN:
         raise LabelErrorDecided(f"This entry is already decided ({entry.get_status_display().lower()}).")
-    if outcome == LabelErrorStatus.RETURNED:
-        image = Image.objects.select_for_update().select_related("project").get(pk=entry.image_id)
-        submitted = list(image.assignments.filter(status=AssignmentStatus.SUBMITTED).select_related("annotator"))
-        if image.status != ImageStatus.FINAL or not submitted:
-            raise NoAnnotatorToReturnTo(
-                "No annotator's submitted work made this image's final answer: correct it in the editor."
-            )
-        for assignment in submitted:
-            assignment_return(image=image, annotator=assignment.annotator, comment=comment, actor=user)
+    if outcome == LabelErrorStatus.FLAGGED:
+        worst = entry.annotations[0]["self_confidence"] if entry.annotations else None
+        doubt = f"the model gives the least sure annotation {worst:.0%}" if worst is not None else "judged defect-free"
+        note = (
+            f"Label-error review: the model disagrees with the final answer (label quality {entry.score:.3f}; "
+            f"{doubt}; {entry.unlabelled_defect_px} px it sees as defect are unlabelled)."
+        )
+        final_answer_doubt(user=user, image_id=entry.image_id, note=f"{note} {comment.strip()}".strip())
     elif outcome != LabelErrorStatus.KEPT:
-        raise ValidationFailed(f"Decide 'kept' or 'returned', not {outcome!r}.")
+        raise ValidationFailed(f"Decide 'kept' or 'flagged', not {outcome!r}.")
     entry.status, entry.decided_by, entry.decided_at = outcome, user, timezone.now()
-    entry.comment = comment if outcome == LabelErrorStatus.RETURNED else ""
+    entry.comment = comment.strip()
     entry.save(update_fields=["status", "decided_by", "decided_at", "comment"])
     return entry

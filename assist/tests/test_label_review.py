@@ -1,15 +1,16 @@
 """Label next and label-error review, without HTTP except where the answer is the API's: the scores a real
 Predictor (a tiny network exported to ONNX, assist/tests/darkness_model.py) gives real stored images, new work
-assigned in the ranking's order, the label-error queue and a senior's decisions feeding QA's returned work."""
+assigned in the ranking's order, the label-error queue and a senior's decisions, a doubted label reaching QA's
+consensus review."""
 
 import pytest
 
-from annotation.models import Assignment, AssignmentStatus, DefectClass, ImageStatus
+from annotation.models import Assignment, DefectClass, Image, ImageStatus
 from annotation.selectors import image_ids_next_to_assign, queue_next_for_user
 from annotation.services.annotations import image_defect_free_set
 from annotation.services.images import assignment_submit, assignments_create
 from annotation.services.reviews import FinalDefect, annotations_finalize
-from assist.errors import LabelErrorDecided, NoAnnotatorToReturnTo, NoPromotedModel
+from assist.errors import LabelErrorDecided, NoPromotedModel
 from assist.job_kinds import LABEL_ERRORS_JOB_KIND, LABEL_NEXT_JOB_KIND
 from assist.label_review import uncertainty_of
 from assist.models import LabelErrorScore, LabelErrorStatus, LabelNextScore
@@ -28,6 +29,8 @@ from assist.tests.factories import spotted_image_create, square
 from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
 from defectlab.jobs.models import Job, JobStatus
 from defectlab.jobs.services import job_create, job_run
+from qa.models import EdgeCase, EdgeCaseStatus
+from qa.services.edge_cases import edge_case_open_for_doubt
 from qa.tests.factories import annotate
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +79,7 @@ def test_label_next_scores_the_images_to_label_with_the_models_uncertainty(team,
     # when
     result = label_next_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
     # then: only the three images nobody has started on, each with the uncertainty of the model's probabilities
-    assert result == {"model_id": MODEL_ID, "images": 3}
+    assert result == {"model_id": MODEL_ID, "images": 3, "skipped_too_large": 0}
     rows = {row.image_id: row for row in LabelNextScore.objects.all()}
     assert set(rows) == {to_label[name].pk for name in ("faint", "dark", "clean")}
     for name in ("faint", "dark", "clean"):
@@ -142,28 +145,28 @@ def test_without_a_ranking_new_work_goes_in_upload_order(team, to_label):
 @pytest.fixture
 def finals(team, blowhole):
     """Final answers: one on the spot (right), one beside it with the spot unlabelled (wrong), one whose class
-    the model does not know, and one the inspector's submitted work made (wrong too, and returnable)."""
+    the model does not know, and one the inspector's submitted work made (wrong too)."""
     right, wrong, unknown = (spotted(team, f"{name}.png", seed=seed) for seed, name in enumerate(["r", "w", "u"]))
     scratch = DefectClass.objects.create(project=team.project, name="scratch", position=5)
     for image, defect_class, x in [(right, blowhole, 20), (wrong, blowhole, 70), (unknown, scratch, 20)]:
         defect = FinalDefect(defect_class_id=defect_class.pk, geometry_data=square(x=x, y=20, side=10))
         annotations_finalize(image=image, defects=[defect], actor=team.admin)
-    returnable = spotted(team, "returnable.png", seed=7)
-    assignments_create(project=team.project, image_ids=[returnable.pk], annotator=team.inspector, assigned_by=None)
-    work = annotate(team.inspector, returnable, square(x=60, y=50, side=10), defect_class=blowhole)
-    assignment_submit(image=returnable, annotator=team.inspector)
-    annotations_finalize(image=returnable, defects=[FinalDefect(source=work)], actor=team.senior)
-    return {"right": right, "wrong": wrong, "unknown": unknown, "returnable": returnable}
+    inspected = spotted(team, "inspected.png", seed=7)
+    assignments_create(project=team.project, image_ids=[inspected.pk], annotator=team.inspector, assigned_by=None)
+    work = annotate(team.inspector, inspected, square(x=60, y=50, side=10), defect_class=blowhole)
+    assignment_submit(image=inspected, annotator=team.inspector)
+    annotations_finalize(image=inspected, defects=[FinalDefect(source=work)], actor=team.senior)
+    return {"right": right, "wrong": wrong, "unknown": unknown, "inspected": inspected}
 
 
 def test_label_errors_put_the_labels_the_model_disagrees_with_first(team, predictor, finals, blowhole):
     # when
     result = label_errors_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
     # then: the unknown class is skipped; the two misplaced labels come before the right one
-    assert result == {"model_id": MODEL_ID, "images": 3, "skipped_unknown_class": 1}
+    assert result == {"model_id": MODEL_ID, "images": 3, "skipped_unknown_class": 1, "skipped_too_large": 0}
     queue = list(label_error_list_for_project(project=team.project))
     assert [entry.image_id for entry in queue][2] == finals["right"].pk
-    assert {entry.image_id for entry in queue[:2]} == {finals["wrong"].pk, finals["returnable"].pk}
+    assert {entry.image_id for entry in queue[:2]} == {finals["wrong"].pk, finals["inspected"].pk}
     right = queue[2]
     wrong = LabelErrorScore.objects.get(image=finals["wrong"])
     assert wrong.score < 0.1 < 0.9 < right.score
@@ -195,31 +198,49 @@ def test_a_kept_label_stays_kept_until_its_final_annotations_change(team, predic
     assert (entry.status, entry.decided_by, entry.score > 0.9) == (LabelErrorStatus.OPEN, None, True)
 
 
-def test_returning_a_doubted_label_sends_the_image_back_to_its_annotator(team, predictor, finals):
+def test_a_doubted_label_goes_to_qas_consensus_review(
+    team, predictor, finals, sent_events, django_capture_on_commit_callbacks
+):
     label_errors_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
-    entry = LabelErrorScore.objects.get(image=finals["returnable"])
+    entry = LabelErrorScore.objects.get(image=finals["wrong"])
     # when
-    label_error_decide(user=team.senior, label_error_id=entry.pk, outcome="returned", comment="The spot is at 20,20")
-    # then: QA's returned work: the inspector's queue has it with the comment; the image is being worked on again
-    assignment = Assignment.objects.get(image=finals["returnable"], annotator=team.inspector)
-    assert (assignment.status, assignment.review_comment) == (AssignmentStatus.RETURNED, "The spot is at 20,20")
-    finals["returnable"].refresh_from_db()
-    assert finals["returnable"].status == ImageStatus.IN_PROGRESS
-    assert queue_next_for_user(user=team.inspector).image_id == finals["returnable"].pk
+    with django_capture_on_commit_callbacks(execute=True):
+        label_error_decide(user=team.senior, label_error_id=entry.pk, outcome="flagged", comment="The spot is at 20,20")
+    # then: the core announced the doubt once committed, with the model's scores and the senior's words
     entry.refresh_from_db()
-    assert (entry.status, entry.comment) == (LabelErrorStatus.RETURNED, "The spot is at 20,20")
+    assert (entry.status, entry.comment, entry.decided_by) == (
+        LabelErrorStatus.FLAGGED,
+        "The spot is at 20,20",
+        team.senior,
+    )
+    worst = entry.annotations[0]["self_confidence"]
+    note = (
+        f"Label-error review: the model disagrees with the final answer (label quality {entry.score:.3f}; the model "
+        f"gives the least sure annotation {worst:.0%}; 100 px it sees as defect are unlabelled). The spot is at 20,20"
+    )
+    payload = {"image_id": finals["wrong"].pk, "user_id": team.senior.pk, "note": note}
+    assert sent_events == [("qa.tasks.final_answer_doubted_task", payload)]
+    # and when QA's handler runs (twice: a redelivered task), one open edge case in the senior's name
+    first, again = edge_case_open_for_doubt(**payload), edge_case_open_for_doubt(**payload)
+    assert first == again == EdgeCase.objects.get()
+    assert (first.image_id, first.flagged_by, first.note, first.status) == (
+        finals["wrong"].pk,
+        team.senior,
+        note,
+        EdgeCaseStatus.OPEN,
+    )
 
 
-def test_a_return_needs_a_comment_and_an_annotator(team, predictor, finals):
+def test_only_a_final_answer_can_be_doubted(team, predictor, finals, sent_events, django_capture_on_commit_callbacks):
     label_errors_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
-    returnable = LabelErrorScore.objects.get(image=finals["returnable"])
-    imported = LabelErrorScore.objects.get(image=finals["wrong"])
-    with pytest.raises(ValidationFailed, match="needs a comment"):
-        label_error_decide(user=team.senior, label_error_id=returnable.pk, outcome="returned", comment=" ")
-    with pytest.raises(NoAnnotatorToReturnTo, match="correct it in the editor"):
-        label_error_decide(user=team.admin, label_error_id=imported.pk, outcome="returned", comment="wrong place")
-    assert set(LabelErrorScore.objects.values_list("status", flat=True)) == {LabelErrorStatus.OPEN}
-    assert not Assignment.objects.filter(status=AssignmentStatus.RETURNED).exists()
+    entry = LabelErrorScore.objects.get(image=finals["inspected"])
+    Image.objects.filter(pk=finals["inspected"].pk).update(status=ImageStatus.IN_REVIEW)  # QA took it back meanwhile
+    with (
+        pytest.raises(ValidationFailed, match="Only a final answer can be doubted"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        label_error_decide(user=team.senior, label_error_id=entry.pk, outcome="flagged")
+    assert (LabelErrorScore.objects.get(pk=entry.pk).status, sent_events) == (LabelErrorStatus.OPEN, [])
 
 
 @pytest.mark.parametrize(("role", "error"), [("inspector", PermissionDenied), ("ml_engineer", PermissionDenied)])
@@ -257,11 +278,11 @@ def test_the_rankings_are_for_seniors_and_admins(team, api, predictor, finals, t
 
 def test_the_label_error_list_shows_the_image_its_annotations_and_the_prediction(team, api, predictor, finals):
     label_errors_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
-    entry = LabelErrorScore.objects.get(image=finals["returnable"])
+    entry = LabelErrorScore.objects.get(image=finals["inspected"])
     # when: the two misplaced labels come first (which of them first is the noise's choice)
     body = api(team.senior).get(f"/api/v1/projects/{team.project.pk}/label-errors/?limit=2").json()
-    # then: the returnable one whole, with its annotator
-    image = finals["returnable"]
+    # then: the inspected one whole, with its annotator
+    image = finals["inspected"]
     annotation = image.annotations.get(is_final=True)
     assert {row["image"]["id"] for row in body} == {image.pk, finals["wrong"].pk}
     row = next(row for row in body if row["id"] == entry.pk)
@@ -269,7 +290,7 @@ def test_the_label_error_list_shows_the_image_its_annotations_and_the_prediction
         "id": entry.pk,
         "image": {
             "id": image.pk,
-            "original_filename": "returnable.png",
+            "original_filename": "inspected.png",
             "width": 120,
             "height": 90,
             "status": "final",
@@ -304,19 +325,19 @@ def test_the_label_error_list_shows_the_image_its_annotations_and_the_prediction
 
 def test_deciding_through_the_api(team, api, predictor, finals):
     label_errors_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
-    entry = LabelErrorScore.objects.get(image=finals["returnable"])
+    entry = LabelErrorScore.objects.get(image=finals["inspected"])
     path = f"/api/v1/label-errors/{entry.pk}/decide/"
     # when
     refused = api(team.inspector).post(path, {"outcome": "kept"}, format="json")
     hidden = api(team.outsider).post(path, {"outcome": "kept"}, format="json")
     bad = api(team.senior).post(path, {"outcome": "maybe"}, format="json")
-    returned = api(team.senior).post(path, {"outcome": "returned", "comment": "Redraw it"}, format="json")
+    flagged = api(team.senior).post(path, {"outcome": "flagged", "comment": "Redraw it"}, format="json")
     again = api(team.senior).post(path, {"outcome": "kept"}, format="json")
     # then
     assert [refused.status_code, hidden.status_code, bad.status_code] == [403, 404, 400]
-    assert returned.status_code == 200, returned.json()
-    assert (returned.json()["status"], returned.json()["annotators"], returned.json()["decided_by"]) == (
-        "returned",
+    assert flagged.status_code == 200, flagged.json()
+    assert (flagged.json()["status"], flagged.json()["annotators"], flagged.json()["decided_by"]) == (
+        "flagged",
         ["inspector"],
         "senior",
     )
@@ -332,3 +353,16 @@ def test_a_job_without_its_promoted_model_fails_with_the_reason(team, kind):
     # then: failed with the sentence, nothing scored
     assert (job.status, job.error) == (JobStatus.FAILED, NO_PROMOTED_MODEL)
     assert (LabelNextScore.objects.count(), LabelErrorScore.objects.count()) == (0, 0)
+
+
+def test_images_too_large_to_hold_whole_are_not_ranked(team, predictor, to_label, monkeypatch):
+    monkeypatch.setattr("assist.services.label_review.SCORE_MAX_IMAGE_PX", 120 * 90 - 1)  # the images: 120 x 90
+    result = label_next_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
+    assert (result, LabelNextScore.objects.count()) == ({"model_id": MODEL_ID, "images": 0, "skipped_too_large": 3}, 0)
+
+
+def test_images_too_large_to_hold_whole_are_not_checked(team, predictor, finals, monkeypatch):
+    monkeypatch.setattr("assist.services.label_review.SCORE_MAX_IMAGE_PX", 120 * 90 - 1)
+    result = label_errors_score(project=team.project, predictor=predictor, model_id=MODEL_ID)
+    expected = {"model_id": MODEL_ID, "images": 0, "skipped_unknown_class": 0, "skipped_too_large": 4}
+    assert (result, LabelErrorScore.objects.count()) == (expected, 0)

@@ -62,4 +62,4 @@ def test_the_label_error_page_lists_the_entry_with_its_scores(team, client, scor
     entry = LabelErrorScore.objects.get()
     assert f'<tr data-label-error="{entry.pk}"><td>1</td><td>scored-part.png</td>' in body
     assert "<td>0.015</td><td>— (defect-free)</td>" in body
-    assert "— (imported)" in body
+    assert "<td>— (no annotator)</td>" in body

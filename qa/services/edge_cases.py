@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from annotation.models import DefectClass
 from annotation.selectors import image_get_for_user
-from defectlab.errors import ValidationFailed
+from defectlab.errors import NotFound, ValidationFailed
 from qa.errors import AlreadyDecided
 from qa.models import EdgeCase, EdgeCaseStatus
 from qa.permissions import QaAction, qa_check
@@ -40,3 +40,22 @@ def edge_case_decide(
     edge_case.decided_by, edge_case.decided_at = user, timezone.now()
     edge_case.save()
     return edge_case
+
+
+@transaction.atomic
+def edge_case_open_for_doubt(*, image_id: int, user_id: int, note: str) -> EdgeCase | None:
+    """A reviewer doubted the image's final answer (annotation's FINAL_ANSWER_DOUBTED): open a consensus review
+    in their name, as if they had flagged it. Safe to run twice: an open edge case of the same image, flagger and
+    note is not opened again. None when the image or the reviewer is gone, or they may no longer see it."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    already = EdgeCase.objects.filter(
+        image_id=image_id, flagged_by=user, note=note.strip(), status=EdgeCaseStatus.OPEN
+    ).first()
+    if already is not None:
+        return already
+    try:
+        return edge_case_flag(user=user, image_id=image_id, note=note)
+    except NotFound:
+        return None  # deleted, or the reviewer left the project before the task ran

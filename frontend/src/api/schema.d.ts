@@ -501,9 +501,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * @description Decide one entry. `returned` sends the image back to the annotators whose submitted work made its final
-         *     answer (annotation's assignment_return, as a rejected spot check): 400 without a comment, 409 no_annotator
-         *     for an imported answer (correct it in the editor). 409 label_error_decided once decided.
+         * @description Decide one entry. `flagged` sends the image to QA's consensus review (an edge case in your name, on the
+         *     QA page); 400 when the image is no longer final. 409 label_error_decided once decided.
          */
         post: operations["v1_label_errors_decide_create"];
         delete?: never;
@@ -2167,10 +2166,10 @@ export interface components {
         };
         LabelErrorDecideInputRequest: {
             /**
-             * @description kept: the label is right; returned: back to its annotators with the comment
+             * @description kept: the label is right; flagged: to QA's consensus review, with the comment
              *
              *     * `kept` - kept
-             *     * `returned` - returned
+             *     * `flagged` - flagged
              */
             outcome: components["schemas"]["OutcomeEnum"];
             /** @default  */
@@ -2198,7 +2197,7 @@ export interface components {
             decided_by?: string | null;
             /** Format: date-time */
             decided_at?: string | null;
-            /** @description What the senior said when sending the image back. */
+            /** @description What the senior said when sending it to consensus review. */
             comment?: string;
             /**
              * Format: int64
@@ -2211,10 +2210,10 @@ export interface components {
         /**
          * @description * `open` - Waiting for a senior
          *     * `kept` - The label is right
-         *     * `returned` - Sent back to the annotator
+         *     * `flagged` - Sent to consensus review
          * @enum {string}
          */
-        LabelErrorOutputStatusEnum: "open" | "kept" | "returned";
+        LabelErrorOutputStatusEnum: "open" | "kept" | "flagged";
         LabelNextOutput: {
             image: components["schemas"]["LabelReviewImageOutput"];
             /**
@@ -2283,10 +2282,10 @@ export interface components {
         };
         /**
          * @description * `kept` - kept
-         *     * `returned` - returned
+         *     * `flagged` - flagged
          * @enum {string}
          */
-        OutcomeEnum: "kept" | "returned";
+        OutcomeEnum: "kept" | "flagged";
         PaginatedAdjudicationOutputList: {
             /**
              * Format: uri
@@ -4235,9 +4234,9 @@ export interface operations {
                 /**
                  * @description * `open` - Waiting for a senior
                  *     * `kept` - The label is right
-                 *     * `returned` - Sent back to the annotator
+                 *     * `flagged` - Sent to consensus review
                  */
-                status?: "open" | "kept" | "returned";
+                status?: "open" | "kept" | "flagged";
             };
             header?: never;
             path: {

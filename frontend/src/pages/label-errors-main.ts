@@ -1,7 +1,7 @@
 /**
  * The label-error review page (assist/templates/assist/label_errors.html): each final answer the promoted model
  * doubts, the image with its final annotations beside the image with the model's drawing; keep the label, or
- * send the image back to its annotators with what to fix (their work goes through QA again).
+ * send the image to QA's consensus review (an edge case on the QA page, with the model's scores and the note).
  */
 import { type LabelError, type LabelErrorOutcome, api, errorMessage } from "../api/client";
 import { byId, element } from "../editor/dom";
@@ -43,40 +43,36 @@ async function labelErrorCard(entry: LabelError): Promise<HTMLElement> {
     `Label quality ${entry.score.toFixed(3)} · model's confidence in each annotation: ${confidences.join(", ") || "none (judged defect-free)"}` +
       ` · ${entry.unlabelled_defect_px} px it sees as defect left unlabelled`,
   );
-  const comment = element("textarea", { placeholder: "What to fix (needed to send it back)", rows: "2" });
+  const labelledBy = entry.annotators.length ? `labelled by ${entry.annotators.join(", ")}` : "imported or drawn by a reviewer";
+  const comment = element("textarea", { placeholder: "What looks wrong (optional, goes with the consensus review)", rows: "2" });
   const keep = element("button", {}, "Label is right");
-  const annotators = entry.annotators.join(", ");
-  // An imported answer has nobody to send it back to (the server would answer 409 no_annotator).
-  const back = annotators
-    ? element("button", { class: "danger" }, `Send back to ${annotators}`)
-    : element("button", { class: "danger", disabled: "", title: "Imported: correct it in the editor" }, "Send back");
+  const review = element("button", { class: "danger" }, "Send to consensus review");
   const status = element("p", { class: "small", role: "status" });
   const card = element(
     "article",
     { class: "card label-error", "data-label-error": String(entry.id) },
-    element("h3", {}, entry.image.original_filename),
+    element("h3", {}, `${entry.image.original_filename} · ${labelledBy}`),
     await sideBySide(entry),
     summary,
     comment,
     keep,
     " ",
-    back,
+    review,
     status,
   );
   const decide = async (outcome: LabelErrorOutcome): Promise<void> => {
-    keep.disabled = back.disabled = true;
+    keep.disabled = review.disabled = true;
     try {
-      const decided = await api.labelErrorDecide(entry.id, outcome, outcome === "returned" ? comment.value : "");
-      status.textContent = decided.status === "kept" ? "Kept: the label is right." : `Sent back to ${decided.annotators.join(", ")}.`;
+      const decided = await api.labelErrorDecide(entry.id, outcome, comment.value);
+      status.textContent = decided.status === "kept" ? "Kept: the label is right." : "Sent to consensus review (QA page, edge cases).";
       card.classList.add("decided");
     } catch (error) {
       status.textContent = errorMessage(error);
-      keep.disabled = false;
-      back.disabled = !annotators;
+      keep.disabled = review.disabled = false;
     }
   };
   keep.addEventListener("click", () => void decide("kept"));
-  back.addEventListener("click", () => void decide("returned"));
+  review.addEventListener("click", () => void decide("flagged"));
   return card;
 }
 
