@@ -13,7 +13,8 @@ class, NoC@85/90 from clicks alone, NoC after the box, up to 20 clicks): val whi
 Per-click latency: wall time of each engine call with at least one click (crop, onnxruntime on one thread,
 paste back), p50 over the scoring. Progress goes to stderr; the last line of stdout is one JSON object
 {"box": {...}, "classical": {...}, "interactive": {..., "click_p50_ms", "box_p50_ms", "model_bytes",
-"parity"}, "training": {...}}.
+"parity"}, "training": {...}}. `--checkpoint best.pt --recalibrate` scores a trained model without training again
+(inference variants: `--flip`, `--box-margin F`).
 """
 
 import argparse
@@ -111,6 +112,9 @@ def main() -> None:
     parser.add_argument(
         "--recalibrate", action="store_true", help="with --checkpoint: recompute its BatchNorm statistics first"
     )
+    parser.add_argument("--engines", default="box,classical,interactive", help="which engines to score")
+    parser.add_argument("--flip", action="store_true", help="interactive: average with the mirrored crop")
+    parser.add_argument("--box-margin", type=float, default=None, help="interactive: clip the mask to the box")
     arguments = parser.parse_args()
 
     started, started_cpu = time.monotonic(), time.process_time()
@@ -167,12 +171,13 @@ def main() -> None:
         ]  # fmt: skip
     print(f"scoring {len(regions)} regions of the {arguments.eval_split} split", file=sys.stderr)
     results: dict[str, dict] = {}
-    engines: list[tuple[str, Engine]] = [
-        ("box", FilledBox()),
-        ("classical", ClassicalEngine()),
-        ("interactive", InteractiveEngine(onnx_path)),
-    ]
-    for name, engine in engines:
+    engines: dict[str, Engine] = {
+        "box": FilledBox(),
+        "classical": ClassicalEngine(),
+        "interactive": InteractiveEngine(onnx_path, flip=arguments.flip, box_margin=arguments.box_margin),
+    }
+    for name in arguments.engines.split(","):
+        engine = engines[name]
         timed = TimedEngine(engine)
         scoring_started = time.perf_counter()
         results[name] = engine_score(name, timed, regions) | timed.timings()
