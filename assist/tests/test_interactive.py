@@ -231,7 +231,7 @@ def test_a_corrective_click_is_drawn_into_the_input_and_recomputes_the_mask(trai
         calls.append((channels, probability))
         return probability
 
-    engine.model.run = run  # type: ignore[method-assign]  # observe the real model's inputs and outputs
+    engine.model.run = run  # observe the real model's inputs and outputs
     region = regions_for_validation(handful[1])[0]
     first = engine.predict(region.image, Prompt(box=region.box)).full_mask()
     point, is_positive = next_click(region.mask, first)
