@@ -21,12 +21,25 @@ ENGINE_NAME = "interactive"
 
 
 class InteractiveEngine:
-    def __init__(self, model_path: Path | str, *, name: str = ENGINE_NAME, threads: int = 1) -> None:
+    def __init__(
+        self,
+        model_path: Path | str,
+        *,
+        name: str = ENGINE_NAME,
+        threads: int = 1,
+        flip: bool = False,
+        box_margin: float | None = None,
+    ) -> None:
+        """`flip` and `box_margin`: see inference.interactive_predict."""
         self.model = OnnxInteractiveModel(model_path, threads=threads)
         self.name = name
+        self.flip = flip
+        self.box_margin = box_margin
 
     def predict(self, image: np.ndarray, prompt: Prompt) -> EngineResult:
         image_check(image)
         prompt_check(prompt, image_shape=image.shape)
-        output = interactive_predict(self.model.run, self.model.geometry, image, prompt)
+        output = interactive_predict(
+            self.model.run, self.model.geometry, image, prompt, flip=self.flip, box_margin=self.box_margin
+        )
         return EngineResult(output.mask, output.offset, image.shape, output.score, self.name)

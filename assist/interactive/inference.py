@@ -25,6 +25,7 @@ Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 MAX_GROWTHS = 3  # 48 px -> 384 px: the largest images here are about 600 px
 GROWTH_FACTOR = 2.0
 PROBABILITY_THRESHOLD = 0.5
+BOX_MARGIN_PX = 2.0
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,27 @@ def prompt_window(prompt: Prompt, geometry: CropGeometry, image_shape: tuple[int
     )
 
 
-def interactive_predict(run: Runner, geometry: CropGeometry, image: np.ndarray, prompt: Prompt) -> InteractiveOutput:
-    """The defect mask for `prompt` on the grey `image`; the prompt is assumed checked (base.prompt_check)."""
+def interactive_predict(
+    run: Runner,
+    geometry: CropGeometry,
+    image: np.ndarray,
+    prompt: Prompt,
+    *,
+    flip: bool = False,
+    box_margin: float | None = None,
+) -> InteractiveOutput:
+    """The defect mask for `prompt` on the grey `image`; the prompt is assumed checked (base.prompt_check).
+
+    `flip`: average with the prediction of the mirrored crop (twice the time). `box_margin`: with a box, nothing
+    is marked further outside the box and the positive clicks than this share of their extent (plus 2 px): the
+    inspector's box says where the defect is."""
+    if flip:
+        plain_run = run
+
+        def run(grey: np.ndarray, channels: np.ndarray) -> np.ndarray:
+            mirrored = plain_run(np.ascontiguousarray(grey[:, ::-1]), np.ascontiguousarray(channels[:, :, ::-1]))
+            return np.asarray((plain_run(grey, channels) + mirrored[:, ::-1]) / 2)
+
     window = prompt_window(prompt, geometry, image.shape)
     runs = 0
     while True:
@@ -97,8 +117,28 @@ def interactive_predict(run: Runner, geometry: CropGeometry, image: np.ndarray, 
         window = window.grown(GROWTH_FACTOR)
     values, offset = window.paste(probability, image.shape)
     mask = values >= PROBABILITY_THRESHOLD
+    if box_margin is not None and prompt.box is not None:
+        mask &= _allowed(prompt.box, prompt.positive_clicks, box_margin, offset, mask.shape)
     score = float(values[mask].mean()) if mask.any() else 0.0
     return InteractiveOutput(mask=mask, offset=offset, score=score, runs=runs)
+
+
+def _allowed(
+    box: tuple[float, float, float, float],
+    positive_clicks: tuple[tuple[float, float], ...],
+    margin: float,
+    offset: tuple[int, int],
+    shape: tuple[int, ...],
+) -> np.ndarray:
+    """bool of `shape` at `offset`: the box and positive clicks' extent widened by `margin` of it and 2 px."""
+    xs = [box[0], box[2], *(point[0] for point in positive_clicks)]
+    ys = [box[1], box[3], *(point[1] for point in positive_clicks)]
+    pad_x, pad_y = margin * (max(xs) - min(xs) + 1) + BOX_MARGIN_PX, margin * (max(ys) - min(ys) + 1) + BOX_MARGIN_PX
+    columns = np.arange(shape[1]) + offset[0]
+    rows = np.arange(shape[0]) + offset[1]
+    inside_x = (columns >= min(xs) - pad_x) & (columns <= max(xs) + pad_x)
+    inside_y = (rows >= min(ys) - pad_y) & (rows <= max(ys) + pad_y)
+    return np.asarray(inside_y[:, None] & inside_x[None, :])
 
 
 def torch_runner(net: InteractiveNet, device: torch.device | None = None) -> Runner:

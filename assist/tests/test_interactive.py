@@ -231,7 +231,7 @@ def test_a_corrective_click_is_drawn_into_the_input_and_recomputes_the_mask(trai
         calls.append((channels, probability))
         return probability
 
-    engine.model.run = run  # type: ignore[method-assign]  # observe the real model's inputs and outputs
+    engine.model.run = run  # observe the real model's inputs and outputs
     region = regions_for_validation(handful[1])[0]
     first = engine.predict(region.image, Prompt(box=region.box)).full_mask()
     point, is_positive = next_click(region.mask, first)
@@ -243,3 +243,14 @@ def test_a_corrective_click_is_drawn_into_the_input_and_recomputes_the_mask(trai
     assert click_channels[channel].any()
     assert click_channels[3].any() == first.any()  # the previous mask is drawn in too
     assert not np.array_equal(box_probability, click_probability)
+
+
+def test_with_a_box_margin_nothing_is_marked_far_outside_the_box(trained, handful):
+    _, onnx_path = trained
+    engine = InteractiveEngine(onnx_path, flip=True, box_margin=0.0)
+    region = regions_for_validation(handful[1])[0]
+    x0, y0, x1, y1 = region.box
+    full = engine.predict(region.image, Prompt(box=region.box)).full_mask()
+    allowed = np.zeros_like(full)
+    allowed[max(y0 - 2, 0) : y1 + 3, max(x0 - 2, 0) : x1 + 3] = True
+    assert not (full & ~allowed).any()
