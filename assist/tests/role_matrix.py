@@ -28,11 +28,26 @@ from defectlab.jobs.services import job_create
 
 ASSIGNED, UNASSIGNED = "assigned", "unassigned"  # as tests/test_role_matrix.py names them
 
+def _assist_record(variant: str):
+    """An answer the browser decoded, recorded: SAM is not installed here, so a role allowed to draw gets 400."""
+    return lambda world: Call(
+        f"/api/v1/images/{_image(world, variant).pk}/assist/record/",
+        {
+            "engine": "sam",
+            "prompt": {"defect_class_id": world.team.defect_class.pk, "box": [10, 10, 30, 30]},
+            "score": 0.9,
+            "geometry": None,
+        },
+    )
+
+
 # fmt: off
 #  url name                     method    variant        anon insp senior  ml  admin outsider
 ASSIST_EXPECTED_STATUS = [
     ("assist-run",              "post",   ASSIGNED,      401, 200, 200, 403, 200, 404),
     ("assist-run",              "post",   UNASSIGNED,    401, 404, 200, 403, 200, 404),
+    ("assist-record",           "post",   ASSIGNED,      401, 400, 400, 403, 400, 404),  # 400: SAM not installed
+    ("assist-record",           "post",   UNASSIGNED,    401, 404, 400, 403, 400, 404),
     ("assist-engine-list",      "get",    "",            401, 200, 200, 200, 200, 404),
     ("assist-statistics",       "get",    "",            401, 403, 200, 200, 200, 404),
     ("prelabel-start",          "post",   "",            401, 403, 409, 403, 409, 404),  # 409: no engine can
@@ -182,6 +197,8 @@ ASSIST_REQUESTS = {
     ("trained-model-worst-case", "get", ""): _model_call("worst-cases/0.png"),
     ("assist-run", "post", ASSIGNED): _assist(ASSIGNED),
     ("assist-run", "post", UNASSIGNED): _assist(UNASSIGNED),
+    ("assist-record", "post", ASSIGNED): _assist_record(ASSIGNED),
+    ("assist-record", "post", UNASSIGNED): _assist_record(UNASSIGNED),
     ("assist-engine-list", "get", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/assist/engines/"),
     ("assist-statistics", "get", ""): lambda world: Call(
         f"/api/v1/projects/{world.team.project.pk}/assist/statistics/"
