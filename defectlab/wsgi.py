@@ -1,10 +1,9 @@
-import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from defectlab.serving import collector_tune_for_serving
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "defectlab.settings")
 application = get_wsgi_application()
-# The loaded code and settings live as long as the process: keep them out of the cyclic collector's full passes,
-# which a large request (a big annotation's save or load, bench/geometry_abuse.py) would otherwise make traverse.
-gc.freeze()
+collector_tune_for_serving()
