@@ -84,7 +84,8 @@ class Recipe:
     defect_free_fraction: float = 0.3  # crops drawn from defect-free images (clean texture is the hard negative)
     class_balance_power: float = 0.0  # defect class weights = (images per class)^power: 0 uniform, 1 natural
     augmentation: Augmentation = field(default_factory=Augmentation)
-    hard_negative_every_epochs: int = 0  # 0: off; else look for false defects on the defect-free training images
+    hard_negative_every_epochs: int = 2  # 0: off; else look for false defects on the defect-free training images
+    # (OHEM-style: later defect-free crops are centred on them; with the image head it beat the head alone, notebook)
     hard_negative_probability: float = 0.5  # defect probability that marks a clean pixel as a hard negative
     hard_negative_points_per_image: int = 64
 
