@@ -47,7 +47,12 @@ def segmentation_loss(
     intersection = (probabilities * targets).sum(dim=(0, 2, 3))
     total = probabilities.sum(dim=(0, 2, 3)) + targets.sum(dim=(0, 2, 3))
     dice = (2 * intersection + DICE_SMOOTHING) / (total + DICE_SMOOTHING)
-    return classification + recipe.dice_weight * (1 - dice).mean()
+    if recipe.dice_classes == "all":
+        return classification + recipe.dice_weight * (1 - dice).mean()
+    present = targets.sum(dim=(0, 2, 3)) > 0
+    if not present.any():
+        return classification
+    return classification + recipe.dice_weight * (1 - dice[present]).mean()
 
 
 def image_head_loss(image_logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

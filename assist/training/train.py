@@ -239,7 +239,7 @@ def _step(
 ) -> float:
     inputs = images_to_input(torch.from_numpy(images)).to(device).contiguous(memory_format=torch.channels_last)
     targets = torch.from_numpy(masks).long().to(device)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=recipe.bf16_autocast):
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=_bf16_enabled(recipe, device)):
         mask_logits, image_logit = net(inputs)
     loss = segmentation_loss(mask_logits, targets, class_weights, recipe)
     if recipe.image_head:
@@ -248,6 +248,14 @@ def _step(
     loss.backward()
     optimizer.step()
     return float(loss.detach())
+
+
+def _bf16_enabled(recipe: Recipe, device: torch.device) -> bool:
+    """bf16 autocast where the hardware has it: on a CPU without native bf16 (AVX512-BF16 / AMX) oneDNN emulates
+    it, several times slower than float32, so such a CPU trains in float32."""
+    if not recipe.bf16_autocast:
+        return False
+    return device.type != "cpu" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 @torch.no_grad()
