@@ -48,6 +48,7 @@ def test_the_run_page_shows_the_curves_growing_while_the_run_trains(
     try:
         # when: the run trains, the page is seen at several steps
         seen_steps: list[int] = []
+        loss_points = None  # the loss curve's length at the first look
         while len(seen_steps) < 3:
             page.wait_for_function(
                 "(previous) => Number(document.getElementById('training-run').dataset.step) > previous",
@@ -55,7 +56,8 @@ def test_the_run_page_shows_the_curves_growing_while_the_run_trains(
                 timeout=RUN_TIMEOUT_MS,
             )
             seen_steps.append(int(page.locator("#training-run").get_attribute("data-step") or 0))
-        loss_points = int(page.locator("path.series-loss").get_attribute("data-points") or 0)
+            if loss_points is None:
+                loss_points = int(page.locator("path.series-loss").get_attribute("data-points") or 0)
         # then: a later look has more of the loss curve and every validation, then the model's link
         page.wait_for_function(
             f"() => document.getElementById('training-run').dataset.validations === '{EPOCHS}'",
@@ -65,6 +67,7 @@ def test_the_run_page_shows_the_curves_growing_while_the_run_trains(
     finally:
         trainer.join(timeout=RUN_TIMEOUT_MS / 1000)
     assert seen_steps == sorted(set(seen_steps))
+    assert loss_points is not None
     assert int(page.locator("path.series-loss").get_attribute("data-points") or 0) > loss_points
     assert page.locator("path.series-iou").get_attribute("data-points") == str(EPOCHS)
     assert page.locator("#run-validations tr").count() == EPOCHS
