@@ -2,11 +2,7 @@
 their scripts in frontend/src/pages/). They live in assist because nothing imports assist: the URL root includes
 their URLs, as it includes the assist API's."""
 
-from collections.abc import Callable
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from assist.permissions import AssistAction, assist_allows, project_get_for_assist
@@ -19,27 +15,13 @@ from assist.selectors import (
     training_run_get_for_user,
 )
 from defectlab.authenticated import AuthenticatedHttpRequest
-from defectlab.errors import NotFound, PermissionDenied
+from defectlab.errors import NotFound
+from defectlab.pages import domain_errors_as_pages
 
 PAGE_ROWS = 100  # the top of each ranking; the API lists up to 500
 
 
-def _domain_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """NotFound -> 404 (as for a missing id), PermissionDenied -> the 403 page with the reason."""
-
-    @wraps(view)
-    def wrapper(request: AuthenticatedHttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from None
-        except PermissionDenied as error:
-            return render(request, "frontend/forbidden.html", {"message": error.message}, status=403)
-
-    return login_required(wrapper)
-
-
-@_domain_errors_as_pages
+@domain_errors_as_pages
 def label_next_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, _ = project_get_for_assist(user=request.user, project_id=project_id, action=AssistAction.REVIEW_LABELS)
     context = {
@@ -50,7 +32,7 @@ def label_next_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
     return render(request, "assist/label_next.html", context)
 
 
-@_domain_errors_as_pages
+@domain_errors_as_pages
 def label_errors_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, _ = project_get_for_assist(user=request.user, project_id=project_id, action=AssistAction.REVIEW_LABELS)
     entries = list(label_error_list_for_project(project=project)[:PAGE_ROWS])
@@ -66,7 +48,7 @@ def label_errors_page(request: AuthenticatedHttpRequest, project_id: int) -> Htt
     return render(request, "assist/label_errors.html", {"project": project, "rows": rows})
 
 
-@_domain_errors_as_pages
+@domain_errors_as_pages
 def training_run_page(request: AuthenticatedHttpRequest, project_id: int, run_id: int) -> HttpResponse:
     """The run's live page; its figures come from the training API as it trains."""
     run = training_run_get_for_user(user=request.user, run_id=run_id)  # 404 elsewhere, 403 for the role
@@ -76,7 +58,7 @@ def training_run_page(request: AuthenticatedHttpRequest, project_id: int, run_id
     return render(request, "frontend/training_run.html", {"project": project, "run_id": run.pk})
 
 
-@_domain_errors_as_pages
+@domain_errors_as_pages
 def trained_model_page(request: AuthenticatedHttpRequest, project_id: int, model_id: int) -> HttpResponse:
     model = trained_model_get_for_user(user=request.user, model_id=model_id)
     if model.project_id != project_id:

@@ -3,16 +3,13 @@ and the spot-check queue. Reads go through qa's selectors and permissions; every
 page's script, so pages and API share one path and one set of checks."""
 
 import json
-from collections.abc import Callable
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from annotation.selectors import defect_class_list_for_project
 from defectlab.authenticated import AuthenticatedHttpRequest
-from defectlab.errors import NotFound, PermissionDenied
+from defectlab.pages import domain_errors_as_pages
 from qa.models import EdgeCaseStatus
 from qa.permissions import QaAction, project_get_for_qa, qa_allows
 from qa.selectors import (
@@ -32,22 +29,7 @@ QUEUE_PAGE_SIZE = 200
 RECENT_SAMPLES = 10
 
 
-def _domain_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """NotFound -> 404 (as for a missing id), PermissionDenied -> the 403 page with the reason."""
-
-    @wraps(view)
-    def wrapper(request: AuthenticatedHttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from None
-        except PermissionDenied as error:
-            return render(request, "frontend/forbidden.html", {"message": error.message}, status=403)
-
-    return login_required(wrapper)
-
-
-@_domain_errors_as_pages
+@domain_errors_as_pages
 def qa_project(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, role = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.VIEW_STATISTICS)
     policy = qa_policy_for_project(project=project)
@@ -77,21 +59,21 @@ def qa_project(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespon
     return render(request, "frontend/qa_project.html", context)
 
 
-@_domain_errors_as_pages
+@domain_errors_as_pages
 def qa_adjudication_queue(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.ADJUDICATE)
     adjudications = adjudication_list_for_project(project=project)[:QUEUE_PAGE_SIZE]
     return render(request, "frontend/qa_adjudication_queue.html", {"project": project, "adjudications": adjudications})
 
 
-@_domain_errors_as_pages
+@domain_errors_as_pages
 def qa_adjudication(request: AuthenticatedHttpRequest, adjudication_id: int) -> HttpResponse:
     adjudication = adjudication_get_for_review(user=request.user, adjudication_id=adjudication_id)
     context = {"adjudication": adjudication, "project": adjudication.agreement.project}
     return render(request, "frontend/qa_adjudication.html", context)
 
 
-@_domain_errors_as_pages
+@domain_errors_as_pages
 def qa_spot_check_queue(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project, _ = project_get_for_qa(user=request.user, project_id=project_id, action=QaAction.SPOT_CHECK)
     context = {
