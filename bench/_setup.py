@@ -59,3 +59,14 @@ def django_for_benchmark(*, database: str = "auto") -> str:
     from django.db import connection
 
     return connection.vendor
+
+
+def static_collect() -> None:
+    """Collect the built static files into the benchmark's scratch folder, as a deployment does, so a server
+    started by the benchmark (gunicorn, WhiteNoise) serves the editor's bundle. After django_for_benchmark."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    os.environ["DEFECTLAB_STATIC_ROOT"] = os.environ["DEFECTLAB_VAR_DIR"] + "/static"
+    settings.STATIC_ROOT = Path(os.environ["DEFECTLAB_STATIC_ROOT"])
+    call_command("collectstatic", interactive=False, verbosity=0)

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._setup import REPO, SHARED_DATA, django_for_benchmark  # noqa: E402
+from bench._setup import REPO, SHARED_DATA, django_for_benchmark, static_collect  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 BENCH_PASSWORD = "bench-only-" + os.urandom(6).hex()  # a throw-away user in a throw-away database
@@ -144,14 +144,9 @@ def main() -> None:
         raise SystemExit(f"--images must be at least {FIRST_CLICK_IMAGES + 2}")
     warnings.filterwarnings("ignore")  # the ONNX exporter's tracer warnings
     vendor = django_for_benchmark(database="postgres")
-    os.environ["DEFECTLAB_STATIC_ROOT"] = os.environ["DEFECTLAB_VAR_DIR"] + "/static"
+    static_collect()
     import torch
-    from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-
-    settings.STATIC_ROOT = Path(os.environ["DEFECTLAB_STATIC_ROOT"])
-    call_command("collectstatic", interactive=False, verbosity=0)
 
     from annotation.models import DefectClass, Membership, Project, Role
     from annotation.services.images import assignments_create

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._setup import REPO, django_for_benchmark  # noqa: E402
+from bench._setup import REPO, django_for_benchmark, static_collect  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 BENCH_PASSWORD = "bench-only-" + os.urandom(6).hex()  # a throw-away user in a throw-away database
@@ -123,13 +123,8 @@ def main() -> None:
     if not (REPO / "frontend/static/frontend/build/editor.js").exists():
         raise SystemExit("build the editor first: (cd frontend && npm install && npm run build)")
     vendor = django_for_benchmark(database="postgres")
-    os.environ["DEFECTLAB_STATIC_ROOT"] = os.environ["DEFECTLAB_VAR_DIR"] + "/static"
-    from django.conf import settings
+    static_collect()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-
-    settings.STATIC_ROOT = Path(os.environ["DEFECTLAB_STATIC_ROOT"])
-    call_command("collectstatic", interactive=False, verbosity=0)
 
     from annotation import geometry
     from annotation.models import DefectClass, Membership, Project, Role

@@ -38,6 +38,7 @@ from assist.interactive.recipe import InteractiveRecipe, recipe_check_resumable
 from assist.interactive.window import prompt_channels
 from assist.training.checkpoints import BEST_NAME, LAST_NAME, checkpoint_load, checkpoint_save
 from assist.training.samples import Sample
+from assist.training.train import learning_rate_factor
 
 FOCAL_EPSILON = 1e-8
 DICE_SMOOTHING = 1.0
@@ -362,11 +363,7 @@ def _progress(recipe: InteractiveRecipe, state: _State) -> float:
 
 
 def _schedule(recipe: InteractiveRecipe, progress: float) -> float:
-    """Learning-rate factor: linear warm-up, then cosine to zero."""
-    if progress < recipe.warmup_fraction:
-        return (progress + 1e-3) / (recipe.warmup_fraction + 1e-3)
-    remaining = (progress - recipe.warmup_fraction) / max(1.0 - recipe.warmup_fraction, 1e-9)
-    return 0.5 * (1 + math.cos(math.pi * min(remaining, 1.0)))
+    return learning_rate_factor(progress, warmup_fraction=recipe.warmup_fraction)
 
 
 def _budget_spent(recipe: InteractiveRecipe, state: _State) -> bool:

@@ -274,14 +274,19 @@ def _progress(recipe: Recipe, state: _State) -> float:
     return min(max(by_time, by_steps), 1.0)
 
 
-def _schedule(recipe: Recipe, progress: float) -> float:
-    """Learning-rate factor: linear warm-up, then cosine to zero (or constant)."""
-    if progress < recipe.warmup_fraction:
-        return (progress + 1e-3) / (recipe.warmup_fraction + 1e-3)
-    if recipe.schedule == "constant":
+def learning_rate_factor(progress: float, *, warmup_fraction: float, schedule: str = "cosine") -> float:
+    """Learning-rate factor at `progress` (0..1) through the budget: linear warm-up, then cosine to zero (or
+    constant). Shared with the interactive model's training (assist/interactive/train.py)."""
+    if progress < warmup_fraction:
+        return (progress + 1e-3) / (warmup_fraction + 1e-3)
+    if schedule == "constant":
         return 1.0
-    remaining = (progress - recipe.warmup_fraction) / max(1.0 - recipe.warmup_fraction, 1e-9)
+    remaining = (progress - warmup_fraction) / max(1.0 - warmup_fraction, 1e-9)
     return 0.5 * (1 + math.cos(math.pi * min(remaining, 1.0)))
+
+
+def _schedule(recipe: Recipe, progress: float) -> float:
+    return learning_rate_factor(progress, warmup_fraction=recipe.warmup_fraction, schedule=recipe.schedule)
 
 
 def _budget_spent(recipe: Recipe, state: _State) -> bool:
