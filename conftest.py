@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from annotation.models import DefectClass, Project, Role, SeverityLevel
 from defectlab.celery import worker_command
 from defectlab.events import events_dispatch_through
+from defectlab.jobs.services import jobs_send_through
 from tests.factories import DefectClassFactory, MembershipFactory, ProjectFactory, SeverityLevelFactory, UserFactory
 
 REPO = Path(__file__).resolve().parent
@@ -70,6 +71,21 @@ def team(db) -> Team:
         defect_class=defect_class,
         severity=severity,
     )
+
+
+@pytest.fixture(autouse=True)
+def broker_only_with_a_worker(request):
+    """Tests that run no worker send no events or jobs to the broker. Otherwise the session's worker (started by
+    an earlier integration test) would run them later against the test database, during another test, even
+    during a transactional test's closing flush, whose TRUNCATE then deadlocks with the worker's writes."""
+    if "celery_worker_process" in request.fixturenames or request.node.get_closest_marker("integration"):
+        yield
+        return
+    previous_dispatch = events_dispatch_through(lambda subscription, payload: None)
+    previous_send = jobs_send_through(lambda job_id, queue: None)
+    yield
+    events_dispatch_through(previous_dispatch)
+    jobs_send_through(previous_send)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from qa.models import EdgeCase
 from qa.tests.factories import annotate
 from tests.test_events import wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 BUILD = Path(__file__).resolve().parent.parent / "frontend" / "static" / "frontend" / "build"
 

@@ -2,6 +2,7 @@
 recovery sweep that finds jobs whose worker was lost."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -33,10 +34,28 @@ def job_error_text(error: BaseException) -> str:
     return (f"{type(error).__name__}: {text}" if text else type(error).__name__)[:ERROR_MAX_LENGTH]
 
 
-def _send(job_id: int, queue: str) -> None:
+JobSend = Callable[[int, str], None]
+
+
+def _to_worker(job_id: int, queue: str) -> None:
     from defectlab.jobs.tasks import job_run_task  # local: the task module imports this one
 
     job_run_task.apply_async(kwargs={"job_id": job_id}, queue=queue)
+
+
+_job_send: JobSend = _to_worker
+
+
+def _send(job_id: int, queue: str) -> None:
+    _job_send(job_id, queue)
+
+
+def jobs_send_through(send: JobSend) -> JobSend:
+    """Hand queued jobs to `send(job_id, queue)` instead of the broker (tests without a worker); returns the
+    previous sender so the caller can restore it."""
+    global _job_send
+    previous, _job_send = _job_send, send
+    return previous
 
 
 def job_create(
