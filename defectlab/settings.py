@@ -79,6 +79,11 @@ DATABASES = {
         conn_max_age=env_int("DEFECTLAB_DB_CONN_MAX_AGE_SECONDS", 60),
     )
 }
+# Django's engines, writing JSON columns with orjson (defectlab/db/).
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.postgresql": "defectlab.db.postgresql",
+    "django.db.backends.sqlite3": "defectlab.db.sqlite3",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # The embedded default serves a web process and a worker at once: wait for the write lock.
@@ -186,7 +191,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "defectlab.schema.AutoSchema",
     "EXCEPTION_HANDLER": "defectlab.api.errors.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["defectlab.api.renderers.JSONRenderer"],  # DRF's, writing with orjson
     "DEFAULT_PARSER_CLASSES": [
         "defectlab.api.parsers.JSONParser",  # DRF's with a nesting limit: a body too deep is a 400, not a 500
         "rest_framework.parsers.FormParser",

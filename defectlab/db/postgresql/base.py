@@ -1,0 +1,17 @@
+from typing import Any
+
+from django.db.backends.postgresql import base, operations
+from psycopg.types.json import Jsonb
+
+from defectlab.json_output import json_bytes
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def adapt_json_value(self, value: Any, encoder: Any) -> Any:
+        if encoder is not None:  # a field with its own encoder class keeps json.dumps
+            return super().adapt_json_value(value, encoder)
+        return Jsonb(value, dumps=json_bytes)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
