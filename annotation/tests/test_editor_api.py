@@ -315,3 +315,28 @@ def test_an_autosave_reads_only_what_it_must(team, api, django_assert_max_num_qu
         2,
         team.severity.pk,
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("provenance", [None, {"engine": "sam-vit_t", "seed": 2**70}])  # past 64 bits: not orjson's
+def test_the_editors_annotations_are_what_the_serializer_renders_to_the_microsecond(team, api, provenance):
+    import json
+
+    from rest_framework.renderers import JSONRenderer
+
+    from annotation.api.serializers import AnnotationOutput
+
+    # given
+    image = image_create(project=team.project, seed=1)
+    assign(team, [image])
+    annotation = create_square(team.inspector, image, team.defect_class, team.severity)
+    Annotation.objects.filter(pk=annotation.pk).update(provenance=provenance)
+    annotation.refresh_from_db()
+    # when
+    response = api(team.inspector).get(f"/api/v1/images/{image.pk}/editor/")
+    # then
+    assert response.status_code == 200
+    expected = json.loads(JSONRenderer().render(AnnotationOutput(annotation).data))
+    assert response.json()["annotations"] == [expected]
+    assert expected["created_at"].endswith("Z")
+    assert "." in expected["created_at"]
