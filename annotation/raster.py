@@ -129,7 +129,8 @@ def _runs_of(mask: np.ndarray, *, x: int | np.ndarray = 0, y: int | np.ndarray =
     height = mask.shape[0]
     columns = cv2.copyMakeBorder(cv2.transpose(mask), 0, 0, 1, 1, cv2.BORDER_CONSTANT, value=0)
     flat = columns.reshape(-1)  # column after column, each with a background pixel at both ends
-    column, row = np.divmod(np.flatnonzero(flat[1:] != flat[:-1]) + 1, height + 2)
+    changes = cv2.compare(flat[1:], flat[:-1], cv2.CMP_NE)  # as `!=` in numpy, in about half the time
+    column, row = np.divmod(np.flatnonzero(changes) + 1, height + 2)
     return Runs(columns=column[0::2] + x, starts=row[0::2] - 1 + y, ends=row[1::2] - 1 + y)
 
 
