@@ -115,25 +115,6 @@ export function npyFloat16Read(buffer: ArrayBuffer): { data: Float32Array; shape
   return { data, shape };
 }
 
-/** The smallest box (x, y, width, height) holding every pixel of a mask (H, W, one byte a pixel); null if empty. */
-export function maskBounds(mask: Uint8Array, width: number, height: number): { x: number; y: number; width: number; height: number } | null {
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    for (let x = 0; x < width; x += 1) {
-      if (!mask[row + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? null : { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
-}
-
 function pointSegmentDistance(point: Point, a: Point, b: Point): number {
   const dx = b[0] - a[0];
   const dy = b[1] - a[1];

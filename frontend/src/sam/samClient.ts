@@ -31,6 +31,7 @@ export interface SamDecoded {
   /** The other answers, in order, once traced (right after the first). */
   readonly alternatives: Promise<SamCandidate[]>;
   readonly masks?: Uint8Array[];
+  readonly cleanedMasks?: Uint8Array[];
   readonly decodedMs: number;
 }
 
@@ -110,6 +111,7 @@ export class SamBrowserDecoder {
       choices: reply.choices,
       alternatives: reply.candidates.length === reply.choices ? Promise.resolve(reply.candidates.slice(1)) : alternatives.then((later) => ("alternatives" in later ? later.alternatives : [])),
       masks: reply.masks,
+      cleanedMasks: reply.cleanedMasks,
       decodedMs: reply.decodedMs,
     };
   }
