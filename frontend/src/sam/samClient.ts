@@ -32,7 +32,9 @@ export interface SamDecoded {
   readonly alternatives: Promise<SamCandidate[]>;
   readonly masks?: Uint8Array[];
   readonly cleanedMasks?: Uint8Array[];
+  /** The worker's milliseconds: onnxruntime-web's run, and the run with the first answer's mask and outline. */
   readonly decodedMs: number;
+  readonly workerMs: number;
 }
 
 function absolute(url: string): string {
@@ -113,6 +115,7 @@ export class SamBrowserDecoder {
       masks: reply.masks,
       cleanedMasks: reply.cleanedMasks,
       decodedMs: reply.decodedMs,
+      workerMs: reply.totalMs,
     };
   }
 
