@@ -16,6 +16,7 @@ import { IMAGE_SIDE_PX, LOW_RES_SIDE_PX, resizedShape } from "./prompt";
 export const MIN_REGION_SHARE = 0.001;
 export const MIN_REGION_FLOOR_PX = 9;
 const TAPS = 4; // low-resolution cells per image px and axis
+const SENTINEL = 2; // neither background (0) nor mask (1): the labelling's outermost ring
 const MASK_THRESHOLD_LOGIT = 0; // Sam.mask_threshold
 
 /** (x, y, width, height) image px. */
@@ -164,22 +165,15 @@ export function minRegionPxFor(box: readonly [number, number, number, number] | 
   return Math.max(MIN_REGION_FLOOR_PX, Math.ceil(MIN_REGION_SHARE * referencePx));
 }
 
-const STEPS_4_X = Int8Array.of(-1, 1, 0, 0);
-const STEPS_4_Y = Int8Array.of(0, 0, -1, 1);
-const STEPS_8_X = Int8Array.of(-1, 0, 1, -1, 1, -1, 0, 1);
-const STEPS_8_Y = Int8Array.of(-1, -1, -1, 0, 0, 1, 1, 1);
-
 /**
- * Labels the pixels of `grid` (padded width `width`) equal to `value`, 4- or 8-connected: a label a pixel (-1 for
- * the others) and each label's area.
+ * Labels the pixels of `grid` (`width` px wide) equal to `value`, 4- or 8-connected: a label a pixel (-1 for the
+ * others) and each label's area. The grid's outermost ring must hold neither value (a sentinel): no bounds checks.
  */
 function regionsLabel(grid: Uint8Array, width: number, value: number, connectivity: 4 | 8): { labels: Int32Array; areas: number[] } {
-  const height = grid.length / width;
   const labels = new Int32Array(grid.length).fill(-1);
   const areas: number[] = [];
   const stack = new Int32Array(grid.length);
-  const stepsX = connectivity === 4 ? STEPS_4_X : STEPS_8_X;
-  const stepsY = connectivity === 4 ? STEPS_4_Y : STEPS_8_Y;
+  const steps = connectivity === 4 ? Int32Array.of(-1, 1, -width, width) : Int32Array.of(-width - 1, -width, -width + 1, -1, 1, width - 1, width, width + 1);
   for (let start = 0; start < grid.length; start += 1) {
     if (grid[start] !== value || labels[start]! >= 0) continue;
     const label = areas.length;
@@ -190,13 +184,8 @@ function regionsLabel(grid: Uint8Array, width: number, value: number, connectivi
     while (top > 0) {
       const at = stack[--top]!;
       area += 1;
-      const x = at % width;
-      const y = (at - x) / width;
-      for (let step = 0; step < stepsX.length; step += 1) {
-        const nx = x + stepsX[step]!;
-        const ny = y + stepsY[step]!;
-        if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
-        const next = ny * width + nx;
+      for (let step = 0; step < steps.length; step += 1) {
+        const next = at + steps[step]!;
         if (grid[next] !== value || labels[next]! >= 0) continue;
         labels[next] = label;
         stack[top++] = next;
@@ -213,7 +202,7 @@ function clickedCells(points: readonly Point[], window: Window): number[] {
   for (const [x, y] of points) {
     const column = Math.floor(x + 0.5) - window.x;
     const row = Math.floor(y + 0.5) - window.y;
-    if (row >= 0 && column >= 0 && row < window.height && column < window.width) cells.push((row + 1) * (window.width + 2) + column + 1);
+    if (row >= 0 && column >= 0 && row < window.height && column < window.width) cells.push((row + 2) * (window.width + 4) + column + 2);
   }
   return cells;
 }
@@ -223,12 +212,14 @@ function clickedCells(points: readonly Point[], window: Window): number[] {
  * (masks.py small_regions_remove); clicks in image px.
  */
 export function smallRegionsRemove(mask: Uint8Array, window: Window, minRegionPx: number, positiveClicks: readonly Point[] = [], negativeClicks: readonly Point[] = []): Uint8Array {
-  const paddedWidth = window.width + 2;
-  const padded = new Uint8Array(paddedWidth * (window.height + 2)); // background all round: it reaches the border
-  for (let row = 0; row < window.height; row += 1) padded.set(mask.subarray(row * window.width, (row + 1) * window.width), (row + 1) * paddedWidth + 1);
+  // Background all round (whatever touches it reaches the image's border), and a sentinel ring outside that.
+  const paddedWidth = window.width + 4;
+  const padded = new Uint8Array(paddedWidth * (window.height + 4)).fill(SENTINEL);
+  for (let row = -1; row <= window.height; row += 1) padded.fill(0, (row + 2) * paddedWidth + 1, (row + 3) * paddedWidth - 1);
+  for (let row = 0; row < window.height; row += 1) padded.set(mask.subarray(row * window.width, (row + 1) * window.width), (row + 2) * paddedWidth + 2);
   const holes = regionsLabel(padded, paddedWidth, 0, 4);
   const fill = holes.areas.map((area) => area < minRegionPx);
-  fill[holes.labels[0]!] = false; // the background outside
+  fill[holes.labels[paddedWidth + 1]!] = false; // the background outside
   for (const cell of clickedCells(negativeClicks, window)) if (holes.labels[cell]! >= 0) fill[holes.labels[cell]!] = false;
   for (let index = 0; index < padded.length; index += 1) if (holes.labels[index]! >= 0 && fill[holes.labels[index]!]) padded[index] = 1;
   const islands = regionsLabel(padded, paddedWidth, 1, 8);
@@ -244,7 +235,7 @@ export function smallRegionsRemove(mask: Uint8Array, window: Window, minRegionPx
   const cleaned = new Uint8Array(window.width * window.height);
   for (let row = 0; row < window.height; row += 1) {
     for (let column = 0; column < window.width; column += 1) {
-      const label = islands.labels[(row + 1) * paddedWidth + column + 1]!;
+      const label = islands.labels[(row + 2) * paddedWidth + column + 2]!;
       cleaned[row * window.width + column] = label >= 0 && keep[label] ? 1 : 0;
     }
   }
