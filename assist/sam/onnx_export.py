@@ -19,8 +19,9 @@ count; files are written under a temporary name and renamed, so a half-written f
 Tried here with MobileSAM (vit_t) only. ViT-H's encoder is over protobuf's 2 GB, so its weights would go to
 external data files beside the .onnx: untried.
 
-Memory: the decoder upsamples its 4 masks to `orig_im_size` inside the graph, 16 bytes per region pixel (64 MB for a
-2048 x 2048 region): encode the viewed region of a large image rather than the whole of it.
+The fp32 file keeps SAM's whole graph (its upscaling of the 4 masks to `orig_im_size`, 16 bytes per region pixel),
+so that parity is checked against SAM's own wrapper; runtime.SamDecoder cuts it at the low-resolution logits when it
+loads it, and masks.py upscales the answer shown, over its window only.
 """
 
 import os
