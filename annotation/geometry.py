@@ -414,16 +414,17 @@ def mask_to_polygons(mask: np.ndarray) -> list[Polygon]:
         holes = []
         child = hierarchy[index][2]
         while child != -1:
-            holes.append(_contour_ring(contours[child]))
+            holes.append(contour_ring(contours[child]))
             child = hierarchy[child][0]
-        polygons.append(Polygon(exterior=_contour_ring(contour), holes=tuple(holes)))
+        polygons.append(Polygon(exterior=contour_ring(contour), holes=tuple(holes)))
     return polygons
 
 
 DEGENERATE_RING_HALF_WIDTH_PX = 0.25  # a 1- or 2-pixel region becomes a small hull around its pixel centres
 
 
-def _contour_ring(contour: np.ndarray) -> np.ndarray:
+def contour_ring(contour: np.ndarray) -> np.ndarray:
+    """One of cv2.findContours' contours as a ring of at least 3 distinct vertices."""
     ring = contour.reshape(-1, 2).astype(np.float64)
     if len(np.unique(ring, axis=0)) >= 3:
         return ring

@@ -12,6 +12,7 @@ a click on an image it has not reached yet computes the embedding there and then
 
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,15 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from assist.engines.base import EngineResult, Prompt, engine, image_check, prompt_check
+from assist.engines.base import EngineResult, Point, Prompt, engine, image_check, prompt_check
 from assist.sam.embeddings import EmbeddingCache, EmbeddingKey
+from assist.sam.masks import min_region_px_for, small_regions_remove
 from assist.sam.runtime import ImageEmbedding, SamDecoder, SamEncoder
 
 ENGINE_NAME = "sam"
 MANIFEST_NAME = "active.json"
 Region = tuple[int, int, int, int]  # (x, y, width, height) image px
+RECENT_EMBEDDINGS = 4  # per process, 6 MB each (fp16 as cached, float32 for the decoder): the open image and a few
 NOT_INSTALLED = "SAM is not installed: an admin installs a checkpoint with `manage.py sam_install` (docs/deploy.md)."
 
 
@@ -123,6 +126,10 @@ class SamEngine:
         self._model_id: str | None = None
         self._encoder: SamEncoder | None = None
         self._decoder: SamDecoder | None = None
+        # The last few embeddings this process decoded, kept as read (and converted to float32 once): each click
+        # on an open image would otherwise read 2 MB from the disk cache and convert it again. Used only while the
+        # disk cache still holds the same key, which stays the one record of what is embedded.
+        self._recent: OrderedDict[EmbeddingKey, ImageEmbedding] = OrderedDict()
 
     def _sessions(self) -> tuple[str, SamEncoder, SamDecoder]:
         manifest = sam_manifest()
@@ -144,14 +151,26 @@ class SamEngine:
         image_shape = (int(image.shape[0]), int(image.shape[1]))
         if region is not None:
             region_check(region, image_shape=image_shape)
-        cache = embedding_cache()
         key = EmbeddingKey(image_sha256=image_sha256, model_id=model_id, region=region)
+        cache = embedding_cache()
+        with self._lock:
+            recent = self._recent.get(key)
+        if recent is not None and cache.mark_used(key):  # still cached for the other processes and the browser
+            with self._lock:
+                self._recent[key] = recent
+                self._recent.move_to_end(key)
+            return recent
         x, y, width, height = region if region is not None else (0, 0, image_shape[1], image_shape[0])
         cached = cache.get(key)
         if cached is not None:
-            return ImageEmbedding(cached, offset=(x, y), region_shape=(height, width), image_shape=image_shape)
-        embedded = encoder.encode(image[y : y + height, x : x + width], offset=(x, y), image_shape=image_shape)
-        cache.put(key, embedded.embedding)
+            embedded = ImageEmbedding(cached, offset=(x, y), region_shape=(height, width), image_shape=image_shape)
+        else:
+            embedded = encoder.encode(image[y : y + height, x : x + width], offset=(x, y), image_shape=image_shape)
+            cache.put(key, embedded.embedding)
+        with self._lock:
+            self._recent[key] = embedded
+            while len(self._recent) > RECENT_EMBEDDINGS:
+                self._recent.popitem(last=False)
         return embedded
 
     def predict(self, image: np.ndarray, prompt: Prompt) -> EngineResult:
@@ -175,11 +194,24 @@ class SamEngine:
         decoded = decoder.decode(
             embedded, positive_clicks=prompt.positive_clicks, negative_clicks=prompt.negative_clicks, box=prompt.box
         )
-        mask, score = decoded.suggestion()
+        # The suggestion upscaled only over its own window, then cleaned of specks and pinholes (masks.py): what the
+        # browser's worker does to the same answer.
+        window_mask, (window_x, window_y) = decoded.suggestion_window()
+        mask = small_regions_remove(
+            window_mask,
+            min_region_px=min_region_px_for(box=prompt.box, region_shape=embedded.region_shape),
+            offset=(window_x - decoded.offset[0], window_y - decoded.offset[1]),
+            positive_clicks=_in_region(prompt.positive_clicks, decoded.offset),
+            negative_clicks=_in_region(prompt.negative_clicks, decoded.offset),
+        )
         return EngineResult(
             mask=np.ascontiguousarray(mask, dtype=bool),
-            offset=decoded.offset,
+            offset=(window_x, window_y),
             image_shape=image_shape,
-            score=float(np.clip(score, 0.0, 1.0)),
+            score=float(np.clip(decoded.suggestion_score, 0.0, 1.0)),
             engine=ENGINE_NAME,
         )
+
+
+def _in_region(points: tuple[Point, ...], offset: tuple[int, int]) -> tuple[Point, ...]:
+    return tuple((x - offset[0], y - offset[1]) for x, y in points)

@@ -79,6 +79,14 @@ class EmbeddingCache:
         """Whether a file is there (not whether it loads, nor marking it used: `get` does both)."""
         return (self.root / key.relative_path()).is_file()
 
+    def mark_used(self, key: EmbeddingKey) -> bool:
+        """Mark the cached embedding as just used, as `get` does, without reading it: whether it is there."""
+        try:
+            os.utime(self.root / key.relative_path(), ns=(time.time_ns(), time.time_ns()))
+        except FileNotFoundError:
+            return False
+        return True
+
     def put(self, key: EmbeddingKey, embedding: np.ndarray) -> None:
         """Store `embedding` (cast to float16) under `key`, then evict down to `max_bytes`."""
         if embedding.shape != EMBEDDING_SHAPE:

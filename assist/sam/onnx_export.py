@@ -10,15 +10,18 @@
   orig_im_size, "iou_predictions" (1, 4), "low_res_masks" (1, 4, 256, 256). Token 0 is SAM's single-mask answer,
   tokens 1-3 its three multimask answers (runtime.SamDecoder picks them apart).
 - decoder int8 (`.decoder.int8.onnx`): the decoder with weights dynamically quantized to QUInt8, ~4x smaller, for
-  the browser (onnxruntime-web) where the download size counts.
+  the browser (onnxruntime-web) where the download size counts; cut after its low-resolution outputs
+  (runtime.DECODER_RUN_OUTPUTS, without "orig_im_size"): the browser upscales the answer it shows itself, as the
+  server does (masks.py), instead of the graph upscaling all four tokens in wasm.
 
 Export uses the TorchScript exporter (`dynamo=False`, opset 17): SAM's wrapper traces there, with the dynamic point
 count; files are written under a temporary name and renamed, so a half-written file never looks installed.
 Tried here with MobileSAM (vit_t) only. ViT-H's encoder is over protobuf's 2 GB, so its weights would go to
 external data files beside the .onnx: untried.
 
-Memory: the decoder upsamples its 4 masks to `orig_im_size` inside the graph, 16 bytes per region pixel (64 MB for a
-2048 x 2048 region): encode the viewed region of a large image rather than the whole of it.
+The fp32 file keeps SAM's whole graph (its upscaling of the 4 masks to `orig_im_size`, 16 bytes per region pixel),
+so that parity is checked against SAM's own wrapper; runtime.SamDecoder cuts it at the low-resolution logits when it
+loads it, and masks.py upscales the answer shown, over its window only.
 """
 
 import os
@@ -28,10 +31,21 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import onnx
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
-from assist.sam.runtime import DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUT, ENCODER_OUTPUT, onnx_session
+from assist.sam.masks import upscaling_for
+from assist.sam.runtime import (
+    DECODER_INPUTS,
+    DECODER_OUTPUTS,
+    DECODER_RUN_OUTPUTS,
+    DECODER_UNUSED_INPUT,
+    ENCODER_INPUT,
+    ENCODER_OUTPUT,
+    decoder_pruned,
+    onnx_session,
+)
 from assist.sam.transforms import EMBEDDING_SHAPE, IMAGE_SIDE_PX, LOW_RES_SIDE_PX, image_preprocess, prompt_arrays
 
 ONNX_OPSET = 17
@@ -56,7 +70,7 @@ class SamOnnxFiles:
 class ParityReport:
     encoder_max_abs_diff: float  # embedding, fp32 ONNX vs PyTorch
     decoder_max_abs_diff: float  # mask logits, IoU predictions and low-res logits, fp32 ONNX vs PyTorch
-    decoder_int8_max_abs_diff: float  # the same for the int8 decoder (informative: quantization moves logits)
+    decoder_int8_max_abs_diff: float  # IoU predictions, low-res logits, int8 vs PyTorch (informative: quantization)
     decoder_int8_iou_max_abs_diff: float  # predicted IoU scores, int8 vs PyTorch
     decoder_int8_mask_agreement: float  # share of pixels thresholded alike, int8 vs PyTorch, 0..1
 
@@ -153,11 +167,12 @@ def decoder_export(model: torch.nn.Module, path: Path) -> Path:
 
 def decoder_quantize(decoder_path: Path, int8_path: Path) -> Path:
     """Weights to unsigned 8-bit, activations quantized on the fly (no calibration images needed: SAM's own
-    recipe for its browser demo)."""
+    recipe for its browser demo), then cut after the low-resolution outputs (runtime.decoder_pruned)."""
     with _written_then_renamed(int8_path) as partial:
         quantize_dynamic(
             str(decoder_path), str(partial), per_channel=False, reduce_range=False, weight_type=QuantType.QUInt8
         )
+        onnx.save(decoder_pruned(onnx.load(str(partial))), str(partial))
     return int8_path
 
 
@@ -174,6 +189,7 @@ def parity_check(model: torch.nn.Module, files: SamOnnxFiles, *, seed: int = PAR
 
     wrapper = _decoder_wrapper(model)
     decoder, decoder_int8 = onnx_session(files.decoder), onnx_session(files.decoder_int8)
+    upscaling = upscaling_for(PARITY_IMAGE_SHAPE)
     decoder_diff = int8_diff = int8_iou_diff = 0.0
     agreeing = pixels_compared = 0
     for inputs in _parity_prompts(embedding, generator):
@@ -181,11 +197,18 @@ def parity_check(model: torch.nn.Module, files: SamOnnxFiles, *, seed: int = PAR
             expected = [
                 output.numpy() for output in wrapper(*(torch.from_numpy(inputs[name]) for name in DECODER_INPUTS))
             ]
-        actual, actual_int8 = decoder.run(None, inputs), decoder_int8.run(None, inputs)
+        actual = decoder.run(None, inputs)
+        # The int8 graph ends at the low-resolution logits: its masks are upscaled as the browser upscales them.
+        int8_inputs = {name: value for name, value in inputs.items() if name != DECODER_UNUSED_INPUT}
+        int8_scores, int8_low_res = decoder_int8.run(list(DECODER_RUN_OUTPUTS), int8_inputs)
+        int8_masks = np.stack([upscaling.full_mask(logits) for logits in int8_low_res[0]])
         decoder_diff = max(decoder_diff, *(float(np.abs(a - e).max()) for a, e in zip(actual, expected, strict=True)))
-        int8_diff = max(int8_diff, *(float(np.abs(a - e).max()) for a, e in zip(actual_int8, expected, strict=True)))
-        int8_iou_diff = max(int8_iou_diff, float(np.abs(actual_int8[1] - expected[1]).max()))
-        agreeing += int(((actual_int8[0] > 0) == (expected[0] > 0)).sum())
+        int8_diff = max(
+            int8_diff,
+            *(float(np.abs(a - e).max()) for a, e in zip((int8_scores, int8_low_res), expected[1:], strict=True)),
+        )
+        int8_iou_diff = max(int8_iou_diff, float(np.abs(int8_scores - expected[1]).max()))
+        agreeing += int((int8_masks == (expected[0][0] > 0)).sum())
         pixels_compared += expected[0].size
     return ParityReport(encoder_diff, decoder_diff, int8_diff, int8_iou_diff, agreeing / pixels_compared)
 

@@ -82,6 +82,7 @@ describe("SAM decoded in the browser", () => {
         // The first answer with the reply, the two others traced after it.
         return {
           decodedMs: 40,
+          workerMs: 45,
           candidates: [{ token: 2, score: 0.9, polygons }],
           choices: 3,
           alternatives: Promise.resolve([

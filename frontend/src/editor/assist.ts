@@ -85,9 +85,10 @@ export interface AssistImage {
 
 /**
  * Main-thread milliseconds from a prompt to its outline, where it was decoded, and for the browser the decoder's
- * own share (onnxruntime-web's run, without the embedding's wait and the tracing); bench/assist.py reads them.
+ * own share (onnxruntime-web's run, without the embedding's wait and the tracing) and the worker's (the run, then the
+ * shown answer's upscaling, clean-up and outline); bench/assist.py reads them.
  */
-export const assistTimings: Array<{ readonly ms: number; readonly where: "browser" | "server"; readonly decodeMs?: number }> = [];
+export const assistTimings: Array<{ readonly ms: number; readonly where: "browser" | "server"; readonly decodeMs?: number; readonly workerMs?: number }> = [];
 
 /** " · SAM is not installed" for each engine the server knows but cannot run (its reason's first clause). */
 export function unavailableNote(engines: AssistEngines): string {
@@ -164,8 +165,8 @@ export class AssistConnection implements AssistHost {
     const started = performance.now();
     if (this.isBrowserDecoding && this.image) {
       try {
-        const [answer, decodeMs] = await this.browserAsk(this.image, prompt, defectClassId, replaces);
-        assistTimings.push({ ms: performance.now() - started, where: "browser", decodeMs });
+        const [answer, decoded] = await this.browserAsk(this.image, prompt, defectClassId, replaces);
+        assistTimings.push({ ms: performance.now() - started, where: "browser", decodeMs: decoded.decodedMs, workerMs: decoded.workerMs });
         return answer;
       } catch (error) {
         // The worker, its wasm or this image's embedding failed: the server answers from now on.
@@ -183,8 +184,13 @@ export class AssistConnection implements AssistHost {
     }
   }
 
-  /** The answer decoded in the browser, and the decoder's own milliseconds. */
-  private async browserAsk(image: AssistImage, prompt: AssistPrompt, defectClassId: number, replaces: number | null): Promise<[AssistAnswer, number]> {
+  /** The answer decoded in the browser, and the worker's own milliseconds. */
+  private async browserAsk(
+    image: AssistImage,
+    prompt: AssistPrompt,
+    defectClassId: number,
+    replaces: number | null,
+  ): Promise<[AssistAnswer, Pick<SamDecoded, "decodedMs" | "workerMs">]> {
     const started = performance.now();
     const decoded = await this.sam!.decode(this.imageId, prompt, [image.height, image.width], image.geometryKindOf(defectClassId));
     const ms = performance.now() - started;
@@ -215,7 +221,7 @@ export class AssistConnection implements AssistHost {
         choicesReady,
       };
     };
-    return [choose(0, Promise.resolve(replaces)), decoded.decodedMs];
+    return [choose(0, Promise.resolve(replaces)), decoded];
   }
 
   status(message: string): void {

@@ -214,8 +214,20 @@ export function convexHull(points: readonly Point[]): Point[] {
 }
 
 function contourRing(ring: Point[]): Ring {
-  const distinct = new Set(ring.map(([x, y]) => `${x},${y}`));
-  return distinct.size >= 3 ? ring : hullAround(ring);
+  return hasThreeDistinct(ring) ? ring : hullAround(ring);
+}
+
+/** Whether a ring has at least 3 distinct vertices (without building a key per vertex). */
+export function hasThreeDistinct(ring: readonly Point[]): boolean {
+  const first = ring[0];
+  if (!first) return false;
+  let second: Point | null = null;
+  for (const point of ring) {
+    if (point[0] === first[0] && point[1] === first[1]) continue;
+    if (!second) second = point;
+    else if (point[0] !== second[0] || point[1] !== second[1]) return true;
+  }
+  return false;
 }
 
 /** The mask's regions as polygons with holes: the rings of annotation/geometry.py `mask_to_polygons`. */

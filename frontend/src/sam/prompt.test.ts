@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { halfToFloat, isAmbiguous, maskBounds, npyFloat16Read, promptArrays, resizedShape, ringSimplify, tokenOrder } from "./prompt";
+import { halfToFloat, isAmbiguous, npyFloat16Read, promptArrays, resizedShape, ringSimplify, tokenOrder } from "./prompt";
 
 /** A .npy as numpy writes it (version 1.0, header padded to 64 bytes with spaces and a newline). */
 function npy(descr: string, shape: string, halves: number[]): ArrayBuffer {
@@ -67,13 +67,5 @@ describe("the outline's simplification (assist/outlines.py's tolerance)", () => 
     expect(ringSimplify(bump, 1.0)).toContainEqual([12, 5]);
     const sliver = [[0, 0], [0.2, 0.1], [0.4, 0], [0.2, -0.1]] as const;
     expect(ringSimplify(sliver, 1.0)).toEqual(sliver);
-  });
-
-  it("bounds a mask by its pixels", () => {
-    const mask = new Uint8Array(5 * 4);
-    expect(maskBounds(mask, 5, 4)).toBeNull();
-    mask[1 * 5 + 2] = 1;
-    mask[3 * 5 + 3] = 1;
-    expect(maskBounds(mask, 5, 4)).toEqual({ x: 2, y: 1, width: 2, height: 3 });
   });
 });

@@ -6,6 +6,7 @@
  * Coordinates: (x, y) image px of a pixel centre, (0, 0) the top-left pixel; the whole image is the encoded region
  * (the browser decodes images up to DEFECTLAB_SAM_TILE_PX a side; larger ones are the server's, by tile).
  */
+import { hasThreeDistinct } from "../model/mask";
 import type { Point, Polygon, Ring } from "../model/types";
 
 export const IMAGE_SIDE_PX = 1024; // the encoder's square input: the longest side resized to this
@@ -115,48 +116,32 @@ export function npyFloat16Read(buffer: ArrayBuffer): { data: Float32Array; shape
   return { data, shape };
 }
 
-/** The smallest box (x, y, width, height) holding every pixel of a mask (H, W, one byte a pixel); null if empty. */
-export function maskBounds(mask: Uint8Array, width: number, height: number): { x: number; y: number; width: number; height: number } | null {
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    for (let x = 0; x < width; x += 1) {
-      if (!mask[row + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? null : { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
-}
-
-function pointSegmentDistance(point: Point, a: Point, b: Point): number {
+/** Squared distance from `point` to the segment a-b. */
+function pointSegmentDistanceSquared(point: Point, a: Point, b: Point): number {
   const dx = b[0] - a[0];
   const dy = b[1] - a[1];
   const length = dx * dx + dy * dy;
   const t = length === 0 ? 0 : Math.max(0, Math.min(1, ((point[0] - a[0]) * dx + (point[1] - a[1]) * dy) / length));
-  return Math.hypot(point[0] - a[0] - t * dx, point[1] - a[1] - t * dy);
+  const ex = point[0] - a[0] - t * dx;
+  const ey = point[1] - a[1] - t * dy;
+  return ex * ex + ey * ey;
 }
 
-/** Douglas-Peucker on an open chain: the indices kept, first and last included. */
-function chainSimplify(points: readonly Point[], first: number, last: number, tolerance: number, kept: number[]): void {
+/** Douglas-Peucker on an open chain: the indices kept, first and last included (distances compared squared). */
+function chainSimplify(points: readonly Point[], first: number, last: number, toleranceSquared: number, kept: number[]): void {
   let farthest = -1;
-  let distance = tolerance;
+  let distance = toleranceSquared;
   for (let index = first + 1; index < last; index += 1) {
-    const from = pointSegmentDistance(points[index]!, points[first]!, points[last]!);
+    const from = pointSegmentDistanceSquared(points[index]!, points[first]!, points[last]!);
     if (from > distance) {
       distance = from;
       farthest = index;
     }
   }
   if (farthest < 0) return;
-  chainSimplify(points, first, farthest, tolerance, kept);
+  chainSimplify(points, first, farthest, toleranceSquared, kept);
   kept.push(farthest);
-  chainSimplify(points, farthest, last, tolerance, kept);
+  chainSimplify(points, farthest, last, toleranceSquared, kept);
 }
 
 /**
@@ -168,8 +153,9 @@ export function ringSimplify(ring: Ring, tolerance: number): Ring {
   if (ring.length <= 3 || tolerance <= 0) return ring;
   let split = 0;
   let farthest = -1;
+  const [x0, y0] = ring[0]!;
   ring.forEach(([x, y], index) => {
-    const distance = Math.hypot(x - ring[0]![0], y - ring[0]![1]);
+    const distance = (x - x0) * (x - x0) + (y - y0) * (y - y0);
     if (distance > farthest) {
       farthest = distance;
       split = index;
@@ -177,12 +163,12 @@ export function ringSimplify(ring: Ring, tolerance: number): Ring {
   });
   const closed: Point[] = [...ring, ring[0]!];
   const kept = [0];
-  chainSimplify(closed, 0, split, tolerance, kept);
+  const toleranceSquared = tolerance * tolerance;
+  chainSimplify(closed, 0, split, toleranceSquared, kept);
   kept.push(split);
-  chainSimplify(closed, split, closed.length - 1, tolerance, kept);
+  chainSimplify(closed, split, closed.length - 1, toleranceSquared, kept);
   const simplified = [...new Set(kept)].filter((index) => index < ring.length).map((index) => ring[index]!);
-  const distinct = new Set(simplified.map(([x, y]) => `${x},${y}`));
-  return distinct.size < 3 ? ring : simplified;
+  return hasThreeDistinct(simplified) ? simplified : ring;
 }
 
 export function polygonsSimplify(polygons: readonly Polygon[], kind: GeometryKind): Polygon[] {

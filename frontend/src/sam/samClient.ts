@@ -31,7 +31,10 @@ export interface SamDecoded {
   /** The other answers, in order, once traced (right after the first). */
   readonly alternatives: Promise<SamCandidate[]>;
   readonly masks?: Uint8Array[];
+  readonly cleanedMasks?: Uint8Array[];
+  /** The worker's milliseconds: onnxruntime-web's run, and the run with the first answer's mask and outline. */
   readonly decodedMs: number;
+  readonly workerMs: number;
 }
 
 function absolute(url: string): string {
@@ -110,7 +113,9 @@ export class SamBrowserDecoder {
       choices: reply.choices,
       alternatives: reply.candidates.length === reply.choices ? Promise.resolve(reply.candidates.slice(1)) : alternatives.then((later) => ("alternatives" in later ? later.alternatives : [])),
       masks: reply.masks,
+      cleanedMasks: reply.cleanedMasks,
       decodedMs: reply.decodedMs,
+      workerMs: reply.totalMs,
     };
   }
 

@@ -15,7 +15,7 @@ export type SamRequest =
       /** (height, width) px of the image (the encoded region is the whole image). */
       readonly imageShape: readonly [number, number];
       readonly geometryKind: GeometryKind;
-      /** Also send the thresholded masks back (the parity test compares them with the server's). */
+      /** Also send the masks back, before and after clean-up (the parity test compares them with the server's). */
       readonly withMasks?: boolean;
     };
 
@@ -37,8 +37,10 @@ export type SamReply =
       readonly candidates: SamCandidate[];
       /** How many answers there are; the ones not in `candidates` follow in an `alternatives` message. */
       readonly choices: number;
-      /** Row-major (H, W), one byte a pixel, in the candidates' order; only when asked. */
+      /** Row-major (H, W), one byte a pixel, in the candidates' order; only when asked: SAM's masks ... */
       readonly masks?: Uint8Array[];
+      /** ... and the same after the clean-up (masks.ts), which the outlines are traced from. */
+      readonly cleanedMasks?: Uint8Array[];
       readonly decodedMs: number;
       readonly totalMs: number;
     }

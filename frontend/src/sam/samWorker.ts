@@ -8,8 +8,8 @@
  */
 import * as ort from "onnxruntime-web/wasm";
 import { maskToPolygons } from "../model/mask";
-import type { Polygon } from "../model/types";
-import { EMBEDDING_SHAPE, LOW_RES_SIDE_PX, maskBounds, npyFloat16Read, polygonsSimplify, promptArrays, tokenOrder } from "./prompt";
+import { minRegionPxFor, placeInto, smallRegionsRemove, Upscaling, type Window } from "./masks";
+import { EMBEDDING_SHAPE, LOW_RES_SIDE_PX, npyFloat16Read, polygonsSimplify, promptArrays, tokenOrder } from "./prompt";
 import type { SamCandidate, SamReply, SamRequest } from "./samProtocol";
 
 const EMBEDDINGS_KEPT = 4; // the image open, the next ones prefetched and the previous: 4 MB each as float32
@@ -56,8 +56,10 @@ function embeddingGet(key: string, url: string): Promise<ort.Tensor> {
 }
 
 /**
- * The decoder's answers to a prompt. The one shown first is traced at once; the others (Tab) are traced after the
- * reply has gone (`later`), so the click waits for one outline, not three. With `withMasks` all come at once.
+ * The decoder's answers to a prompt. The decoder stops at its low-resolution logits (the install cuts the graph);
+ * each answer is upscaled over its own window, cleaned and traced here (masks.ts, as the server's masks.py). The one
+ * shown first is done at once; the others (Tab) after the reply has gone (`later`), so the click waits for one
+ * outline, not three. With `withMasks` all come at once, with their whole-image masks before and after clean-up.
  */
 async function decode(request: Extract<SamRequest, { type: "decode" }>): Promise<{ reply: SamReply; later?: () => SamReply }> {
   if (!session) throw new Error("the SAM decoder was not initialised");
@@ -66,50 +68,67 @@ async function decode(request: Extract<SamRequest, { type: "decode" }>): Promise
   const started = performance.now();
   const [height, width] = request.imageShape;
   const { coords, labels } = promptArrays(request.prompt, request.imageShape);
-  const outputs = await decoder.run({
+  const feeds: Record<string, ort.Tensor> = {
     image_embeddings: embedding,
     point_coords: new ort.Tensor("float32", coords, [1, labels.length, 2]),
     point_labels: new ort.Tensor("float32", labels, [1, labels.length]),
-    mask_input: new ort.Tensor("float32", new Float32Array(LOW_RES_SIDE_PX * LOW_RES_SIDE_PX), [1, 1, LOW_RES_SIDE_PX, LOW_RES_SIDE_PX]),
+    mask_input: new ort.Tensor("float32", noMaskInput, [1, 1, LOW_RES_SIDE_PX, LOW_RES_SIDE_PX]),
     has_mask_input: new ort.Tensor("float32", new Float32Array([0]), [1]),
-    orig_im_size: new ort.Tensor("float32", new Float32Array([height, width]), [2]),
-  });
-  const decodedMs = performance.now() - started;
-  const logits = outputs.masks!.data as Float32Array; // (1, 4, H, W)
-  const scores = outputs.iou_predictions!.data as Float32Array; // (1, 4)
-  const pixels = height * width;
-  const masks = tokenOrder(scores, request.prompt).map((token) => {
-    const mask = new Uint8Array(pixels);
-    const offset = token * pixels;
-    for (let index = 0; index < pixels; index += 1) mask[index] = logits[offset + index]! > 0 ? 1 : 0; // Sam.mask_threshold
-    return { token, score: Math.min(1, Math.max(0, scores[token]!)), mask };
-  });
-  for (const output of Object.values(outputs)) output.dispose();
-  const candidate = ({ token, score, mask }: (typeof masks)[number]): SamCandidate => ({ token, score, polygons: outline(mask, width, height, request.geometryKind) });
-  const traced = request.withMasks ? masks : masks.slice(0, 1);
-  const reply: SamReply = {
-    id: request.id,
-    ok: true,
-    candidates: traced.map(candidate),
-    choices: masks.length,
-    masks: request.withMasks ? masks.map(({ mask }) => mask) : undefined,
-    decodedMs,
-    totalMs: performance.now() - started,
   };
-  if (request.withMasks) return { reply };
-  return { reply, later: () => ({ id: request.id, ok: true, alternatives: masks.slice(1).map(candidate) }) };
+  // A decoder installed before the graph was cut still takes the image size (and upscales in vain).
+  if (decoder.inputNames.includes("orig_im_size")) feeds.orig_im_size = new ort.Tensor("float32", new Float32Array([height, width]), [2]);
+  const outputs = await decoder.run(feeds, ["iou_predictions", "low_res_masks"]);
+  const decodedMs = performance.now() - started;
+  const lowRes = outputs.low_res_masks!.data as Float32Array; // (1, 4, 256, 256)
+  const scores = Float32Array.from(outputs.iou_predictions!.data as Float32Array); // (1, 4)
+  for (const output of Object.values(outputs)) output.dispose();
+  const upscaling = upscalingFor(height, width);
+  const minRegionPx = minRegionPxFor(request.prompt.box, height, width);
+  const cells = LOW_RES_SIDE_PX * LOW_RES_SIDE_PX;
+  const answer = (token: number) => {
+    const logits = lowRes.subarray(token * cells, (token + 1) * cells);
+    const window = upscaling.window(logits);
+    const raw = window ? upscaling.windowMask(logits, window) : null;
+    const cleaned = window && raw ? smallRegionsRemove(raw, window, minRegionPx, request.prompt.positive_clicks ?? [], request.prompt.negative_clicks ?? []) : null;
+    return { token, score: Math.min(1, Math.max(0, scores[token]!)), window, raw, cleaned };
+  };
+  const candidate = ({ token, score, window, cleaned }: ReturnType<typeof answer>): SamCandidate => ({
+    token,
+    score,
+    polygons: window && cleaned ? polygonsSimplify(maskToPolygons({ ...window, data: cleaned }), request.geometryKind) : [],
+  });
+  const whole = (mask: Uint8Array | null, window: Window | null): Uint8Array => {
+    const full = new Uint8Array(height * width);
+    if (mask && window) placeInto(full, width, mask, window);
+    return full;
+  };
+  const order = tokenOrder(scores, request.prompt);
+  if (request.withMasks) {
+    const answers = order.map(answer);
+    const reply: SamReply = {
+      id: request.id,
+      ok: true,
+      candidates: answers.map(candidate),
+      choices: answers.length,
+      masks: answers.map(({ raw, window }) => whole(raw, window)),
+      cleanedMasks: answers.map(({ cleaned, window }) => whole(cleaned, window)),
+      decodedMs,
+      totalMs: performance.now() - started,
+    };
+    return { reply };
+  }
+  const first = candidate(answer(order[0]!));
+  const reply: SamReply = { id: request.id, ok: true, candidates: [first], choices: order.length, decodedMs, totalMs: performance.now() - started };
+  return { reply, later: () => ({ id: request.id, ok: true, alternatives: order.slice(1).map((token) => candidate(answer(token))) }) };
 }
 
-/** The mask's polygons, traced on its bounding box (as the server's mask_to_polygons) and simplified. */
-function outline(mask: Uint8Array, width: number, height: number, kind: "area" | "linear"): Polygon[] {
-  const bounds = maskBounds(mask, width, height);
-  if (!bounds) return [];
-  const crop = new Uint8Array(bounds.width * bounds.height);
-  for (let row = 0; row < bounds.height; row += 1) {
-    const from = (bounds.y + row) * width + bounds.x;
-    crop.set(mask.subarray(from, from + bounds.width), row * bounds.width);
-  }
-  return polygonsSimplify(maskToPolygons({ ...bounds, data: crop }), kind);
+const noMaskInput = new Float32Array(LOW_RES_SIDE_PX * LOW_RES_SIDE_PX); // has_mask_input 0: never read
+let upscaling: Upscaling | null = null;
+
+/** The upscaling of this image size, kept while images of one size follow each other. */
+function upscalingFor(height: number, width: number): Upscaling {
+  if (!upscaling || upscaling.height !== height || upscaling.width !== width) upscaling = new Upscaling(height, width);
+  return upscaling;
 }
 
 async function handle(request: SamRequest): Promise<{ reply: SamReply; later?: () => SamReply }> {
@@ -130,7 +149,7 @@ async function handle(request: SamRequest): Promise<{ reply: SamReply; later?: (
 self.onmessage = (event: MessageEvent<SamRequest>): void => {
   handle(event.data).then(
     ({ reply, later }) => {
-      const transfer = "masks" in reply && reply.masks ? reply.masks.map((mask) => mask.buffer as ArrayBuffer) : [];
+      const transfer = "masks" in reply && reply.masks ? [...reply.masks, ...(reply.cleanedMasks ?? [])].map((mask) => mask.buffer as ArrayBuffer) : [];
       self.postMessage(reply, { transfer });
       if (later) self.postMessage(later());
     },
