@@ -28,7 +28,8 @@ def _postgres_database(*, keep: str | None = None, reuse: str | None = None) -> 
         import psycopg
     except ImportError:
         return None
-    name = kept_database_name(keep or reuse) if keep or reuse else f"defectlab_bench_{uuid.uuid4().hex[:8]}"
+    kept = keep or reuse
+    name = kept_database_name(kept) if kept else f"defectlab_bench_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
             if reuse:

@@ -874,7 +874,7 @@ def main() -> None:
             }
         )
     )
-    print(json.dumps({**{name: largest[name] for name in LAST_LINE}, "growth": growth}))
+    print(json.dumps({**{name: largest.get(name) for name in LAST_LINE}, "growth": growth}))
 
 
 if __name__ == "__main__":
