@@ -9,7 +9,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     Exists,
     F,
@@ -22,7 +21,6 @@ from django.db.models import (
     Sum,
     TextField,
     Value,
-    When,
 )
 from django.db.models.functions import Cast, Coalesce
 from django.utils.module_loading import import_string
@@ -410,22 +408,38 @@ def image_ids_next_to_assign(*, project: Project, count: int) -> list[int]:
 QUEUE_OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS, AssignmentStatus.RETURNED)
 
 
-def _queue_step(
+def _queue_steps(
     *, user: User, after_image_id: int | None, project: Project | None, forward: bool
-) -> QuerySet[Assignment]:
-    """The user's open assignments ordered from the one after (or before) their assignment on `after_image_id`,
-    wrapping round, without that image itself. Without an assignment on that image: from the start (or end)."""
+) -> list[QuerySet[Assignment]]:
+    """Where to look, in turn, for the user's next open assignment after (or before) their assignment on
+    `after_image_id` in queue order (assignment id), never that image itself: the near side, then the whole
+    queue from its start (or end), which is the wrap when the near side is empty. Each is read along the
+    assignment_open_queue index and stops at its first row: ordering the whole open queue by side took 20 ms at a
+    million images, most of it reading the queue's rows."""
     open_work = _work_of(user).filter(status__in=QUEUE_OPEN_STATUSES)
     if project is not None:
         open_work = open_work.filter(image__project=project)
+    order = "id" if forward else "-id"
     if after_image_id is None:
-        return open_work.order_by("id" if forward else "-id")
-    pivot = Subquery(Assignment.objects.filter(annotator=user, image_id=after_image_id).values("id")[:1])
-    # 0 for the assignments on the near side of the pivot, 1 for the ones reached by wrapping round. A NULL pivot
-    # (no assignment on that image) compares as unknown, so every row gets 1 and the plain order decides.
-    on_near_side = When(id__gt=pivot, then=Value(0)) if forward else When(id__lt=pivot, then=Value(0))
-    wrapped = Case(on_near_side, default=Value(1), output_field=IntegerField())
-    return open_work.exclude(image_id=after_image_id).order_by(wrapped, "id" if forward else "-id")
+        return [open_work.order_by(order)]
+    open_work = open_work.exclude(image_id=after_image_id)
+    # One row at most (one assignment per image and annotator), read inside the near side's query. Without one
+    # (NULL), the near side is empty and the whole queue follows: from the start, as documented.
+    pivot = Subquery(Assignment.objects.filter(annotator=user, image_id=after_image_id).order_by().values("id")[:1])
+    near = open_work.filter(id__gt=pivot) if forward else open_work.filter(id__lt=pivot)
+    return [near.order_by(order), open_work.order_by(order)]
+
+
+def _queue_first(*, steps: list[QuerySet[Assignment]], field: str) -> Any:
+    """`field` of the first row of the first step that has one, in one query: each step's first row (ordered,
+    LIMIT 1), put together with UNION ALL in step order."""
+    firsts = [
+        step.annotate(queue_step=Value(number, output_field=IntegerField())).values_list(field, "queue_step")[:1]
+        for number, step in enumerate(steps)
+    ]
+    combined = firsts[0].union(*firsts[1:], all=True).order_by("queue_step") if len(firsts) > 1 else firsts[0]
+    first = next(iter(combined), None)
+    return None if first is None else first[0]
 
 
 def queue_next_for_user(
@@ -434,17 +448,22 @@ def queue_next_for_user(
     """The next image to work on: the first open assignment (assigned, in progress, returned) after the user's
     assignment on `after_image_id`, in queue order (assignment id), wrapping round to the start so skipped and
     returned work is not forgotten. Never `after_image_id` itself; None when nothing else is open."""
-    step = _queue_step(user=user, after_image_id=after_image_id, project=project, forward=True)
-    return step.select_related("image", "image__project").first()
+    steps = _queue_steps(user=user, after_image_id=after_image_id, project=project, forward=True)
+    assignment_id = _queue_first(steps=steps, field="id")
+    if assignment_id is None:
+        return None
+    return Assignment.objects.select_related("image", "image__project").get(pk=assignment_id)
 
 
 def queue_neighbours_for_image(*, user: User, image: Image) -> tuple[int | None, int | None]:
     """(previous, next) image ids in the user's open queue of `image`'s project, as queue_next_for_user walks it."""
-    steps = (
-        _queue_step(user=user, after_image_id=image.pk, project=image.project, forward=forward)
+    previous_id, next_id = (
+        _queue_first(
+            steps=_queue_steps(user=user, after_image_id=image.pk, project=image.project, forward=forward),
+            field="image_id",
+        )
         for forward in (False, True)
     )
-    previous_id, next_id = (step.values_list("image_id", flat=True).first() for step in steps)
     return previous_id, next_id
 
 

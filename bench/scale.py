@@ -443,10 +443,19 @@ def project_build(*, images: int) -> tuple[object, dict[str, list[int]]]:
 # Measurements ------------------------------------------------------------------------------------------------
 
 
+REQUEST_CPU_MS: dict[str, float] = {}  # path -> median CPU ms per request (this process + its backend)
+
+
 def p95_ms(client, path: str, *, expected_status: int = 200) -> float:
-    """95th percentile of REQUESTS_PER_MEASURE requests, in ms, after WARM_UP_REQUESTS unmeasured ones."""
-    timings = []
+    """95th percentile of REQUESTS_PER_MEASURE requests, in ms, after WARM_UP_REQUESTS unmeasured ones. Their
+    median CPU time (this process, which runs the view, plus its PostgreSQL backend) goes to REQUEST_CPU_MS."""
+    from django.db import connection
+
+    timings, cpu_ms = [], []
     for number in range(WARM_UP_REQUESTS + REQUESTS_PER_MEASURE):
+        connection.ensure_connection()
+        backend = connection.connection.info.backend_pid
+        cpu_started, backend_started = time.process_time(), _cpu_seconds(backend) or 0.0
         started = time.perf_counter()
         response = client.get(path)
         elapsed = (time.perf_counter() - started) * 1000
@@ -454,6 +463,9 @@ def p95_ms(client, path: str, *, expected_status: int = 200) -> float:
             raise SystemExit(f"GET {path}: {response.status_code} {response.content[:300]!r}")
         if number >= WARM_UP_REQUESTS:
             timings.append(elapsed)
+            backend_cpu = (_cpu_seconds(backend) or backend_started) - backend_started
+            cpu_ms.append((time.process_time() - cpu_started + backend_cpu) * 1000)
+    REQUEST_CPU_MS[path] = statistics.median(cpu_ms)
     return statistics.quantiles(timings, n=20, method="inclusive")[18]
 
 
@@ -494,14 +506,18 @@ def requests_measure(project, people: dict[str, list[int]], *, images: int) -> d
     after = open_work[len(open_work) // 2]
     from urllib.parse import quote
 
-    figures = {
-        "list_p95_ms": p95_ms(senior, f"/api/v1/projects/{project.pk}/images/"),
-        "deep_list_p95_ms": p95_ms(
-            senior, f"/api/v1/projects/{project.pk}/images/?cursor={quote(_cursor_at(deep_id))}"
-        ),
-        "project_page_p95_ms": p95_ms(senior, f"/projects/{project.pk}/"),
-        "queue_next_p95_ms": p95_ms(inspector, f"/api/v1/queue/next/?after={after}"),
-        "audit_p95_ms": p95_ms(admin, f"/api/v1/projects/{project.pk}/audit/"),
+    paths = {
+        "list": (senior, f"/api/v1/projects/{project.pk}/images/"),
+        "deep_list": (senior, f"/api/v1/projects/{project.pk}/images/?cursor={quote(_cursor_at(deep_id))}"),
+        "project_page": (senior, f"/projects/{project.pk}/"),
+        "queue_next": (inspector, f"/api/v1/queue/next/?after={after}"),
+        "audit": (admin, f"/api/v1/projects/{project.pk}/audit/"),
+    }
+    figures = {}
+    for name, (client, path) in paths.items():
+        figures[f"{name}_p95_ms"] = p95_ms(client, path)
+        figures[f"{name}_cpu_ms"] = REQUEST_CPU_MS[path]
+    figures |= {
         "open_queue_images": len(open_work),
         "returned_in_queue": Assignment.objects.filter(
             annotator_id=inspector_id, status=AssignmentStatus.RETURNED
@@ -513,22 +529,23 @@ def requests_measure(project, people: dict[str, list[int]], *, images: int) -> d
     qa_statistics_refresh(project=project)  # what qa_statistics_refresh_task runs every few minutes
     figures["qa_statistics_refresh_s"] = time.perf_counter() - started
     figures["qa_statistics_ms"] = p95_ms(senior, f"/projects/{project.pk}/qa/")
+    figures["qa_statistics_cpu_ms"] = REQUEST_CPU_MS[f"/projects/{project.pk}/qa/"]
     return figures
 
 
 def child_run(task: str, arguments: dict) -> dict:
     """Run `task` in a fresh Python process on this database; its figures, with its peak memory."""
     environment = dict(os.environ)
-    process = subprocess.run(
-        [sys.executable, __file__, "--child", task, json.dumps(arguments)],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = [sys.executable, __file__, "--child", task, json.dumps(arguments)]
+    if os.environ.get("DEFECTLAB_BENCH_PROFILE"):  # cProfile of the child, written to this folder
+        profile = Path(os.environ["DEFECTLAB_BENCH_PROFILE"]) / f"{task}.prof"
+        command[1:1] = ["-m", "cProfile", "-o", str(profile)]
+    with BackendCpu() as backends:
+        process = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
     if process.returncode:
         raise SystemExit(f"child {task} failed ({process.returncode}):\n{process.stderr[-3000:]}")
-    return json.loads(process.stdout.strip().splitlines()[-1])
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    return {**result, "backend_cpu_s": backends.seconds}
 
 
 def _peak_rss_mb() -> float:
@@ -539,6 +556,68 @@ def _peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of one process, from /proc (None once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU time of this database's PostgreSQL backends (other than `own_pid`'s) while something runs: a thread
+    lists them every POLL_SECONDS and keeps each one's last reading, so a backend that exits between two polls
+    loses at most that interval's CPU. Backends of other databases (other engineers' tests) are not counted."""
+
+    POLL_SECONDS = 0.2
+
+    def __init__(self) -> None:
+        import threading
+
+        import psycopg
+        from django.db import connection
+
+        self._url = os.environ["DATABASE_URL"]
+        self._database = connection.settings_dict["NAME"]
+        self._psycopg, self._stop = psycopg, threading.Event()
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        with self._psycopg.connect(self._url, autocommit=True) as watcher:
+            own = watcher.execute("SELECT pg_backend_pid()").fetchone()[0]
+            while True:
+                pids = [
+                    row[0]
+                    for row in watcher.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s", [self._database, own]
+                    )
+                ]
+                for pid in pids:
+                    seconds = _cpu_seconds(pid)
+                    if seconds is not None:
+                        self._first.setdefault(pid, seconds)
+                        self._last[pid] = seconds
+                if self._stop.wait(self.POLL_SECONDS):
+                    return
+
+    def __enter__(self) -> "BackendCpu":
+        self._thread.start()
+        time.sleep(self.POLL_SECONDS)  # a first reading of the backends already there
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def seconds(self) -> float:
+        """CPU the backends spent while watched (a backend first seen mid-run counts from its start)."""
+        return sum(self._last[pid] - self._first.get(pid, 0.0) for pid in self._last)
+
+
 def child(task: str, arguments: dict) -> None:
     import django
 
@@ -546,7 +625,7 @@ def child(task: str, arguments: dict) -> None:
     from annotation.models import Project
 
     project = Project.objects.get(pk=arguments["project_id"])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if task == "freeze":
         from datasets.services.versions import dataset_version_freeze_start
 
@@ -571,49 +650,99 @@ def child(task: str, arguments: dict) -> None:
         export = dataset_export_build(version=version, export_format=task, with_images=False)
         seconds = time.perf_counter() - started
         result = {"size_bytes": export.size_bytes}
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), **result}))
+    cpu = time.process_time() - cpu_started
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": _peak_rss_mb(), **result}))
 
 
-def one_size(images: int, *, with_yolo: bool) -> dict:
-    """Build the project of `images` images on a fresh database and measure it (see the module docstring)."""
+def project_found() -> tuple[object, dict[str, list[int]]]:
+    """The project of a kept database (--reuse) and its people by role, as project_build returned them."""
+    from annotation.models import Membership, Project
+
+    project = Project.objects.get()  # a kept database holds the one project it was built with
+    people: dict[str, list[int]] = {}
+    members = Membership.objects.filter(project=project, user__username__startswith="bench-")  # not the demo's
+    for role, user_id in members.order_by("user_id").values_list("role", "user_id"):
+        people.setdefault(role, []).append(user_id)
+    return project, people
+
+
+def versions_forget(project) -> None:
+    """A kept database's versions and exports of earlier runs, rows and files: the freeze measured next is a
+    first one again (a later freeze reads its predecessor's manifest to diff), and the disk does not fill up."""
+    from datasets import storage
+    from datasets.models import DatasetExport, DatasetVersion
+    from defectlab.jobs.models import Job
+
+    exports = DatasetExport.objects.filter(version__project=project)
+    keys = [key for key in exports.values_list("file_key", flat=True) if key]
+    job_ids = list(exports.values_list("job_id", flat=True))
+    exports.delete()
+    Job.objects.filter(pk__in=job_ids).delete()
+    versions = DatasetVersion.objects.filter(project=project)
+    keys += list(versions.values_list("manifest_key", flat=True))
+    versions.delete()
+    storage.delete_keys(keys)
+
+
+MEASURES = ("requests", "freeze", "coco", "yolo")
+
+
+def one_size(
+    images: int, *, with_yolo: bool, keep: str | None = None, reuse: str | None = None, measures=MEASURES
+) -> dict:
+    """Build the project of `images` images on a fresh database (or open a kept one) and measure it (see the
+    module docstring). `measures`: which of MEASURES to take (COCO and YOLO need the freeze)."""
     os.environ["DEFECTLAB_ALLOWED_HOSTS"] = "testserver,localhost"
     from bench._setup import django_for_benchmark
 
-    django_for_benchmark(database="postgres")
+    django_for_benchmark(database="postgres", keep=keep, reuse=reuse)
     from django.db import connection
 
     from annotation.models import Annotation, Image
 
     started = time.perf_counter()
-    project, people = project_build(images=images)
+    if reuse:
+        project, people = project_found()
+        versions_forget(project)
+    else:
+        project, people = project_build(images=images)
     setup_seconds = time.perf_counter() - started
     image_count = Image.objects.filter(project=project).count()
     annotation_count = Annotation.objects.filter(image__project=project).count()
     database_bytes = _scalar("SELECT pg_database_size(current_database())")
-    figures = {"images": image_count, "annotations": annotation_count}
-    figures.update(requests_measure(project, people, images=image_count))
+    figures: dict = {"images": image_count, "annotations": annotation_count}
+    if "requests" in measures:
+        figures.update(requests_measure(project, people, images=image_count))
     connection.close()
-    frozen = child_run("freeze", {"project_id": project.pk})
-    coco = child_run("coco", {"project_id": project.pk, "version_id": frozen["version_id"]})
-    if with_yolo:
-        yolo = child_run("yolo", {"project_id": project.pk, "version_id": frozen["version_id"]})
-    else:
-        yolo = {"seconds": None, "peak_rss_mb": None, "size_bytes": None}
+    nothing = {"seconds": None, "cpu_s": None, "backend_cpu_s": None, "peak_rss_mb": None, "size_bytes": None}
+    frozen = coco = yolo = nothing
+    if {"freeze", "coco", "yolo"} & set(measures):
+        frozen = child_run("freeze", {"project_id": project.pk})
+        if "coco" in measures:
+            coco = child_run("coco", {"project_id": project.pk, "version_id": frozen["version_id"]})
+        if with_yolo and "yolo" in measures:
+            yolo = child_run("yolo", {"project_id": project.pk, "version_id": frozen["version_id"]})
     figures.update(
         {
             "freeze_s": frozen["seconds"],
+            "freeze_cpu_s": frozen["cpu_s"],
+            "freeze_backend_cpu_s": frozen["backend_cpu_s"],
             "freeze_peak_rss_mb": frozen["peak_rss_mb"],
-            "version_images": frozen["images"],
-            "version_annotations": frozen["annotations"],
-            "manifest_mb": frozen["manifest_bytes"] / 1e6,
+            "version_images": frozen.get("images"),
+            "version_annotations": frozen.get("annotations"),
+            "manifest_mb": frozen["manifest_bytes"] / 1e6 if frozen.get("manifest_bytes") else None,
             "coco_export_s": coco["seconds"],
+            "coco_cpu_s": coco["cpu_s"],
+            "coco_backend_cpu_s": coco["backend_cpu_s"],
             "coco_peak_rss_mb": coco["peak_rss_mb"],
-            "coco_mb": coco["size_bytes"] / 1e6,
+            "coco_mb": coco["size_bytes"] / 1e6 if coco["size_bytes"] is not None else None,
             "yolo_export_s": yolo["seconds"],
+            "yolo_cpu_s": yolo["cpu_s"],
             "yolo_peak_rss_mb": yolo["peak_rss_mb"],
             "yolo_mb": yolo["size_bytes"] / 1e6 if yolo["size_bytes"] is not None else None,
             "db_bytes_per_image": database_bytes / image_count,
             "setup_s": setup_seconds,
+            "load_average": os.getloadavg()[0],
         }
     )
     return {name: round(value, 2) if isinstance(value, float) else value for name, value in figures.items()}
@@ -659,15 +788,37 @@ def main() -> None:
         default=100_000,
         help="export YOLO only up to this size (its 1,000,000 run alone would take most of the 30 minutes here)",
     )
+    parser.add_argument(
+        "--keep", metavar="NAME", help="keep the built database (one --images) as NAME for --reuse; drop: --drop"
+    )
+    parser.add_argument("--reuse", metavar="NAME", help="measure the database kept as NAME instead of building one")
+    parser.add_argument("--drop", metavar="NAME", help="drop the database kept as NAME and its files, then exit")
+    parser.add_argument(
+        "--measure", action="append", choices=MEASURES, help="repeat to take only these measures (default: all)"
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
         child(arguments.child[0], json.loads(arguments.child[1]))
         return
+    if arguments.drop:
+        from bench._setup import kept_drop
+
+        kept_drop(arguments.drop)
+        return
     sizes = arguments.images or [10_000]
+    if (arguments.keep or arguments.reuse) and len(sizes) > 1:
+        raise SystemExit("--keep and --reuse take one --images")
     if arguments.one:
-        print(json.dumps(one_size(sizes[0], with_yolo=sizes[0] <= arguments.yolo_max_images)))
+        figures = one_size(
+            sizes[0],
+            with_yolo=sizes[0] <= arguments.yolo_max_images,
+            keep=arguments.keep,
+            reuse=arguments.reuse,
+            measures=tuple(arguments.measure or MEASURES),
+        )
+        print(json.dumps(figures))
         return
     results = []
     for images in sizes:
@@ -681,6 +832,9 @@ def main() -> None:
                 str(images),
                 "--yolo-max-images",
                 str(arguments.yolo_max_images),
+                *(["--keep", arguments.keep] if arguments.keep else []),
+                *(["--reuse", arguments.reuse] if arguments.reuse else []),
+                *[option for measure in arguments.measure or () for option in ("--measure", measure)],
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -720,7 +874,7 @@ def main() -> None:
             }
         )
     )
-    print(json.dumps({**{name: largest[name] for name in LAST_LINE}, "growth": growth}))
+    print(json.dumps({**{name: largest.get(name) for name in LAST_LINE}, "growth": growth}))
 
 
 if __name__ == "__main__":

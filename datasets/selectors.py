@@ -181,18 +181,17 @@ def freeze_images(*, project: Project, selection: FreezeFilter) -> Iterator[dict
 
 
 def freeze_annotation_rows(*, image_ids: list[int], selection: FreezeFilter) -> list[dict[str, Any]]:
-    """The selected annotations of these images, by image and id: ANNOTATION_FIELDS, with the stored geometry and
-    RLE as the database's JSON text (`geometry_text`, `rle_text`: the freeze copies the geometry as it is and
-    needs only the RLE's few fields, so no vertex is decoded) and the stored outline. Read for a few hundred
-    images at a time: one sort of a project's millions of annotations by image sha256 would spill gigabytes.
-
-    Turning jsonb into text is most of this query's cost (a million-image freeze: about 30 us an annotation);
-    everything else is left to the freeze, which writes one batch while the next is read (readahead.py)."""
+    """The selected annotations of these images, by image and id: ANNOTATION_FIELDS, with the stored RLE as the
+    database's JSON text (`rle_text`: the freeze rearranges it as it is, datasets/manifest.py rle_json) and the
+    stored outline. Read for a few hundred images at a time: one sort of a project's millions of annotations by
+    image sha256 would spill gigabytes. The geometry is not read (manifest format 2): turning its jsonb into text
+    was three quarters of this query's cost. Everything else is left to the freeze, which writes one batch while
+    the next is read (readahead.py)."""
     rows = (
         _annotations(selection=selection)
         .filter(image_id__in=image_ids)
-        .annotate(geometry_text=Cast("geometry", TextField()), rle_text=Cast("rle", TextField()))
+        .annotate(rle_text=Cast("rle", TextField()))
         .order_by("image_id", "id")
-        .values(*ANNOTATION_FIELDS, "geometry_text", "rle_text")
+        .values(*ANNOTATION_FIELDS, "rle_text")
     )
     return list(rows)

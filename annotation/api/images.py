@@ -10,7 +10,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.serializers import ErrorOutput, ImageDetailOutput, ImageOutput
+from annotation.api.serializers import (
+    IMAGE_LIST_COLUMNS,
+    ErrorOutput,
+    ImageDetailOutput,
+    ImageOutput,
+    image_list_output,
+)
 from annotation.errors import NoSuchAnnotator
 from annotation.models import AssignmentStatus, ImageStatus
 from annotation.permissions import Capability
@@ -55,8 +61,8 @@ class ImageListApi(APIView):
             is_defect_free=filters.validated_data.get("is_defect_free"),
         )
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(images, request, view=self)
-        return paginator.get_paginated_response(ImageOutput(page, many=True).data)
+        page = paginator.paginate_queryset(images.values(*IMAGE_LIST_COLUMNS), request, view=self)
+        return paginator.get_paginated_response(image_list_output(page or []))
 
 
 class ImageDetailApi(APIView):

@@ -1,5 +1,7 @@
 """Output shapes shared by several endpoints."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from annotation.models import (
@@ -69,8 +71,28 @@ class ImageOutput(serializers.ModelSerializer):
         ]
 
     def get_urls(self, image: Image) -> dict[str, str]:
-        base = f"/api/v1/images/{image.pk}/file"
-        return {"original": f"{base}/original", "display": f"{base}/display", "thumbnail": f"{base}/thumbnail"}
+        return image_urls(image.pk)
+
+
+def image_urls(image_id: int) -> dict[str, str]:
+    base = f"/api/v1/images/{image_id}/file"
+    return {"original": f"{base}/original", "display": f"{base}/display", "thumbnail": f"{base}/thumbnail"}
+
+
+IMAGE_LIST_COLUMNS = tuple(name for name in ImageOutput.Meta.fields if name != "urls")
+
+
+def image_list_output(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ImageOutput's data for rows of `.values(*IMAGE_LIST_COLUMNS)`, field by field as DRF writes them (its
+    fields' own to_representation, None kept None), from one serializer's fields instead of model instances and a
+    serializer pass per row: a list page writes 100, and instances plus the per-row pass were half its time."""
+    fields = [(name, field.to_representation) for name, field in ImageOutput().fields.items() if name != "urls"]
+    output = []
+    for row in rows:
+        data = {name: None if row[name] is None else write(row[name]) for name, write in fields}
+        data["urls"] = image_urls(row["id"])
+        output.append(data)
+    return output
 
 
 class ImageDetailOutput(ImageOutput):

@@ -2,9 +2,11 @@
 
 Timestamps are the only values blanked out (they are checked to be present and ISO 8601)."""
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 
@@ -269,3 +271,23 @@ def test_openapi_schema_has_no_warnings_and_shows_the_paginated_envelope():
 
     for path in ("/api/v1/projects/{project_id}/images/", "/api/v1/projects/{project_id}/audit/", "/api/v1/queue/"):
         assert response_properties(path) == ["next", "previous", "results"], path
+
+
+@pytest.mark.django_db
+def test_the_image_list_writes_each_image_as_the_image_serializer_does(team, api):
+    # given: images with and without an acquisition time (written from rows, not by the serializer per image)
+
+    from annotation.api.serializers import ImageOutput
+    from annotation.models import Image
+
+    for seed in range(3):
+        image_create(project=team.project, seed=seed, name=f"part{seed}.png")
+    Image.objects.filter(original_filename="part1.png").update(
+        acquired_at=datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC), is_defect_free=True
+    )
+    # when
+    body = api(team.senior).get(f"/api/v1/projects/{team.project.pk}/images/").json()
+    # then
+    expected = ImageOutput(Image.objects.filter(project=team.project).order_by("id"), many=True).data
+    assert body["results"] == json.loads(json.dumps(expected, cls=DjangoJSONEncoder))
+    assert [image["acquired_at"] is None for image in body["results"]] == [True, False, True]

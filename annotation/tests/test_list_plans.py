@@ -141,3 +141,50 @@ def test_the_audit_list_reads_the_project_id_index_newest_first(team, api, layou
     assert "Index Scan Backward using audit_project_id on annotation_auditentry" in plan, plan
     assert "Sort" not in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.fixture
+def long_queue(team) -> list[int]:
+    """IMAGES images of the team's project, one in 40 assigned to the inspector (one of 40 annotators), the rest to
+    another, one in 10 of the inspector's still open, the rest submitted, as after a plant's months of work
+    (bench/scale.py at a million images: 21,000 assignments an inspector, 1,800 open); the inspector's open
+    images, in queue order."""
+    source = image_create(project=team.project, seed=1)
+    rows_copy(Image, source_id=source.pk, count=IMAGES, overrides={"sha256": "md5(g::text) || md5(g::text)"})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO annotation_assignment (image_id, annotator_id, status, created_at, review_comment)
+            SELECT i.id, CASE WHEN i.id %% 40 = 0 THEN %(inspector)s ELSE %(other)s END,
+                   CASE WHEN i.id %% 400 = 0 THEN 'assigned' WHEN i.id %% 400 = 40 THEN 'returned'
+                        ELSE 'submitted' END,
+                   now(), ''
+            FROM annotation_image i WHERE i.project_id = %(project)s ORDER BY i.id;
+            ANALYZE annotation_assignment;
+            """,
+            {"inspector": team.inspector.pk, "other": team.senior.pk, "project": team.project.pk},
+        )
+    return [
+        image_id
+        for image_id in Image.objects.filter(project=team.project).order_by("id").values_list("id", flat=True)
+        if image_id % 400 in (0, 40)
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["middle", "last"])  # the last one wraps round to the first
+def test_queue_next_reads_the_open_queue_index_from_the_current_image(team, api, long_queue, where):
+    # given
+    at = len(long_queue) // 2 if where == "middle" else len(long_queue) - 1
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        response = api(team.inspector).get(f"/api/v1/queue/next/?after={long_queue[at]}")
+    plans = [plan_of(query["sql"]) for query in captured.captured_queries if "ORDER BY" in query["sql"]]
+    # then: the next open image from one statement: the near side's and the whole queue's first rows, each read
+    # from the open-queue index and stopped at its first row; the only sort puts those two rows in step order
+    assert response.status_code == 200
+    assert response.json()["image"]["id"] == long_queue[(at + 1) % len(long_queue)]
+    (plan,) = [plan for plan in plans if "Append" in plan]
+    assert plan.count("Index Scan using assignment_open_queue") == 2, plan
+    assert [line.strip() for line in plan.splitlines() if "Sort Key" in line] == ["Sort Key: (0)"], plan
+    assert "Seq Scan on annotation_assignment" not in plan, plan

@@ -26,7 +26,6 @@ from datasets.manifest import (
     canonical_json,
     export_name,
     manifest_annotation_json,
-    manifest_geometry_line,
     manifest_image_json,
     manifest_read,
     manifest_splits,
@@ -203,8 +202,6 @@ def _write_manifest(
                 for row in image_rows
             ]
             lines.append(manifest_image_json(image, name=name, split=split, annotations=annotations) + b"\n")
-            if image_rows:
-                lines.append(manifest_geometry_line(image, image_rows))
             classes = [row["defect_class__name"] for row in image_rows]
             counts.add(split=split, is_defect_free=image["is_defect_free"], defect_classes=classes)
             if diff is not None:

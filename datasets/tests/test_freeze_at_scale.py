@@ -139,6 +139,11 @@ def test_an_image_line_written_from_parts_is_its_canonical_json(acquired_at):
         '{"size": [48, 64], "counts": "0a\\\\1o"}',  # as PostgreSQL writes a compressed RLE: rearranged
         '{"counts": "0a", "size": [48, 64]}',  # any other spelling: decoded and encoded
         '{"size": [48, 64], "counts": [3, 5, 7]}',  # the uncompressed form
+        '{"size": [48, 64], "counts": "0a\\"1o"}',  # an escaped quote: not the compressed alphabet, decoded
+        '{"size": [48, 64], "counts": "0a\\n\\u001f1o"}',  # other escapes: decoded and encoded alike
+        '{"size": [48, 64], "counts": "0a\\\\\\\\"}',  # escaped backslashes up to the closing quote
+        '{"size": [48, -64], "counts": "0a"}',  # not a size PostgreSQL writes for a mask
+        '{"size": [48, 64], "counts": "0a", "extra": "b"}',  # another key after the counts
     ],
 )
 def test_an_rle_is_written_as_canonical_json_however_it_was_stored(text):

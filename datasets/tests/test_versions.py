@@ -224,3 +224,49 @@ def test_ring_shaped_defect_is_exported_as_rle_others_as_polygons(labelled):
             segmentations[names[annotation["image_id"]]] = annotation["segmentation"]
     assert set(segmentations["crack/part0.png"]) == {"size", "counts"}
     assert segmentations["crack/part1.png"] == [[4, 4, 4, 9, 9, 9, 9, 4]]  # pixel edges around a 5 x 5 square
+
+
+def test_a_manifest_holds_no_geometry_lines(labelled):
+    # Format 2: the pixels (RLE and outline) only; the vertices at each revision are in the audit log.
+    version = dataset_version_freeze(project=labelled.project, name="v1", created_by=None)
+    lines = stored_file(version.manifest_key).splitlines()
+    assert json.loads(lines[0])["manifest_format"] == 2
+    assert [json.loads(line)["kind"] for line in lines[1:]] == ["image"] * 13
+
+
+def _as_format_1(manifest: bytes) -> bytes:
+    """The manifest as format 1 wrote it: each image with annotations followed by a geometry line."""
+    header, *images = manifest.splitlines()
+    lines = [header.replace(b'"manifest_format":2', b'"manifest_format":1')]
+    for line in images:
+        lines.append(line)
+        annotations = json.loads(line)["annotations"]
+        if annotations:
+            geometry = [[annotation["id"], {"polygons": [[[1.5, 2.0], [3.0, 4.0]]]}] for annotation in annotations]
+            sha256 = json.loads(line)["sha256"]
+            geometry_line = {"geometry": geometry, "image": sha256, "kind": "geometry"}
+            lines.append(json.dumps(geometry_line, separators=(",", ":")).encode())
+    return b"\n".join(lines) + b"\n"
+
+
+def test_a_version_frozen_in_format_1_exports_and_is_built_upon_as_before(labelled):
+    # given: a version whose manifest is in format 1 (geometry lines), and its COCO export from format 2
+    version = dataset_version_freeze(project=labelled.project, name="v1", created_by=None)
+    format_2_export = stored_file(
+        dataset_export_build(version=version, export_format="coco", with_images=False).file_key
+    )
+    old = _as_format_1(stored_file(version.manifest_key))
+    version.manifest_key = storage.content_key("manifests", "format-1-copy", "jsonl")
+    storage.store_bytes(version.manifest_key, old)
+    version.save(update_fields=["manifest_key"])
+    DatasetExport.objects.filter(version=version).delete()
+    # when: it is exported, and a version is frozen on top of it
+    format_1_export = stored_file(
+        dataset_export_build(version=version, export_format="coco", with_images=False).file_key
+    )
+    later = dataset_version_freeze(project=labelled.project, name="v2", created_by=None)
+    # then: the same export; the later version keeps its splits and sees no change
+    assert format_1_export == format_2_export
+    assert old.count(b'"kind":"geometry"') == 10
+    assert later.diff["images"] == {"added": 0, "removed": 0, "changed": 0}
+    assert later.diff["annotations"] == {"added": 0, "removed": 0, "changed": 0}

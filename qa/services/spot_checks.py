@@ -117,9 +117,7 @@ def _reviewer_edits(
 
 
 @transaction.atomic
-def spot_check_accept(
-    *, user: User, spot_check_id: int, defects: Sequence[DefectChoice] | None = None
-) -> SpotCheck:
+def spot_check_accept(*, user: User, spot_check_id: int, defects: Sequence[DefectChoice] | None = None) -> SpotCheck:
     """Accept the annotator's work as the final answer, or (with `defects`) the reviewer's corrected version of it.
     The reviewer's edits are recorded on the spot check; the annotator's annotations stay as they were."""
     spot_check = spot_check_get_for_review(user=user, spot_check_id=spot_check_id, lock=True)

@@ -140,3 +140,27 @@ def test_the_queue_costs_the_same_for_one_check_or_many(team, api, submitted_wor
         queue = api(team.senior).get(f"/api/v1/projects/{team.project.pk}/qa/spot-checks/").json()["results"]
     # then
     assert [len(item["annotations"]) for item in queue] == [1] * 5
+
+
+def test_the_qa_page_counts_the_projects_pending_spot_checks_through_their_samples(team, submitted_work):
+    # given: a draw in this project (one pending check), and a pending check in another project
+    from qa.models import QaPolicy, SpotCheckSample
+    from qa.selectors import qa_queue_counts
+    from tests.factories import ProjectFactory, image_create
+
+    spot_check_sample_draw(user=team.senior, project=team.project, seed=1234)
+    other = ProjectFactory.create(name="Other plant", slug="other-plant")
+    other_sample = SpotCheckSample.objects.create(
+        project=other,
+        policy=QaPolicy.objects.create(project=other, version=1, seed=0),
+        seed=1,
+        rate=0.1,
+        population_image_ids=[],
+        drawn_image_ids=[],
+    )
+    SpotCheck.objects.create(sample=other_sample, image=image_create(project=other, seed=99), annotator=team.inspector)
+    # when
+    counts, other_counts = (qa_queue_counts(project=project) for project in (team.project, other))
+    # then: each project its own
+    assert (counts.spot_checks, other_counts.spot_checks) == (1, 1)
+    assert SpotCheck.objects.filter(status=SpotCheckStatus.PENDING).count() == 2
