@@ -28,6 +28,7 @@ from defectlab.jobs.services import job_create
 
 ASSIGNED, UNASSIGNED = "assigned", "unassigned"  # as tests/test_role_matrix.py names them
 
+
 def _assist_record(variant: str):
     """An answer the browser decoded, recorded: SAM is not installed here, so a role allowed to draw gets 400."""
     return lambda world: Call(
