@@ -244,6 +244,7 @@ class _SuggestionRow:
     rle: dict[str, Any]
     is_superseded: bool
     created_at: datetime
+    prompt: dict[str, Any] | None
 
 
 def _submitted_at(*, project: Project) -> dict[tuple[int, int], datetime]:
@@ -291,6 +292,7 @@ def _suggestion_rows(*, project: Project) -> dict[int, _SuggestionRow]:
             "rle",
             "is_superseded",
             "created_at",
+            "prompt",
         )
     )
     return {row[0]: _SuggestionRow(*row) for row in rows}
@@ -305,8 +307,16 @@ def _outcome(suggestion: _SuggestionRow, final: _Kept | None) -> OutcomeRow:
         final_rle=final.rle if final else None,
         final_class_id=final.defect_class_id if final else None,
     )
+    prompt = suggestion.prompt if isinstance(suggestion.prompt, dict) else None
+    clicks = None
+    if suggestion.origin == SuggestionOrigin.ASSIST and prompt is not None:
+        clicks = len(prompt.get("positive_clicks") or []) + len(prompt.get("negative_clicks") or [])
     return OutcomeRow(
-        engine=suggestion.engine, defect_class=suggestion.defect_class, origin=suggestion.origin, comparison=comparison
+        engine=suggestion.engine,
+        defect_class=suggestion.defect_class,
+        origin=suggestion.origin,
+        comparison=comparison,
+        clicks=clicks,
     )
 
 

@@ -20,6 +20,7 @@ from assist.selectors import (
 )
 from assist.services.evaluation import model_evaluation_start
 from assist.services.models import model_file_path, model_files, model_worst_case_path, trained_model_promote
+from assist.services.retraining import trained_model_retrain
 from assist.services.training import training_recipe, training_run_start
 from defectlab.authenticated import AuthenticatedRequest
 from defectlab.jobs.api import JobOutput, job_output
@@ -159,6 +160,15 @@ class TrainedModelPromoteApi(APIView):
     def post(self, request: AuthenticatedRequest, model_id: int) -> Response:
         """Make this model the project's promoted one (admins): pre-labels and the assist use it."""
         return Response(_model_output(trained_model_promote(user=request.user, model_id=model_id)))
+
+
+class TrainedModelRetrainApi(APIView):
+    @extend_schema(request=None, responses={202: TrainingRunOutput, 400: ErrorOutput, 403: ErrorOutput})
+    def post(self, request: AuthenticatedRequest, model_id: int) -> Response:
+        """Train this model's recipe again on the project's newest dataset version (admins): 202 with the new run.
+        Its model is promoted by hand, once its evaluation is read."""
+        run = trained_model_retrain(user=request.user, model_id=model_id)
+        return Response(_run_output(run, request), status=202)
 
 
 class TrainedModelFileApi(APIView):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from annotation.models import Image, ImageStatus, Project
+from assist.interactive.recipe import InteractiveRecipe
 from assist.job_kinds import TRAINING_JOB_KIND
 from assist.models import ModelKind, TrainedModel, TrainingRun
 from assist.services.models import INTERACTIVE_MODEL_FILES, run_folder
@@ -38,7 +39,6 @@ def _onnx_bytes() -> bytes:
     from assist.interactive.export import onnx_export
     from assist.interactive.inference import CropGeometry
     from assist.interactive.network import IMAGE_CHANNELS, network_build
-    from assist.interactive.recipe import InteractiveRecipe
 
     recipe = InteractiveRecipe(**RECIPE_FIELDS)  # type: ignore[arg-type]
     torch.manual_seed(SEED)
@@ -68,7 +68,7 @@ def interactive_model_create(
         kind=ModelKind.INTERACTIVE,
         dataset_version=version,
         content_hash=version.content_hash,
-        recipe={"name": "interactive", **RECIPE_FIELDS},
+        recipe=InteractiveRecipe(**RECIPE_FIELDS).to_dict(),  # type: ignore[arg-type]
         seed=SEED,
         code_version="test",
         job=job_create(kind=TRAINING_JOB_KIND, project=project, created_by=admin),
