@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from assist.interactive.train import Progress as InteractiveProgress
     from assist.training.samples import Sample
 
-VALIDATION_KEYS = ("box_mean_iou", "per_class_iou", "noc85", "noc90", "box_noc85", "box_noc90", "score")
+VALIDATION_KEYS = ("box_mean_iou", "per_class_iou", "noc85", "noc90", "box_noc85", "box_noc90")
 "What each validation row of an interactive run keeps (the benchmark's scores, NoC capped by the recipe)."
 PARITY_BATCHES = 2  # batches of real crops (with their prompt maps) the ONNX file is compared with PyTorch on
 BASELINE_ENGINES = (CLASSICAL_ENGINE_NAME, SAM_ENGINE_NAME)  # scored beside the model where they run here

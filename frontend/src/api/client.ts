@@ -195,6 +195,10 @@ export interface ValidationRow {
   readonly boundary_f1: number | null;
   readonly pixel_accuracy: number | null;
   readonly score_threshold: number | null;
+  /** Interactive runs (assist/services/interactive_training.py VALIDATION_KEYS): the assist benchmark's scores. */
+  readonly box_mean_iou?: number | null;
+  readonly noc85?: number | null;
+  readonly box_noc85?: number | null;
 }
 export type TrainingRun = Omit<Schemas["TrainingRunOutput"], "history" | "loss_curve"> & {
   readonly history: readonly ValidationRow[];
