@@ -14,13 +14,14 @@ from assist.interactive.engine import InteractiveEngine
 from assist.interactive.train import regions_for_validation
 from assist.models import ModelKind, TrainedModel, TrainingRun
 from assist.selectors import engine_names_for_project, model_promoted_for_project
-from assist.services.evaluation import version_samples
+from assist.services.evaluation import model_evaluation_start, version_samples
 from assist.services.models import model_file_path, run_folder, trained_model_promote
 from assist.services.training import training_run_start
 from assist.tests.training_data import TINY_INTERACTIVE_RECIPE, tile_version
 from assist.training.checkpoints import LAST_NAME, checkpoint_load
 from conftest import worker_start
 from defectlab.jobs.models import Job, JobStatus
+from defectlab.jobs.services import job_run
 from tests.test_worker_lost import wait_until
 
 pytestmark = [
@@ -74,6 +75,10 @@ def test_an_interactive_run_on_the_worker_trains_exports_scores_and_answers_clic
     assert metrics["baselines"]["classical"] == engine_score("classical", engine_get("classical"), regions)
     assert metrics["click_p50_ms"] > 0
     assert sorted(model.files) == ["checkpoint", "onnx_fp32"]
+    # and an ML engineer's evaluation job on the version's test split scores it the same way
+    evaluation = job_run(job_id=model_evaluation_start(user=team.ml_engineer, model_id=model.pk).pk)
+    assert evaluation.status == JobStatus.SUCCEEDED
+    assert {key: evaluation.result["metrics"][key] for key in scored} == scored
     # when: the admin promotes it
     trained_model_promote(user=team.admin, model_id=model.pk)
     # then: it is the project's interactive model, not its segmentation model, and an engine the editor may ask

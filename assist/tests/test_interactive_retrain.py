@@ -74,3 +74,37 @@ def test_each_model_has_its_acceptance_and_clicks_per_kept_defect():
         ModelStatistics("interactive-7", 7, "interactive", 3, 2 / 3, 4.0),
         ModelStatistics("interactive-12", 12, "interactive", 1, 1.0, 1.0),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"recipe": "interactive", "epochs": 2}, "The interactive recipe's budget is minutes (of CPU time) or steps"),
+        ({"recipe": "interactiv"}, "No recipe 'interactiv'; recipes: unet-lite0, unet-scratch, interactive."),
+        ({"recipe": "interactive", "minutes": 10_000}, "at most 600 minutes"),
+    ],
+)
+def test_an_interactive_run_with_a_budget_it_cannot_keep_is_refused(team, api, body, message):
+    model = interactive_model_create(project=team.project, admin=team.admin, metrics=quality(0.7, 9.0))
+    runs_before = TrainingRun.objects.count()
+    response = api(team.admin).post(
+        f"/api/v1/projects/{team.project.pk}/training-runs/",
+        {"version_id": model.run.dataset_version_id, **body},
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert message in response.json()["message"]
+    assert TrainingRun.objects.count() == runs_before
+
+
+def test_an_admin_starts_an_interactive_run_from_the_api(team, api):
+    model = interactive_model_create(project=team.project, admin=team.admin, metrics=quality(0.7, 9.0))
+    response = api(team.admin).post(
+        f"/api/v1/projects/{team.project.pk}/training-runs/",
+        {"version_id": model.run.dataset_version_id, "recipe": "interactive", "minutes": 2},
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    run = TrainingRun.objects.get(pk=response.json()["id"])
+    recipe = InteractiveRecipe.from_dict(run.recipe)
+    assert (run.kind, recipe.budget_seconds, recipe.budget_clock) == ("interactive", 120.0, "cpu")
