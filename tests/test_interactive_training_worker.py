@@ -76,8 +76,12 @@ def test_an_interactive_run_on_the_worker_trains_exports_scores_and_answers_clic
     assert metrics["click_p50_ms"] > 0
     assert sorted(model.files) == ["checkpoint", "onnx_fp32"]
     # and an ML engineer's evaluation job on the version's test split scores it the same way
-    evaluation = job_run(job_id=model_evaluation_start(user=team.ml_engineer, model_id=model.pk).pk)
-    assert evaluation.status == JobStatus.SUCCEEDED
+    # (run here, unless the session's worker on the default queue took its message first)
+    evaluation_id = model_evaluation_start(user=team.ml_engineer, model_id=model.pk).pk
+    job_run(job_id=evaluation_id)
+    wait_until(lambda: Job.objects.get(pk=evaluation_id).status in FINISHED, seconds=RUN_SECONDS)
+    evaluation = Job.objects.get(pk=evaluation_id)
+    assert (evaluation.status, evaluation.error) == (JobStatus.SUCCEEDED, "")
     assert {key: evaluation.result["metrics"][key] for key in scored} == scored
     # when: the admin promotes it
     trained_model_promote(user=team.admin, model_id=model.pk)
