@@ -196,8 +196,10 @@ class RunRecorder:
             if len(run.loss_curve) > LOSS_CURVE_MAX_POINTS:
                 run.loss_curve, self.stride = run.loss_curve[::2], self.stride * 2
         total = f" of {progress.total_steps}" if progress.total_steps else ""
-        position = progress.epoch + 1 if self.unit == "epoch" else progress.step
-        self.job.progress(progress.step, progress.total_steps, f"Training: {self.unit} {position}")
+        # The message changes once an epoch: a changed message is written at once (the heartbeat), so it must not
+        # change every step. Runs counted in steps say only that they train; the step is the progress itself.
+        message = f"Training: epoch {progress.epoch + 1}" if self.unit == "epoch" else "Training"
+        self.job.progress(progress.step, progress.total_steps, message)
         now = time.monotonic()
         if progress.val_metrics is not None or now - self.last_write >= RECORD_EVERY_SECONDS:
             self.flush()
