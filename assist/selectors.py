@@ -169,7 +169,7 @@ def engines_for_project(*, project: Project) -> ProjectEngines:
     return ProjectEngines(
         engines=[
             EngineChoice(name=name, can_prelabel=engine_can_prelabel(name), is_preferred=name == preferred)
-            for name in sorted(names, key=_rank)
+            for name in sorted(names, key=lambda name: (name != preferred, _rank(name)))  # the preferred first
         ],
         unavailable=_unavailable_engines(),
         preferred=preferred,
