@@ -52,6 +52,10 @@ def interactive_model_score(onnx_path: Path, samples: Sequence["Sample"], classe
     return metrics
 
 
+def _has_regions(samples: Sequence["Sample"]) -> bool:
+    return any(not sample.is_defect_free and sample.mask.any() for sample in samples)
+
+
 def _progress_of(progress: "InteractiveProgress") -> Any:
     """The interactive trainer's progress as the run's recorder reads it (one "epoch"; ETA from the step rate)."""
     from assist.training.train import Progress
@@ -88,7 +92,8 @@ def interactive_run_run(*, job: JobContext, run: TrainingRun) -> dict[str, Any]:
     try:
         result = interactive_train(
             splits["train"],
-            splits["val"] or splits["train"],  # a version without a val split validates on its training images
+            # a version without defects in its val split validates on its training images
+            splits["val"] if _has_regions(splits["val"]) else splits["train"],
             recipe,
             checkpoint_dir=folder,
             device=device,
@@ -124,7 +129,8 @@ def _model_record(
     *, run: TrainingRun, job: JobContext, splits: dict[str, list["Sample"]], classes: list[str], best: Path
 ) -> TrainedModel:
     """Export the best weights to ONNX (parity against PyTorch on real crops of the evaluated split), score the
-    exported model on the test split (val when the version has none), and record the model once."""
+    exported model on the test split (the first of test, val, train with defects in it), and record the model
+    once."""
     import torch
 
     from assist.interactive.examples import ExampleSampler
@@ -139,12 +145,11 @@ def _model_record(
         folder = run_folder(run)
         job.progress(0, None, "Exporting ONNX")
         onnx_path = onnx_export(net, folder / INTERACTIVE_MODEL_FILES["onnx_fp32"], geometry=CropGeometry.of(recipe))
-        evaluated = splits["test"] or splits["val"]
+        evaluated = next(
+            (splits[name] for name in ("test", "val", "train") if _has_regions(splits[name])), splits["train"]
+        )
         job.progress(0, None, "Checking ONNX against PyTorch")
-        try:
-            sampler = ExampleSampler(evaluated, recipe)
-        except ValueError:  # no defect region in the evaluated split: real training crops then
-            sampler = ExampleSampler(splits["train"], recipe)
+        sampler = ExampleSampler(evaluated, recipe)
         inputs = []
         for step in range(PARITY_BATCHES):
             examples = sampler.batch(step)
@@ -158,7 +163,7 @@ def _model_record(
         metrics = interactive_model_score(onnx_path, evaluated, classes)
     finally:
         torch.set_num_threads(previous_threads)
-    metrics["split"] = "test" if splits["test"] else "val"
+    metrics["split"] = next(name for name in ("test", "val", "train") if splits[name] is evaluated)
     model, _ = TrainedModel.objects.update_or_create(
         run=run,
         defaults={
