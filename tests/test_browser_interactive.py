@@ -52,6 +52,14 @@ def status_starts(page, text: str) -> None:
     page.wait_for_function(f"document.getElementById('assist-status').textContent.startsWith({text!r})")
 
 
+def answered_by(page, engine: str) -> None:
+    """The status line once an answer came (answerText ends in its milliseconds; "asking…" while waiting)."""
+    page.wait_for_function(
+        f"(() => {{ const text = document.getElementById('assist-status').textContent;"
+        f" return text.startsWith('Assist: {engine} · ') && text.includes(' ms'); }})()"
+    )
+
+
 def outline_of(model, image, prompt: Prompt, geometry_kind: str) -> dict:
     """What the model's file answers in this process, outlined as the server outlines it."""
     result = InteractiveEngine(model_file_path(model, "onnx_fp32")).predict(image_pixels(image), prompt)
@@ -82,7 +90,7 @@ def test_clicks_on_a_tile_are_answered_by_the_promoted_interactive_model(
     # defect, then once more
     page.keyboard.press("c")
     page.mouse.click(*screen(page, *FIRST_CLICK))
-    status_starts(page, f"Assist: {name} · ")
+    answered_by(page, name)
     first = Suggestion.objects.get(image=image, is_superseded=False)
     page.mouse.click(*screen(page, *SECOND_CLICK))
     page.wait_for_function(
@@ -130,7 +138,7 @@ def test_a_click_inside_a_model_prelabel_refines_it_through_the_interactive_mode
     # when: the assist click inside the pre-label, answered, kept
     page.keyboard.press("c")
     page.mouse.click(*screen(page, 45, 35))
-    status_starts(page, f"Assist: {name} · ")
+    answered_by(page, name)
     page.keyboard.press("Enter")
     page.wait_for_selector(".defect-row")
     page.wait_for_selector(".suggestion-row", state="detached")
