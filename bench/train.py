@@ -77,10 +77,11 @@ def main() -> None:
             DefectClass.objects.get_or_create(project=project, name=folder.name, defaults={"geometry_kind": kind})
     entries = folder_entries(arguments.data)
     if arguments.assist_split is not None:  # the folder's CLASS/NAME as bench/assist_quality.py splits it
+        parts = {entry.path: Path(entry.path).with_suffix("").parts for entry in entries}
         entries = [
             entry
             for entry in entries
-            if split_of(*Path(entry.path).with_suffix("").as_posix().split("/", 1)) == arguments.assist_split
+            if len(parts[entry.path]) == 2 and split_of(*parts[entry.path]) == arguments.assist_split
         ]
     sources, _ = plan_sources(entries, with_masks=True)
     summary = images_import(project=project, sources=sources)
