@@ -17,7 +17,8 @@ from annotation.services.images import assignments_create
 from assist.engines.base import Prompt
 from assist.engines.interactive_model import interactive_engine_name
 from assist.interactive.engine import InteractiveEngine
-from assist.models import Suggestion, SuggestionDecision
+from assist.interactive.recipe import InteractiveRecipe
+from assist.models import Suggestion, SuggestionDecision, TrainingRun
 from assist.outlines import mask_outline
 from assist.services.models import model_file_path
 from assist.services.pixels import image_pixels
@@ -151,3 +152,29 @@ def test_a_click_inside_a_model_prelabel_refines_it_through_the_interactive_mode
     assert kept.geometry == outline_of(model, image, prompt, team.defect_class.geometry_kind)
     decision = SuggestionDecision.objects.get(suggestion=prelabel)
     assert (decision.user, decision.decision) == (team.inspector, "rejected")
+
+
+def test_the_model_page_shows_the_record_beside_the_baselines_and_retrains(team, logged_in_page, live_server):
+    # given: the promoted interactive model (its run on the project's only version)
+    model = interactive_model_create(project=team.project, admin=team.admin, metrics=RECORD)
+    # when: the admin opens its page
+    page = logged_in_page("admin")
+    page.goto(f"{live_server.url}/projects/{team.project.pk}/models/{model.pk}/")
+    page.wait_for_selector("#model-quality tbody tr")
+    # then: its scores beside the classical engine's, no segmentation panels, its two files
+    rows = page.locator("#model-quality tbody tr").all_inner_texts()
+    assert [row.split("\t")[:3] for row in rows] == [
+        [f"this model ({model.pk})", "0.800", "8.00"],
+        ["classical", "0.700", "14.00"],
+    ]
+    assert page.locator("#model-segmentation-only").is_hidden()
+    assert page.locator("#model-files li").all_inner_texts() == ["ONNX (fp32)", "PyTorch checkpoint"]
+    assert "the editor's assist click and box use this model" in page.text_content("#model-promoted")
+    # when: Retrain
+    page.click("#model-retrain")
+    page.wait_for_selector("#model-retrained a")
+    # then: a new interactive run of its recipe on the newest version, linked from the page
+    run = TrainingRun.objects.exclude(pk=model.run_id).get()
+    assert (run.kind, run.dataset_version_id) == ("interactive", model.run.dataset_version_id)
+    assert InteractiveRecipe.from_dict(run.recipe) == InteractiveRecipe.from_dict(model.run.recipe)
+    assert page.get_attribute("#model-retrained a", "href") == f"/projects/{team.project.pk}/training-runs/{run.pk}/"

@@ -25,7 +25,7 @@ function row(name: string, value: string): HTMLTableRowElement {
   return element("tr", {}, element("th", {}, name), element("td", {}, value));
 }
 
-function qualityRow(name: string, quality: AssistQuality, clickMs: number | null = null): HTMLTableRowElement {
+function qualityRow(name: string, quality: AssistQuality, clickMs: number | null | undefined = null): HTMLTableRowElement {
   return element(
     "tr",
     {},
@@ -34,7 +34,7 @@ function qualityRow(name: string, quality: AssistQuality, clickMs: number | null
     element("td", {}, quality.noc85.toFixed(2)),
     element("td", {}, quality.noc90.toFixed(2)),
     element("td", {}, quality.box_noc85.toFixed(2)),
-    element("td", {}, clickMs === null ? "—" : `${clickMs.toFixed(1)} ms`),
+    element("td", {}, clickMs === null || clickMs === undefined ? "—" : `${clickMs.toFixed(1)} ms`),
   );
 }
 
@@ -52,10 +52,10 @@ function interactiveMetricsShow(model: InteractiveModel): void {
         "tbody",
         {},
         qualityRow(`this model (${model.id})`, metrics, metrics.click_p50_ms),
-        ...Object.entries(metrics.baselines).map(([name, quality]) => qualityRow(name, quality)),
+        ...Object.entries(metrics.baselines ?? {}).map(([name, quality]) => qualityRow(name, quality)),
       ),
     ),
-    iouBars("Box-prompt IoU per class (test split)", metrics.per_class_iou),
+    iouBars("Box-prompt IoU per class (test split)", metrics.per_class_iou ?? {}),
   );
   byId("model-segmentation-only").hidden = true;
 }
