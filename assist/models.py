@@ -132,6 +132,15 @@ class SamInstallation(models.Model):
         return f"SAM {self.model_id}{' (active)' if self.is_active else ''}"
 
 
+class ModelKind(models.TextChoices):
+    """What a run trains: the segmentation model (pre-labels, label review, the editor's fallback) or the
+    interactive click-and-box model (the editor's assist tools; assist/interactive/). Each kind has its own
+    promoted model per project."""
+
+    SEGMENTATION = "segmentation", "Segmentation (pre-labels)"
+    INTERACTIVE = "interactive", "Interactive (click and box)"
+
+
 class TrainingRun(models.Model):
     """One training of a segmentation model on a frozen dataset version: what it was trained from (the version
     and its content hash, the recipe, the seed, the code), and what it saw while it trained. Its status, progress
@@ -144,7 +153,10 @@ class TrainingRun(models.Model):
     project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="+")
     dataset_version = models.ForeignKey("datasets.DatasetVersion", on_delete=models.PROTECT, related_name="+")
     content_hash = models.CharField(max_length=64, help_text="The version's content hash (its manifest's sha256).")
-    recipe = models.JSONField(help_text="Recipe.to_dict() of assist/training/recipe.py: every choice that shapes it.")
+    kind = models.CharField(max_length=20, choices=ModelKind.choices, default=ModelKind.SEGMENTATION)
+    recipe = models.JSONField(
+        help_text="to_dict() of the kind's recipe (assist/training/recipe.py, assist/interactive/recipe.py)."
+    )
     seed = models.IntegerField(help_text="The recipe's seed (sampling, augmentation, initial weights).")
     code_version = models.CharField(max_length=100, help_text="The git commit (or package version) that trained.")
     job = models.OneToOneField("jobs.Job", on_delete=models.PROTECT, related_name="training_run")
@@ -173,10 +185,12 @@ class TrainingRun(models.Model):
 class TrainedModel(models.Model):
     """The model a training run produced, in the registry: its evaluation on the version's test split, its files
     (the best checkpoint, ONNX fp32 and int8, the decision rule as JSON) and the parity of ONNX with PyTorch.
-    One model per project may be promoted: the one pre-labels and the assist use (a partial unique constraint)."""
+    One model per project and kind may be promoted (a partial unique constraint): the segmentation model pre-labels,
+    the interactive one answers the editor's box and clicks."""
 
     project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="+")
     run = models.OneToOneField(TrainingRun, on_delete=models.CASCADE, related_name="trained_model")
+    kind = models.CharField(max_length=20, choices=ModelKind.choices, default=ModelKind.SEGMENTATION)
     defect_classes = models.JSONField(help_text="Class names in the model's class-index order (index i + 1).")
     metrics = models.JSONField(help_text="Evaluation on the version's test split (assist/training/evaluate.py).")
     validation_metrics = models.JSONField(help_text="The best validation's metrics, which chose these weights.")
@@ -194,7 +208,9 @@ class TrainedModel(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["project"], condition=models.Q(is_promoted=True), name="trained_model_one_promoted_per_project"
+                fields=["project", "kind"],
+                condition=models.Q(is_promoted=True),
+                name="trained_model_one_promoted_per_project_kind",
             )
         ]
 

@@ -64,5 +64,10 @@ def trained_model_page(request: AuthenticatedHttpRequest, project_id: int, model
     if model.project_id != project_id:
         raise NotFound("No such model.")
     project, role = project_get_for_assist(user=request.user, project_id=project_id, action=AssistAction.VIEW_MODELS)
-    context = {"project": project, "model_id": model.pk, "can_promote": assist_allows(role, AssistAction.PROMOTE)}
+    context = {
+        "project": project,
+        "model_id": model.pk,
+        "can_promote": assist_allows(role, AssistAction.PROMOTE),
+        "can_retrain": assist_allows(role, AssistAction.TRAIN),
+    }
     return render(request, "frontend/trained_model.html", context)

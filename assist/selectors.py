@@ -32,6 +32,7 @@ from assist.models import (
     LabelErrorScore,
     LabelErrorStatus,
     LabelNextScore,
+    ModelKind,
     Suggestion,
     SuggestionDecision,
     SuggestionOrigin,
@@ -51,8 +52,11 @@ from defectlab.jobs.models import JobStatus
 
 # Engines a project prefers, best first. A name matches an entry equal to it or starting with it and "-" or "_"
 # ("sam-vit_t" is a "sam", "model-12" a "model": the project's promoted model, engine_names_for_project). Engines
-# named by nothing here (a plant's own, through DEFECTLAB_ASSIST_ENGINE_MODULES) come after them, by name.
-ENGINE_PREFERENCE = ("sam", "model", "classical")
+# named by nothing here (a plant's own, through DEFECTLAB_ASSIST_ENGINE_MODULES) come after them, by name. The
+# project's interactive model ("interactive-<id>") goes first instead where its record beats the others
+# (`interactive_model_is_better`).
+ENGINE_PREFERENCE = ("sam", "model", "classical", "interactive")
+QUALITY_MAX_CLICKS = 20  # the benchmark's NoC cap (assist/engines/quality.py MAX_CLICKS)
 
 
 def trained_model_engine_for_project(*, project: Project) -> str | None:
@@ -65,11 +69,49 @@ def trained_model_engine_for_project(*, project: Project) -> str | None:
     return model_engine_name(model.pk) if model is not None and model_is_usable(model) else None
 
 
+def interactive_model_for_project(*, project: Project) -> TrainedModel | None:
+    """The project's promoted interactive model when its files are on this server, else None."""
+    from assist.services.models import model_is_usable
+
+    model = model_promoted_for_project(project, kind=ModelKind.INTERACTIVE)
+    return model if model is not None and model_is_usable(model) else None
+
+
+def assist_quality(metrics: dict[str, Any]) -> float:
+    """One number per engine from the benchmark's scores: box IoU + 1 - NoC@85 / 20 (higher is better), the box
+    tool's answer and the click tool's effort weighed equally, as the interactive training chooses its weights."""
+    return float(metrics["box_mean_iou"]) + 1.0 - float(metrics["noc85"]) / QUALITY_MAX_CLICKS
+
+
+def interactive_model_is_better(*, model: TrainedModel, names: list[str]) -> bool:
+    """Whether the editor should use the interactive model before the other engines: its run scored it on the
+    version's held-out regions beside the classical engine (and SAM where it was installed); it goes first when
+    its `assist_quality` beats each of them. SAM installed since the run has no score there, so it keeps its place
+    until a retrain records the comparison."""
+    metrics = model.metrics
+    baselines = metrics.get("baselines") or {}
+    rivals = {_rank(name)[0] for name in names} & {ENGINE_PREFERENCE.index("sam"), ENGINE_PREFERENCE.index("classical")}
+    try:
+        quality = assist_quality(metrics)
+        for rival in rivals:
+            if assist_quality(baselines[ENGINE_PREFERENCE[rival]]) >= quality:
+                return False
+    except (KeyError, TypeError, ValueError):  # no record to compare with (a model from before the comparison)
+        return False
+    return True
+
+
 def engine_names_for_project(*, project: Project) -> list[str]:
-    """The engines this project's users may ask for: the registered ones and the project's promoted model."""
+    """The engines this project's users may ask for: the registered ones and the project's promoted models (the
+    segmentation model, "model-<id>", and the interactive one, "interactive-<id>")."""
+    from assist.engines.interactive_model import interactive_engine_name
+
     names = engine_names()
     trained = trained_model_engine_for_project(project=project)
-    return sorted([*names, trained]) if trained is not None else names
+    interactive = interactive_model_for_project(project=project)
+    extra = [trained] if trained is not None else []
+    extra += [interactive_engine_name(interactive.pk)] if interactive is not None else []
+    return sorted([*names, *extra]) if extra else names
 
 
 def _rank(name: str) -> tuple[int, str]:
@@ -82,11 +124,20 @@ def _rank(name: str) -> tuple[int, str]:
 def engine_preferred(*, project: Project, names: list[str], for_prelabel: bool = False) -> str | None:
     """The engine this project's inspectors get unless they name one (None: no engine can do it here).
     `for_prelabel`: among the engines that find defects with no prompt, the promoted model first (it was trained
-    on this project's defects); for the editor's box and clicks SAM comes first, then the model, then classical."""
+    on this project's defects). For the editor's box and clicks: the promoted interactive model where its record
+    beats the others (`interactive_model_is_better`), else SAM, then the segmentation model, then classical."""
     candidates = [name for name in names if engine_can_prelabel(name)] if for_prelabel else list(names)
     trained = trained_model_engine_for_project(project=project) if for_prelabel else None
     if trained is not None and trained in candidates:
         return trained
+    if not for_prelabel:
+        from assist.engines.interactive_model import interactive_engine_name
+
+        interactive = interactive_model_for_project(project=project)
+        if interactive is not None and interactive_engine_name(interactive.pk) in candidates:
+            others = [name for name in candidates if name != interactive_engine_name(interactive.pk)]
+            if interactive_model_is_better(model=interactive, names=others):
+                return interactive_engine_name(interactive.pk)
     return min(candidates, key=_rank, default=None)
 
 
@@ -118,7 +169,7 @@ def engines_for_project(*, project: Project) -> ProjectEngines:
     return ProjectEngines(
         engines=[
             EngineChoice(name=name, can_prelabel=engine_can_prelabel(name), is_preferred=name == preferred)
-            for name in sorted(names, key=_rank)
+            for name in sorted(names, key=lambda name: (name != preferred, _rank(name)))  # the preferred first
         ],
         unavailable=_unavailable_engines(),
         preferred=preferred,
@@ -193,6 +244,7 @@ class _SuggestionRow:
     rle: dict[str, Any]
     is_superseded: bool
     created_at: datetime
+    prompt: dict[str, Any] | None
 
 
 def _submitted_at(*, project: Project) -> dict[tuple[int, int], datetime]:
@@ -240,6 +292,7 @@ def _suggestion_rows(*, project: Project) -> dict[int, _SuggestionRow]:
             "rle",
             "is_superseded",
             "created_at",
+            "prompt",
         )
     )
     return {row[0]: _SuggestionRow(*row) for row in rows}
@@ -254,8 +307,16 @@ def _outcome(suggestion: _SuggestionRow, final: _Kept | None) -> OutcomeRow:
         final_rle=final.rle if final else None,
         final_class_id=final.defect_class_id if final else None,
     )
+    prompt = suggestion.prompt if isinstance(suggestion.prompt, dict) else None
+    clicks = None
+    if suggestion.origin == SuggestionOrigin.ASSIST and prompt is not None:
+        clicks = len(prompt.get("positive_clicks") or []) + len(prompt.get("negative_clicks") or [])
     return OutcomeRow(
-        engine=suggestion.engine, defect_class=suggestion.defect_class, origin=suggestion.origin, comparison=comparison
+        engine=suggestion.engine,
+        defect_class=suggestion.defect_class,
+        origin=suggestion.origin,
+        comparison=comparison,
+        clicks=clicks,
     )
 
 
@@ -329,9 +390,10 @@ def assist_statistics_for_project(*, project: Project) -> AssistStatistics:
 # Training runs and the model registry
 
 
-def model_promoted_for_project(project: Project) -> TrainedModel | None:
-    """The project's promoted model (the one pre-labels and the assist use), or None."""
-    return TrainedModel.objects.select_related("run").filter(project=project, is_promoted=True).first()
+def model_promoted_for_project(project: Project, kind: str = ModelKind.SEGMENTATION) -> TrainedModel | None:
+    """The project's promoted model of `kind`, or None: the segmentation model pre-labels and ranks (label next,
+    label-error review), the interactive one answers the editor's box and clicks."""
+    return TrainedModel.objects.select_related("run").filter(project=project, kind=kind, is_promoted=True).first()
 
 
 def training_run_list_for_project(*, project: Project) -> QuerySet[TrainingRun]:
@@ -374,9 +436,9 @@ def trained_model_get_for_user(
 
 
 def trained_model_latest() -> TrainedModel | None:
-    """The newest model of any project whose run succeeded (`evaluate_model latest`)."""
+    """The newest segmentation model of any project whose run succeeded (`evaluate_model latest`)."""
     return (
-        TrainedModel.objects.filter(run__job__status=JobStatus.SUCCEEDED)
+        TrainedModel.objects.filter(run__job__status=JobStatus.SUCCEEDED, kind=ModelKind.SEGMENTATION)
         .select_related("run__dataset_version")
         .order_by("-created_at", "-id")
         .first()

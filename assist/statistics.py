@@ -10,6 +10,9 @@ or the image past submission), so a half-finished image does not count its pendi
 - mean IoU: suggestion vs final geometry (rasterised masks), over the kept ones (unchanged count as 1.0).
 - vertex changes: vertices added, removed or moved between suggestion and final geometry, as
   max(|final - suggested|, |suggested - final|) over the two vertex sets (a moved vertex counts once).
+- per trained model (engines "model-<id>", "interactive-<id>"; retraining makes a new id, so consecutive rows are
+  before and after): its suggestions, acceptance rate, and clicks per defect: the mean number of clicks
+  (positive and negative) in the prompts of its kept assist answers (a box alone is 0 clicks).
 - time per image: from the inspector's first opening of the image in the editor to their assignment's
   submission; "with assist" when they asked an engine or decided a pre-label on it. Spans over
   WORK_SECONDS_MAX are left out: the image waited (overnight, a return from review), nobody worked that long.
@@ -79,6 +82,7 @@ class OutcomeRow:
     defect_class: str  # the suggestion's class
     origin: str  # "assist" or "prelabel"
     comparison: Comparison
+    clicks: int | None = None  # assist answers: clicks in the prompt (positive + negative); None for pre-labels
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,44 @@ def grouped(rows: Iterable[OutcomeRow], key: Callable[[OutcomeRow], str]) -> lis
     return [(name, group_statistics(groups[name])) for name in sorted(groups)]
 
 
+MODEL_ENGINE_KINDS = {"model": "segmentation", "interactive": "interactive"}  # engine family -> model kind
+
+
+@dataclass(frozen=True)
+class ModelStatistics:
+    engine: str
+    model_id: int
+    kind: str  # segmentation or interactive
+    suggestions: int
+    acceptance_rate: float | None
+    clicks_per_defect: float | None  # over its kept assist answers; None: none kept
+
+
+def model_statistics(rows: Iterable[OutcomeRow]) -> list[ModelStatistics]:
+    """One row per trained model that made suggestions, by model id (older models first)."""
+    groups: dict[str, list[OutcomeRow]] = defaultdict(list)
+    for row in rows:
+        family, _, key = row.engine.partition("-")
+        if family in MODEL_ENGINE_KINDS and key.isdigit():
+            groups[row.engine].append(row)
+    result = []
+    for engine, group in groups.items():
+        family, _, key = engine.partition("-")
+        kept = [row for row in group if row.comparison.outcome != "deleted"]
+        clicks = [row.clicks for row in kept if row.clicks is not None]
+        result.append(
+            ModelStatistics(
+                engine=engine,
+                model_id=int(key),
+                kind=MODEL_ENGINE_KINDS[family],
+                suggestions=len(group),
+                acceptance_rate=len(kept) / len(group),
+                clicks_per_defect=stats.fmean(clicks) if clicks else None,
+            )
+        )
+    return sorted(result, key=lambda row: (row.model_id, row.engine))
+
+
 @dataclass(frozen=True)
 class WorkTimeRow:
     seconds: float  # first opening to submission
@@ -150,6 +192,7 @@ class AssistStatistics:
     time_with_assist: TimeSummary
     time_without_assist: TimeSummary
     time_by_engine: list[tuple[str, TimeSummary]]
+    models: list[ModelStatistics]
 
 
 def assist_statistics(outcomes: Sequence[OutcomeRow], times: Sequence[WorkTimeRow]) -> AssistStatistics:
@@ -162,6 +205,7 @@ def assist_statistics(outcomes: Sequence[OutcomeRow], times: Sequence[WorkTimeRo
         time_by_engine=[
             (engine, time_summary([row.seconds for row in times if engine in row.engines])) for engine in engines
         ],
+        models=model_statistics(outcomes),
     )
 
 
@@ -175,4 +219,5 @@ def statistics_tables(result: AssistStatistics) -> dict:
             "without_assist": asdict(result.time_without_assist),
             "by_engine": [{"engine": name, **asdict(row)} for name, row in result.time_by_engine],
         },
+        "models": [asdict(row) for row in result.models],
     }

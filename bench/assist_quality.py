@@ -1,7 +1,7 @@
 """Assist quality: how well each assist engine draws real defects from a box or from clicks, against the filled box.
 
     python bench/assist_quality.py --data ../shared/data/magnetic-tile [--split tune|holdout|all] [--max-regions N]
-                                   [--loosen FRACTION]
+                                   [--loosen FRACTION] [--interactive-model MODEL.onnx]
 
 Data: CLASS/NAME.jpg with NAME.png beside it (mask, defect where >= 128); free/ (no defect) is skipped. Each
 8-connected region of a mask is one defect and one trial; its prompt carries the folder's name as the defect class
@@ -26,6 +26,11 @@ Scores, as interactive segmentation papers compute them (Xu et al. 2016; RITM, S
   stays below the threshold; where the box reaches it, NoC counts the box as 2 clicks (its two corners) and NoC
   after box is 0.
 
+--interactive-model: a project's promoted interactive model (the ONNX file bench/train.py --recipe interactive
+--out DIR keeps, or a run folder's model.onnx) is scored beside the registered engines as "interactive". Train it
+with `--assist-split tune` and score `--split holdout`: no image scored was in its version. Each engine's row also
+has its per-call p50 (wall and CPU ms, calls with clicks apart from box-only calls).
+
 Last line: one JSON object {"ENGINE": {"box_mean_iou", "per_class_iou": {CLASS: mean}, "noc85", "noc90",
 "box_noc85", "box_noc90", "regions"}, ...} with a "box" entry; every figure is a mean over regions.
 """
@@ -43,7 +48,7 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assist.engines.base import Engine, engine_get, engine_names  # noqa: E402 - pure
-from assist.engines.quality import FilledBox, Region, engine_score, regions_from_mask  # noqa: E402
+from assist.engines.quality import FilledBox, Region, TimedEngine, engine_score, regions_from_mask  # noqa: E402
 from bench._setup import django_for_benchmark  # noqa: E402
 
 MASK_THRESHOLD = 128  # the shared data's masks are JPEG-like: defect near 255, background near 0
@@ -80,10 +85,14 @@ def regions_load(data: Path, *, split: str, max_regions: int | None, loosen: flo
     return regions
 
 
-def engines_all() -> Iterator[tuple[str, Engine]]:
+def engines_all(interactive_model: Path | None = None) -> Iterator[tuple[str, Engine]]:
     yield "box", FilledBox()
     for name in engine_names():
         yield name, engine_get(name)
+    if interactive_model is not None:
+        from assist.interactive.engine import InteractiveEngine
+
+        yield "interactive", InteractiveEngine(interactive_model)
 
 
 def main() -> None:
@@ -92,6 +101,7 @@ def main() -> None:
     parser.add_argument("--split", choices=("tune", "holdout", "all"), default="tune")
     parser.add_argument("--max-regions", type=int, default=None, help="keep the first N regions of each class")
     parser.add_argument("--loosen", type=float, default=0.0, help="widen each box by this share per side")
+    parser.add_argument("--interactive-model", type=Path, default=None, help="an interactive model's ONNX file")
     arguments = parser.parse_args()
     cv2.setNumThreads(1)  # a benchmark, not a race: comparable on a shared machine
     # Which engines this server has is the registry's answer, and SAM's comes from the database (an installed
@@ -105,9 +115,10 @@ def main() -> None:
         counts[region.defect_class] += 1
     print(f"{len(regions)} regions ({arguments.split} split, boxes loosened by {arguments.loosen}): {dict(counts)}")
     results = {}
-    for name, engine in engines_all():
+    for name, engine in engines_all(arguments.interactive_model):
         started = time.perf_counter()
-        results[name] = engine_score(name, engine, regions)
+        timed = TimedEngine(engine)
+        results[name] = engine_score(name, timed, regions) | timed.timings()
         print(f"{name}: {results[name]} in {time.perf_counter() - started:.1f} s")
     print(json.dumps(results))
 

@@ -26,13 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assist.engines.base import Engine, EngineResult, Prompt  # noqa: E402 - pure modules: no Django set-up
+from assist.engines.base import Engine  # noqa: E402 - pure modules: no Django set-up
 from assist.engines.classical import ClassicalEngine  # noqa: E402
-from assist.engines.quality import FilledBox, box_loosen, engine_score  # noqa: E402
+from assist.engines.quality import FilledBox, TimedEngine, box_loosen, engine_score  # noqa: E402
 from assist.interactive.engine import InteractiveEngine  # noqa: E402
 from assist.interactive.examples import ExampleSampler  # noqa: E402
 from assist.interactive.export import onnx_export, parity_check  # noqa: E402
@@ -50,38 +49,6 @@ from assist.training.samples import samples_read_folder, samples_split  # noqa: 
 
 PROGRESS_EVERY_STEPS = 25
 PARITY_BATCHES = 2
-
-
-class TimedEngine:
-    """Records each call's wall time, apart for calls with clicks and box-only calls."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.click_ms: list[float] = []
-        self.click_cpu_ms: list[float] = []
-        self.box_ms: list[float] = []
-
-    def predict(self, image: np.ndarray, prompt: Prompt) -> EngineResult:
-        started, started_cpu = time.perf_counter(), time.process_time()
-        result = self.engine.predict(image, prompt)
-        elapsed_ms, cpu_ms = (time.perf_counter() - started) * 1000, (time.process_time() - started_cpu) * 1000
-        if prompt.positive_clicks or prompt.negative_clicks:
-            self.click_ms.append(elapsed_ms)
-            self.click_cpu_ms.append(cpu_ms)
-        else:
-            self.box_ms.append(elapsed_ms)
-        return result
-
-    def timings(self) -> dict[str, float]:
-        """p50s: wall clock (what the inspector waits on this machine, shared) and CPU time (an idle machine)."""
-        return {
-            name: round(float(np.median(values)), 1) if values else float("nan")
-            for name, values in (
-                ("click_p50_ms", self.click_ms),
-                ("click_p50_cpu_ms", self.click_cpu_ms),
-                ("box_p50_ms", self.box_ms),
-            )
-        }
 
 
 def _parse_change(text: str) -> tuple[str, object]:

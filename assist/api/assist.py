@@ -45,6 +45,9 @@ class AssistOutput(serializers.Serializer):
 
     suggestion_id = serializers.IntegerField(allow_null=True, help_text="null when nothing was found")
     engine = serializers.CharField()
+    model_id = serializers.IntegerField(
+        allow_null=True, help_text="the trained model that answered (engines model-<id>, interactive-<id>); null: none"
+    )
     score = serializers.FloatField(help_text="the engine's confidence, 0..1")
     geometry = serializers.JSONField(allow_null=True, help_text='{"polygons": [{"exterior", "holes"}]}, image px')
     bbox = serializers.ListField(
@@ -70,6 +73,13 @@ class AssistRunApi(APIView):
             default=None,
             help_text="[x, y, width, height] image px: the part the editor shows (SAM embeds it, not a 16k frame)",
         )
+        previous_geometry = GeometryField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="the outline being corrected (the last answer, or a pre-label refined): the interactive "
+            "model's previous mask; other engines ignore it",
+        )
 
     @extend_schema(request=InputSerializer, responses=AssistOutput)
     def post(self, request: AuthenticatedRequest, image_id: int) -> Response:
@@ -87,11 +97,13 @@ class AssistRunApi(APIView):
             engine_name=values.get("engine"),
             replaces_suggestion_id=values.get("replaces_suggestion_id"),
             region=tuple(values["region"]) if values.get("region") is not None else None,
+            previous_geometry_json=values.get("previous_geometry"),
         )
         box = answer.bbox
         body = {
             "suggestion_id": answer.suggestion.pk if answer.suggestion else None,
             "engine": answer.engine,
+            "model_id": answer.model_id,
             "score": answer.score,
             "geometry": answer.geometry_json,
             "bbox": [box.x, box.y, box.width, box.height] if box else None,

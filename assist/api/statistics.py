@@ -39,6 +39,10 @@ class AssistStatisticsApi(APIView):
         classes = serializers.ListField(child=serializers.DictField(), help_text="per suggested defect class")
         engines = serializers.ListField(child=serializers.DictField(), help_text="per engine")
         time_per_image = serializers.DictField(help_text="with_assist, without_assist, by_engine")
+        models = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="per trained model, by id: acceptance and clicks per kept defect (before and after a retrain)",
+        )
 
     @extend_schema(
         parameters=[FilterSerializer],

@@ -19,7 +19,8 @@ from assist.selectors import (
     training_run_list_for_project,
 )
 from assist.services.evaluation import model_evaluation_start
-from assist.services.models import MODEL_FILES, model_file_path, model_worst_case_path, trained_model_promote
+from assist.services.models import model_file_path, model_files, model_worst_case_path, trained_model_promote
+from assist.services.retraining import trained_model_retrain
 from assist.services.training import training_recipe, training_run_start
 from defectlab.authenticated import AuthenticatedRequest
 from defectlab.jobs.api import JobOutput, job_output
@@ -29,6 +30,7 @@ MAX_ID = 2**63 - 1
 
 class TrainedModelOutput(serializers.Serializer[TrainedModel]):
     id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="segmentation (pre-labels) or interactive (the editor's box and clicks)")
     run_id = serializers.IntegerField()
     project_id = serializers.IntegerField()
     dataset_version_id = serializers.IntegerField(source="run.dataset_version_id")
@@ -49,6 +51,7 @@ class TrainedModelOutput(serializers.Serializer[TrainedModel]):
 
 class TrainingRunOutput(serializers.Serializer[TrainingRun]):
     id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="segmentation or interactive: what the run trains")
     project_id = serializers.IntegerField()
     dataset_version_id = serializers.IntegerField()
     dataset_version_name = serializers.CharField(source="dataset_version.name")
@@ -87,14 +90,18 @@ def _run_output(run: TrainingRun, request: AuthenticatedRequest) -> dict[str, An
 
 
 def _model_output(model: TrainedModel) -> dict[str, Any]:
-    model.file_names = list(MODEL_FILES)  # type: ignore[attr-defined]  # what the files endpoint serves
+    model.file_names = list(model_files(model.kind))  # type: ignore[attr-defined]  # what the files endpoint serves
     return TrainedModelOutput(model).data
 
 
 class TrainingRunListApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         version_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-        recipe = serializers.CharField(required=False, max_length=100, help_text="a named recipe (default: first)")
+        recipe = serializers.CharField(
+            required=False,
+            max_length=100,
+            help_text='a named recipe (default: the first); "interactive": click-and-box',
+        )
         minutes = serializers.FloatField(required=False, min_value=0.01, help_text="wall-clock training budget")
         epochs = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
         seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
@@ -153,6 +160,15 @@ class TrainedModelPromoteApi(APIView):
     def post(self, request: AuthenticatedRequest, model_id: int) -> Response:
         """Make this model the project's promoted one (admins): pre-labels and the assist use it."""
         return Response(_model_output(trained_model_promote(user=request.user, model_id=model_id)))
+
+
+class TrainedModelRetrainApi(APIView):
+    @extend_schema(request=None, responses={202: TrainingRunOutput, 400: ErrorOutput, 403: ErrorOutput})
+    def post(self, request: AuthenticatedRequest, model_id: int) -> Response:
+        """Train this model's recipe again on the project's newest dataset version (admins): 202 with the new run.
+        Its model is promoted by hand, once its evaluation is read."""
+        run = trained_model_retrain(user=request.user, model_id=model_id)
+        return Response(_run_output(run, request), status=202)
 
 
 class TrainedModelFileApi(APIView):

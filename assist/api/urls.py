@@ -32,6 +32,7 @@ urlpatterns = [
     path("projects/<int:project_id>/models/", training.TrainedModelListApi.as_view(), name="trained-model-list"),
     path("models/<int:model_id>/", training.TrainedModelDetailApi.as_view(), name="trained-model-detail"),
     path("models/<int:model_id>/promote/", training.TrainedModelPromoteApi.as_view(), name="trained-model-promote"),
+    path("models/<int:model_id>/retrain/", training.TrainedModelRetrainApi.as_view(), name="trained-model-retrain"),
     path(
         "models/<int:model_id>/evaluations/",
         training.TrainedModelEvaluateApi.as_view(),

@@ -231,4 +231,4 @@ def engine_can_prelabel(name: str) -> bool:
 
 def _load_engines() -> None:
     # Importing an engine module registers it; local, as those modules import this one. New engines add theirs.
-    from assist.engines import classical, sam, trained  # noqa: F401
+    from assist.engines import classical, interactive_model, sam, trained  # noqa: F401

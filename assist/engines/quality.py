@@ -6,6 +6,7 @@ docstring and docs/assist-quality.md give the protocol), as a pure module so tra
     -> {"box_mean_iou", "per_class_iou", "noc85", "noc90", "box_noc85", "box_noc90", "regions"}
 """
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -173,3 +174,37 @@ def engine_score(name: str, engine: Engine, regions: list[Region], *, max_clicks
         **{key: round(float(np.mean(values)), 2) for key, values in clicks.items()},
         "regions": len(every_iou),
     }
+
+
+class TimedEngine:
+    """An engine that records each call's wall and CPU time, calls with clicks apart from box-only calls: the
+    per-click latency the issue's targets name (crop, network, paste back)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.click_ms: list[float] = []
+        self.click_cpu_ms: list[float] = []
+        self.box_ms: list[float] = []
+
+    def predict(self, image: np.ndarray, prompt: Prompt) -> EngineResult:
+        started, started_cpu = time.perf_counter(), time.process_time()
+        result = self.engine.predict(image, prompt)
+        elapsed_ms, cpu_ms = (time.perf_counter() - started) * 1000, (time.process_time() - started_cpu) * 1000
+        if prompt.positive_clicks or prompt.negative_clicks:
+            self.click_ms.append(elapsed_ms)
+            self.click_cpu_ms.append(cpu_ms)
+        else:
+            self.box_ms.append(elapsed_ms)
+        return result
+
+    def timings(self) -> dict[str, float | None]:
+        """p50s in ms: wall clock (what the inspector waits on this machine, shared) and CPU time (an idle machine);
+        None where no call of that kind was made."""
+        return {
+            name: round(float(np.median(values)), 1) if values else None
+            for name, values in (
+                ("click_p50_ms", self.click_ms),
+                ("click_p50_cpu_ms", self.click_cpu_ms),
+                ("box_p50_ms", self.box_ms),
+            )
+        }

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -25,6 +26,8 @@ from assist.outlines import mask_outline
 from assist.selectors import engine_names_for_project, engine_preferred
 from assist.services.pixels import image_pixels
 from defectlab.errors import ValidationFailed
+
+TRAINED_MODEL_FAMILIES = ("model", "interactive")  # engine families whose key is a TrainedModel id
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,12 @@ class AssistAnswer:
     polygons: list[geometry.Polygon]  # empty: the engine found nothing there
     suggestion: Suggestion | None  # None when nothing was found
     ms: float  # the server's time for the answer: image (cache or decode), engine, outline
+
+    @property
+    def model_id(self) -> int | None:
+        """The trained model behind the engine ("model-<id>", "interactive-<id>"), for the kept defect's provenance."""
+        prefix, _, key = self.engine.partition("-")
+        return int(key) if prefix in TRAINED_MODEL_FAMILIES and key.isdigit() else None
 
     @property
     def geometry_json(self) -> dict[str, Any] | None:
@@ -126,12 +135,17 @@ def assist_run(
     engine_name: str | None = None,
     replaces_suggestion_id: int | None = None,
     region: tuple[int, int, int, int] | None = None,
+    previous_geometry_json: object = None,
 ) -> AssistAnswer:
     """Ask an engine for the defect the inspector pointed at. Checked like drawing: 404 for an image the user may
     not see, 403 for a role that does not label, 409 already_submitted for closed work; 400 for a prompt outside
     the image, inverted, empty or over the limits, or an unknown engine. `replaces_suggestion_id`: the answer
     this one replaces in the same drawing (the click tool's previous answer), no longer counted. `region`: the
-    part of the image the editor shows (x, y, width, height); SAM embeds only it, and the prompt must lie in it."""
+    part of the image the editor shows (x, y, width, height); SAM embeds only it, and the prompt must lie in it.
+    `previous_geometry_json`: the outline being corrected (the click tool's last answer, or a model pre-label the
+    inspector refines), polygons as annotation/geometry.py takes them; the engines that read a previous mask (the
+    interactive model) take it as their fourth input, the others ignore it. 400 for a geometry the annotation API
+    would refuse."""
     image, role = image_get_for_user(user=user, image_id=image_id, capability=Capability.LABEL)
     assignment = assignment_get_for_image(user=user, image=image)
     if is_work_closed(role=role, assignment_status=assignment.status if assignment else None):
@@ -142,6 +156,8 @@ def assist_run(
         defect_class=defect_class.name,
         geometry_kind="linear" if defect_class.geometry_kind == GeometryKind.LINEAR else "area",
     )
+    if previous_geometry_json is not None:
+        engine_prompt = replace(engine_prompt, previous_mask=_previous_mask(previous_geometry_json, image=image))
     name = _engine_name(image=image, requested=engine_name)
     started = time.perf_counter()
     engine_instance = engine_get(name)
@@ -166,6 +182,14 @@ def assist_run(
         replaces_suggestion_id=replaces_suggestion_id,
     )
     return AssistAnswer(engine=name, score=result.score, polygons=polygons, suggestion=suggestion, ms=ms)
+
+
+def _previous_mask(geometry_json: object, *, image: Image) -> np.ndarray:
+    try:
+        polygons = geometry.polygons_from_json(geometry_json, width=image.width, height=image.height)
+    except geometry.GeometryError as error:
+        raise ValidationFailed(f"Previous outline refused: {error}.") from None
+    return geometry.rasterize(polygons, width=image.width, height=image.height).astype(bool)
 
 
 # Engines whose answers the editor may decode itself and then record here: SAM (its int8 decoder in a Web Worker).

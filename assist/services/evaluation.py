@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from assist.job_kinds import EVALUATION_JOB_KIND
-from assist.models import TrainedModel
+from assist.models import ModelKind, TrainedModel
 from assist.permissions import AssistAction
 from assist.selectors import trained_model_get_for_user
 from datasets.exporters.rendering import label_maps
@@ -199,7 +199,7 @@ def model_evaluation_start(*, user: User, model_id: int, version_id: int | None 
 
 def model_evaluation_run(*, job: JobContext) -> dict[str, Any]:
     """The job: the model's Predictor on the version's test split; the metrics are its result."""
-    from assist.services.models import model_predictor
+    from assist.services.models import model_file_path, model_predictor
 
     model = TrainedModel.objects.select_related("run").get(pk=job.params["model_id"])
     version = DatasetVersion.objects.get(pk=job.params["version_id"])
@@ -207,6 +207,17 @@ def model_evaluation_run(*, job: JobContext) -> dict[str, Any]:
     splits, classes = version_samples(version, splits=["test"])
     if not splits["test"]:
         raise NotFound(f"The version {version.name!r} has no test images.")
+    if model.kind == ModelKind.INTERACTIVE:  # scored as an assist engine: box IoU, clicks, beside the others
+        from assist.services.interactive_training import interactive_model_score
+
+        job.progress(0, None, f"Scoring model {model.pk} on {version.name} (box IoU, clicks to 85 and 90 %)")
+        metrics = interactive_model_score(model_file_path(model, "onnx_fp32"), splits["test"], classes)
+        return {
+            "model_id": model.pk,
+            "version_id": version.pk,
+            "content_hash": version.content_hash,
+            "metrics": metrics,
+        }
     samples = samples_in_model_classes(splits["test"], classes, model.defect_classes)
 
     def progress(done: int) -> None:

@@ -10,7 +10,7 @@ import logging
 import os
 
 from assist.models import TrainedModel, TrainingRun
-from assist.services.models import MODEL_FILES, run_folder
+from assist.services.models import model_files, run_folder
 
 logger = logging.getLogger(__name__)
 EXPERIMENT_PREFIX = "defectlab"  # one MLflow experiment per project: "defectlab/<project slug>"
@@ -47,8 +47,9 @@ def mlflow_run_log(*, run: TrainingRun, model: TrainedModel) -> str | None:
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     mlflow.log_metric(f"test_{key}", value)
             folder = run_folder(run)
-            for name in ("onnx_fp32", "onnx_int8", "decision"):
-                mlflow.log_artifact(str(folder / MODEL_FILES[name]))
+            for name, file in model_files(model.kind).items():
+                if name != "checkpoint":  # the deployable files; the checkpoint stays on the plant's disk
+                    mlflow.log_artifact(str(folder / file))
             return str(logged.info.run_id)
     except Exception as error:  # noqa: BLE001 - MLflow is a copy of the record: its failure must not lose the model
         logger.warning("MLflow logging of training run %s failed: %s", run.pk, error)

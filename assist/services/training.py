@@ -20,7 +20,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from assist.job_kinds import TRAINING_JOB_KIND
-from assist.models import TrainedModel, TrainingRun
+from assist.models import ModelKind, TrainedModel, TrainingRun
 from assist.permissions import AssistAction, project_get_for_assist
 from assist.services.evaluation import predictor_evaluate, version_samples, worst_cases_draw
 from assist.services.mlflow import mlflow_run_log
@@ -32,6 +32,7 @@ from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_create, job_start
 
 if TYPE_CHECKING:
+    from assist.interactive.recipe import InteractiveRecipe
     from assist.training.decision import DefectDecision
     from assist.training.model import SegmentationNet
     from assist.training.recipe import Recipe
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from assist.training.train import Progress
 
 logger = logging.getLogger(__name__)
+INTERACTIVE_RECIPE = "interactive"  # the recipe name of the click-and-box model (assist/interactive/recipe.py)
 RECORD_EVERY_SECONDS = 1.0  # the run's row (step, ETA, loss curve) is written at most this often
 LOSS_CURVE_MAX_POINTS = 1000  # past this the curve keeps every other point and records half as often
 PARITY_IMAGES = 4  # test images the ONNX files are compared with PyTorch on
@@ -64,25 +66,40 @@ def code_version() -> str:
     return found.stdout.strip() or "unknown"
 
 
+def recipe_names() -> list[str]:
+    """Every recipe a run may name: the segmentation recipes (the first is the default), then "interactive"."""
+    from assist.training.recipe import RECIPES
+
+    return [*RECIPES, INTERACTIVE_RECIPE]
+
+
 def training_recipe(
     *, recipe_name: str | None, minutes: float | None, epochs: int | None, seed: int | None, changes: dict[str, Any]
-) -> "Recipe":
-    """The named recipe (default: the first) with the run's budget, seed and field changes; ValidationFailed for
-    an unknown name, a bad field or a budget over DEFECTLAB_TRAINING_MAX_MINUTES."""
+) -> "Recipe | InteractiveRecipe":
+    """The named recipe (default: the first segmentation recipe; "interactive": the click-and-box model) with the
+    run's budget, seed and field changes; ValidationFailed for an unknown name, a bad field, epochs for the
+    interactive recipe (it counts steps) or a budget over DEFECTLAB_TRAINING_MAX_MINUTES."""
+    from assist.interactive.recipe import InteractiveRecipe
     from assist.training.recipe import RECIPES, recipe_get
 
     name = recipe_name or next(iter(RECIPES))
+    recipe: Recipe | InteractiveRecipe
     try:
-        recipe = recipe_get(name)
+        recipe = InteractiveRecipe() if name == INTERACTIVE_RECIPE else recipe_get(name)
     except KeyError:
-        raise ValidationFailed(f"No recipe {name!r}; recipes: {', '.join(RECIPES)}.") from None
+        raise ValidationFailed(f"No recipe {name!r}; recipes: {', '.join(recipe_names())}.") from None
     if minutes is not None and not (0 < minutes <= settings.DEFECTLAB_TRAINING_MAX_MINUTES):
         raise ValidationFailed(
             f"A run trains for more than 0 and at most {settings.DEFECTLAB_TRAINING_MAX_MINUTES} minutes.",
             limit="DEFECTLAB_TRAINING_MAX_MINUTES",
         )
     budget: dict[str, Any] = {}
-    if minutes is not None or epochs is not None:
+    if isinstance(recipe, InteractiveRecipe):
+        if epochs is not None:
+            raise ValidationFailed("The interactive recipe's budget is minutes (of CPU time) or steps, not epochs.")
+        if minutes is not None:
+            budget = {"budget_seconds": minutes * 60}
+    elif minutes is not None or epochs is not None:
         budget = {"budget_seconds": minutes * 60 if minutes is not None else None, "epochs": epochs}
     if seed is not None:
         budget["seed"] = seed
@@ -98,7 +115,7 @@ def training_run_start(
     user: User | None,
     project_id: int,
     version_id: int,
-    recipe: "Recipe",
+    recipe: "Recipe | InteractiveRecipe",
     queue: str | None = None,
     to_worker: bool = True,
 ) -> TrainingRun:
@@ -125,6 +142,7 @@ def training_run_start(
         )
     return TrainingRun.objects.create(
         project=project,
+        kind=ModelKind.INTERACTIVE if recipe.name == INTERACTIVE_RECIPE else ModelKind.SEGMENTATION,
         dataset_version=version,
         content_hash=version.content_hash,
         recipe=recipe.to_dict(),
@@ -135,12 +153,17 @@ def training_run_start(
     )
 
 
-class _Recorder:
+class RunRecorder:
     """on_progress of train(): the job's progress (its heartbeat) and the run's live figures (step, ETA, the loss
-    curve, one history row per validation), written at most every RECORD_EVERY_SECONDS and at each validation."""
+    curve, one history row per validation), written at most every RECORD_EVERY_SECONDS and at each validation.
+    `validation_keys`: what a history row keeps of the validation metrics (the interactive recipe's differ)."""
 
-    def __init__(self, run: TrainingRun, job: JobContext) -> None:
+    def __init__(
+        self, run: TrainingRun, job: JobContext, validation_keys: tuple[str, ...] | None = None, unit: str = "epoch"
+    ) -> None:
         self.run, self.job = run, job
+        self.validation_keys = validation_keys or VALIDATION_KEYS
+        self.unit = unit
         self.last_write = 0.0
         self.stride = 1
         self.is_first = True
@@ -165,7 +188,7 @@ class _Recorder:
                     "step": progress.step,
                     "loss": _finite(progress.loss),
                     "elapsed_seconds": round(progress.elapsed_seconds, 1),
-                    **{key: metrics.get(key) for key in VALIDATION_KEYS},
+                    **{key: metrics.get(key) for key in self.validation_keys},
                 }
             )
         elif progress.step % self.stride == 0 and math.isfinite(progress.loss):
@@ -173,7 +196,10 @@ class _Recorder:
             if len(run.loss_curve) > LOSS_CURVE_MAX_POINTS:
                 run.loss_curve, self.stride = run.loss_curve[::2], self.stride * 2
         total = f" of {progress.total_steps}" if progress.total_steps else ""
-        self.job.progress(progress.step, progress.total_steps, f"Training: epoch {progress.epoch + 1}")
+        # The message changes once an epoch: a changed message is written at once (the heartbeat), so it must not
+        # change every step. Runs counted in steps say only that they train; the step is the progress itself.
+        message = f"Training: epoch {progress.epoch + 1}" if self.unit == "epoch" else "Training"
+        self.job.progress(progress.step, progress.total_steps, message)
         now = time.monotonic()
         if progress.val_metrics is not None or now - self.last_write >= RECORD_EVERY_SECONDS:
             self.flush()
@@ -201,7 +227,7 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _should_stop(job: JobContext) -> bool:
+def job_should_stop(job: JobContext) -> bool:
     try:
         job.check_cancelled()
     except JobCancelled:
@@ -229,6 +255,10 @@ def training_run_run(*, job: JobContext) -> dict[str, Any]:
     from assist.training.train import train
 
     run = TrainingRun.objects.select_related("dataset_version").get(job_id=job.job_id)
+    if run.kind == ModelKind.INTERACTIVE:
+        from assist.services.interactive_training import interactive_run_run
+
+        return interactive_run_run(job=job, run=run)
     version, folder = run.dataset_version, run_folder(run)
     recipe = Recipe.from_dict(run.recipe)
     job.progress(0, None, f"Reading {version.name}")
@@ -237,7 +267,7 @@ def training_run_run(*, job: JobContext) -> dict[str, Any]:
     )
     device = "cuda" if torch.cuda.is_available() else "cpu"
     TrainingRun.objects.filter(pk=run.pk).update(device=device)
-    recorder = _Recorder(run, job)
+    recorder = RunRecorder(run, job)
     result = train(
         splits["train"],
         splits["val"] or splits["train"],  # a version without a val split validates on its training images
@@ -247,7 +277,7 @@ def training_run_run(*, job: JobContext) -> dict[str, Any]:
         device=device,
         min_area_px=_min_area_px(version, classes, splits["train"]),
         on_progress=recorder,
-        should_stop=lambda: _should_stop(job),
+        should_stop=lambda: job_should_stop(job),
         resume=True,
     )
     recorder.flush()

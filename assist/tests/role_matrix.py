@@ -28,6 +28,7 @@ from defectlab.jobs.services import job_create
 
 ASSIGNED, UNASSIGNED = "assigned", "unassigned"  # as tests/test_role_matrix.py names them
 
+
 def _assist_record(variant: str):
     """An answer the browser decoded, recorded: SAM is not installed here, so a role allowed to draw gets 400."""
     return lambda world: Call(
@@ -66,6 +67,7 @@ ASSIST_EXPECTED_STATUS = [
     ("trained-model-list",      "get",    "",            401, 403, 200, 200, 200, 404),
     ("trained-model-detail",    "get",    "",            401, 403, 200, 200, 200, 404),
     ("trained-model-promote",   "post",   "",            401, 403, 403, 403, 404, 404),  # 404: its files are gone
+    ("trained-model-retrain",   "post",   "",            401, 403, 403, 403, 202, 404),  # admins train
     ("trained-model-evaluate",  "post",   "",            401, 403, 403, 404, 404, 404),  # likewise
     ("trained-model-file",      "get",    "",            401, 403, 404, 404, 404, 404),  # likewise
     ("trained-model-worst-case", "get",   "",            401, 403, 404, 404, 404, 404),  # none recorded
@@ -192,6 +194,7 @@ ASSIST_REQUESTS = {
     ("trained-model-list", "get", ""): lambda world: Call(f"/api/v1/projects/{world.team.project.pk}/models/"),
     ("trained-model-detail", "get", ""): _model_call(""),
     ("trained-model-promote", "post", ""): _model_call("promote/"),
+    ("trained-model-retrain", "post", ""): _model_call("retrain/"),
     ("trained-model-evaluate", "post", ""): _model_call("evaluations/", {}),
     ("trained-model-file", "get", ""): _model_call("files/onnx_fp32"),
     ("trained-model-worst-case", "get", ""): _model_call("worst-cases/0.png"),

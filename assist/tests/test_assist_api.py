@@ -49,6 +49,7 @@ def test_a_box_round_a_spot_answers_its_outline_and_records_the_suggestion(team,
     assert body == {
         "suggestion_id": suggestion.pk,
         "engine": "classical",
+        "model_id": None,
         "score": suggestion.score,
         "geometry": suggestion.geometry,
         "bbox": [box.x, box.y, box.width, box.height],

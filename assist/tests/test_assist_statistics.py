@@ -199,6 +199,7 @@ def test_nothing_yet_gives_empty_tables(team, api):
         "classes": [],
         "engines": [],
         "time_per_image": {"with_assist": empty, "without_assist": empty, "by_engine": []},
+        "models": [],
     }
 
 

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from annotation.models import DefectClass, GeometryKind, Project
+from assist.interactive.recipe import InteractiveRecipe
 from assist.training.recipe import Recipe
 from datasets.models import DatasetVersion
 from datasets.services.imports import images_import
@@ -23,6 +24,18 @@ TINY_RECIPE = Recipe(
     decoder_channels=(16, 16, 16, 16, 16),
     validate_every_epochs=1,
 )
+TINY_INTERACTIVE_RECIPE = InteractiveRecipe(
+    budget_seconds=None,
+    steps=2,
+    batch_size=2,
+    crop_size_px=64,
+    decoder_channels=(16, 16, 16, 16, 16),
+    validate_every_steps=2,
+    validation_max_clicks=2,
+    checkpoint_every_steps=1,
+    bn_recalibration_batches=2,
+)
+"The interactive recipe at the same scale: 2 steps of 2 crops of 64 px, validated once on 2-click NoC."
 SPLIT = (("train", 0.5), ("val", 0.25), ("test", 0.25))
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assist.models import TrainedModel
+from assist.models import ModelKind, TrainedModel
 from assist.selectors import trained_model_latest
 from assist.services.evaluation import predictor_evaluate, samples_in_model_classes, version_samples
 from assist.services.models import model_predictor
@@ -64,4 +64,9 @@ class Command(BaseCommand):
         found = TrainedModel.objects.select_related("run").filter(pk=int(model)).first()
         if found is None:
             raise CommandError(f"No model {model}.")
+        if found.kind == ModelKind.INTERACTIVE:
+            raise CommandError(
+                f"Model {model} is an interactive model: score it with bench/assist_quality.py --interactive-model "
+                "FILE, or its evaluation job on a version (POST /api/v1/models/{id}/evaluations/)."
+            )
         return found

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("version", help="dataset version name (or number)")
         parser.add_argument("--minutes", type=float, help="wall-clock training budget (default: the recipe's)")
         parser.add_argument("--epochs", type=int, help="epoch budget (with --minutes: whichever ends first)")
-        parser.add_argument("--recipe", help="a named recipe (default: the first, unet-lite0)")
+        parser.add_argument("--recipe", help="a named recipe (default: unet-lite0; interactive: click-and-box)")
         parser.add_argument("--seed", type=int, help="training seed (default: the recipe's)")
         parser.add_argument(
             "--set",

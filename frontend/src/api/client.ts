@@ -137,6 +137,15 @@ export interface AssistStatistics {
     readonly without_assist: AssistTimeSummary;
     readonly by_engine: ReadonlyArray<AssistTimeSummary & { readonly engine: string }>;
   };
+  /** Per trained model (assist/statistics.py ModelStatistics), by model id. */
+  readonly models: ReadonlyArray<{
+    readonly engine: string;
+    readonly model_id: number;
+    readonly kind: string;
+    readonly suggestions: number;
+    readonly acceptance_rate: number | null;
+    readonly clicks_per_defect: number | null;
+  }>;
 }
 
 // Label next and label-error review (assist app)
@@ -186,6 +195,10 @@ export interface ValidationRow {
   readonly boundary_f1: number | null;
   readonly pixel_accuracy: number | null;
   readonly score_threshold: number | null;
+  /** Interactive runs (assist/services/interactive_training.py VALIDATION_KEYS): the assist benchmark's scores. */
+  readonly box_mean_iou?: number | null;
+  readonly noc85?: number | null;
+  readonly box_noc85?: number | null;
 }
 export type TrainingRun = Omit<Schemas["TrainingRunOutput"], "history" | "loss_curve"> & {
   readonly history: readonly ValidationRow[];
@@ -216,7 +229,24 @@ export interface ModelMetrics {
   readonly confusion_matrix: { readonly classes: readonly string[]; readonly truth_by_prediction: readonly (readonly number[])[] };
   readonly worst_cases: readonly WorstCase[];
 }
+/** An interactive model's scores (assist/engines/quality.py engine_score), with the engines scored beside it. */
+export interface AssistQuality {
+  readonly box_mean_iou: number;
+  readonly per_class_iou: Readonly<Record<string, number>>;
+  readonly noc85: number;
+  readonly noc90: number;
+  readonly box_noc85: number;
+  readonly box_noc90: number;
+  readonly regions: number;
+}
+export interface InteractiveMetrics extends AssistQuality {
+  readonly click_p50_ms: number | null;
+  readonly click_p50_cpu_ms: number | null;
+  readonly baselines: Readonly<Record<string, AssistQuality>>;
+  readonly split: string;
+}
 export type TrainedModel = Omit<Schemas["TrainedModelOutput"], "metrics"> & { readonly metrics: ModelMetrics };
+export type InteractiveModel = Omit<Schemas["TrainedModelOutput"], "metrics"> & { readonly metrics: InteractiveMetrics };
 export type ModelFileName = NonNullable<PathParameters<typeof ROUTES.trainedModelFile>>["name"];
 
 interface CallOptions<R extends Route> {
@@ -257,8 +287,8 @@ export const api = {
   /** assist: the engines this server runs, and which one the project's assist tools and pre-labels use. */
   assistEngineList: (projectId: number): Promise<AssistEngines> => call(ROUTES.assistEngineList, { project_id: projectId }),
   /** assist: ask an engine for the defect under a box or clicks; `replaces` the answer this one replaces. */
-  assistRun: (imageId: number, engine: string, prompt: AssistPromptInput, replaces: number | null): Promise<AssistOutput> =>
-    call(ROUTES.assistRun, { image_id: imageId }, { body: { engine, prompt, replaces_suggestion_id: replaces } }) as Promise<AssistOutput>,
+  assistRun: (imageId: number, engine: string, prompt: AssistPromptInput, replaces: number | null, previous: Geometry | null = null): Promise<AssistOutput> =>
+    call(ROUTES.assistRun, { image_id: imageId }, { body: { engine, prompt, replaces_suggestion_id: replaces, previous_geometry: previous } }) as Promise<AssistOutput>,
   /** assist: record an answer the editor decoded itself (SAM in the browser); answers its suggestion id. */
   assistRecord: (imageId: number, body: Schemas["AssistRecordInputRequest"]): Promise<Schemas["AssistRecordOutput"]> =>
     call(ROUTES.assistRecord, { image_id: imageId }, { body }),
@@ -356,6 +386,8 @@ export const api = {
     call(ROUTES.trainedModelGet, { model_id: modelId }) as Promise<unknown> as Promise<TrainedModel>,
   trainedModelPromote: (modelId: number): Promise<TrainedModel> =>
     call(ROUTES.trainedModelPromote, { model_id: modelId }) as Promise<unknown> as Promise<TrainedModel>,
+  /** Train the model's recipe again on its project's newest dataset version (admins): the new run. */
+  trainedModelRetrain: (modelId: number): Promise<Schemas["TrainingRunOutput"]> => call(ROUTES.trainedModelRetrain, { model_id: modelId }),
   /** For <a href download>. */
   trainedModelFileUrl: (modelId: number, name: ModelFileName): string =>
     routeUrl(ROUTES.trainedModelFile, { model_id: modelId, name }),

@@ -67,6 +67,7 @@ export const ROUTES = {
   trainedModelList: { method: "get", path: "/api/v1/projects/{project_id}/models/" },
   trainedModelGet: { method: "get", path: "/api/v1/models/{model_id}/" },
   trainedModelPromote: { method: "post", path: "/api/v1/models/{model_id}/promote/" },
+  trainedModelRetrain: { method: "post", path: "/api/v1/models/{model_id}/retrain/" },
   trainedModelFile: { method: "get", path: "/api/v1/models/{model_id}/files/{name}" },
   trainedModelWorstCase: { method: "get", path: "/api/v1/models/{model_id}/worst-cases/{index}.png" },
   // Label next and label-error review (assist app): the promoted model's rankings, and new work in their order

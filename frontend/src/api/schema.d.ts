@@ -581,6 +581,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/{model_id}/retrain/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Train this model's recipe again on the project's newest dataset version (admins): 202 with the new run.
+         *     Its model is promoted by hand, once its evaluation is read.
+         */
+        post: operations["v1_models_retrain_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{model_id}/worst-cases/{index}.png": {
         parameters: {
             query?: never;
@@ -1512,6 +1532,8 @@ export interface components {
             /** @description null when nothing was found */
             suggestion_id: number | null;
             engine: string;
+            /** @description the trained model that answered (engines model-<id>, interactive-<id>); null: none */
+            model_id: number | null;
             /**
              * Format: double
              * @description the engine's confidence, 0..1
@@ -1558,6 +1580,8 @@ export interface components {
             replaces_suggestion_id?: number | null;
             /** @description [x, y, width, height] image px: the part the editor shows (SAM embeds it, not a 16k frame) */
             region?: number[] | null;
+            /** @description the outline being corrected (the last answer, or a pre-label refined): the interactive model's previous mask; other engines ignore it */
+            previous_geometry?: unknown;
         };
         AssistStatisticsOutput: {
             /** @description per suggested defect class */
@@ -1572,6 +1596,10 @@ export interface components {
             time_per_image: {
                 [key: string]: unknown;
             };
+            /** @description per trained model, by id: acceptance and clicks per kept defect (before and after a retrain) */
+            models: {
+                [key: string]: unknown;
+            }[];
         };
         AuditListOutput: {
             id: number;
@@ -2827,6 +2855,8 @@ export interface components {
         };
         TrainedModelOutput: {
             id: number;
+            /** @description segmentation (pre-labels) or interactive (the editor's box and clicks) */
+            kind: string;
             run_id: number;
             project_id: number;
             dataset_version_id: number;
@@ -2860,7 +2890,7 @@ export interface components {
         TrainingRunListInputRequest: {
             /** Format: int64 */
             version_id: number;
-            /** @description a named recipe (default: first) */
+            /** @description a named recipe (default: the first); "interactive": click-and-box */
             recipe?: string;
             /**
              * Format: double
@@ -2872,6 +2902,8 @@ export interface components {
         };
         TrainingRunOutput: {
             id: number;
+            /** @description segmentation or interactive: what the run trains */
+            kind: string;
             project_id: number;
             dataset_version_id: number;
             dataset_version_name: string;
@@ -3845,6 +3877,43 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+        };
+    };
+    v1_models_retrain_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunOutput"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOutput"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,6 +10,7 @@ import { type Defect, Store, defectContentHash, defectDrawn, newDefectKey } from
 import { brushRadiusStep } from "../tools/brush/brushTool";
 import { TOOL_REGISTRY, toolsCreate } from "../tools/registry";
 import type { DefectOrigin, Tool, ToolDescriptor, ToolHost } from "../tools/tool";
+import type { RefinedPrelabel } from "../tools/assist/assist";
 import { AssistConnection } from "./assist";
 import { EDITOR_COMMANDS } from "./commands";
 import { conflictShow } from "./conflict";
@@ -177,6 +178,15 @@ export class Editor implements ToolHost {
 
   colorOf(defectClassId: number): string {
     return this.taxonomy.colorOf(defectClassId);
+  }
+
+  prelabelAt(point: Point): RefinedPrelabel | null {
+    const hit = this.suggestions?.at(point);
+    return hit ? { suggestionId: hit.id, geometry: hit.geometry } : null;
+  }
+
+  prelabelReplaced(suggestionId: number): void {
+    void this.suggestions?.reject(suggestionId);
   }
 
   suggestionSelectAt(point: Point): boolean {

@@ -46,8 +46,8 @@ function promptBody(prompt: AssistPrompt & { readonly defect_class_id: number })
 export const apiAssistServer: AssistServer = {
   engines: (projectId) => api.assistEngineList(projectId),
   run: async (imageId, engine, prompt, replaces) => {
-    const body = await api.assistRun(imageId, engine, promptBody(prompt), replaces);
-    return { suggestionId: body.suggestion_id, engine: body.engine, score: body.score, geometry: body.geometry, ms: body.ms };
+    const body = await api.assistRun(imageId, engine, promptBody(prompt), replaces, prompt.previous_geometry ?? null);
+    return { suggestionId: body.suggestion_id, engine: body.engine, modelId: body.model_id, score: body.score, geometry: body.geometry, ms: body.ms };
   },
   record: async (imageId, input) => {
     const body = await api.assistRecord(imageId, {

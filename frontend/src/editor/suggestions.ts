@@ -110,9 +110,12 @@ export class SuggestionLayer {
     }
   }
 
-  /** Deletes the selected suggestion from this user's view (the server keeps the decision for the statistics). */
-  async reject(): Promise<boolean> {
-    const suggestion = this.selected;
+  /**
+   * Deletes the selected suggestion (or `suggestionId`: a pre-label the click tool refined into a kept defect) from
+   * this user's view; the server keeps the decision for the statistics.
+   */
+  async reject(suggestionId: number | null = this.selectedId): Promise<boolean> {
+    const suggestion = this.items.find((item) => item.id === suggestionId) ?? null;
     if (!suggestion || this.isBusy) return false;
     this.isBusy = true;
     try {

@@ -44,6 +44,20 @@ function table(first: string, rows: ReadonlyArray<{ readonly name: string; reado
   return element("table", { class: "numbers" }, element("thead", {}, head), element("tbody", {}, ...body));
 }
 
+/** Per trained model, by id: a retrained model's row follows its predecessor's (before and after). */
+function modelTable(statistics: AssistStatistics): HTMLTableElement {
+  const head = element("tr", {}, ...["Model", "Kind", "Suggestions", "Acceptance", "Clicks per kept defect"].map((title) => element("th", {}, title)));
+  const body = statistics.models.map((row) =>
+    element(
+      "tr",
+      {},
+      ...[`${row.engine}`, row.kind, String(row.suggestions), percent(row.acceptance_rate), decimal(row.clicks_per_defect, 1)].map((text) => element("td", {}, text)),
+    ),
+  );
+  if (!body.length) body.push(element("tr", {}, element("td", { colspan: "5", class: "muted" }, "No trained model has made settled suggestions yet.")));
+  return element("table", { class: "numbers", id: "assist-models" }, element("thead", {}, head), element("tbody", {}, ...body));
+}
+
 function statisticsShow(statistics: AssistStatistics): void {
   const engines = statistics.engines.map((row) => ({ name: row.engine, row }));
   const classes = statistics.classes.map((row) => ({ name: row.defect_class, row }));
@@ -52,6 +66,8 @@ function statisticsShow(statistics: AssistStatistics): void {
   byId("assist-statistics").replaceChildren(
     element("h3", {}, "Per engine"),
     table("Engine", engines),
+    element("h3", {}, "Per trained model (before and after each retrain)"),
+    modelTable(statistics),
     element("h3", {}, "Per defect class"),
     table("Defect class", classes),
     element("div", { class: "assist-plots" }, outcomePlot(engines, "What became of the suggestions, per engine"), timePlot(statistics.time_per_image)),

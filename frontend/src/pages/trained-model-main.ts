@@ -1,9 +1,11 @@
 /**
  * A model's page (trained_model.html): its evaluation on the version's test split (figures, per-class IoU, the
- * confusion matrix), the worst cases (image, truth, prediction side by side), its files to download, and Promote
- * (admins; the server checks) to make it the model pre-labels and the assist use.
+ * confusion matrix), the worst cases (image, truth, prediction side by side), its files to download, Promote
+ * (admins; the server checks) to make it the model pre-labels and the assist use, and Retrain (admins): its recipe
+ * again on the project's newest version. An interactive (click-and-box) model shows the assist benchmark's scores
+ * beside the engines its run scored on the same regions instead.
  */
-import { type ModelFileName, type TrainedModel, api, errorMessage } from "../api/client";
+import { type AssistQuality, type InteractiveModel, type ModelFileName, type TrainedModel, api, errorMessage } from "../api/client";
 import { byId, element } from "../editor/dom";
 import { datasetId } from "./pageData";
 import { decimal, percent } from "./training/figures";
@@ -21,6 +23,41 @@ const FILES: ReadonlyArray<readonly [ModelFileName, string]> = [
 
 function row(name: string, value: string): HTMLTableRowElement {
   return element("tr", {}, element("th", {}, name), element("td", {}, value));
+}
+
+function qualityRow(name: string, quality: AssistQuality, clickMs: number | null | undefined = null): HTMLTableRowElement {
+  return element(
+    "tr",
+    {},
+    element("th", {}, name),
+    element("td", {}, decimal(quality.box_mean_iou)),
+    element("td", {}, quality.noc85.toFixed(2)),
+    element("td", {}, quality.noc90.toFixed(2)),
+    element("td", {}, quality.box_noc85.toFixed(2)),
+    element("td", {}, clickMs === null || clickMs === undefined ? "—" : `${clickMs.toFixed(1)} ms`),
+  );
+}
+
+/** An interactive model: box IoU and clicks to 85 / 90 % IoU (at most 20), beside the engines scored with it. */
+function interactiveMetricsShow(model: InteractiveModel): void {
+  const metrics = model.metrics;
+  const header = ["engine", "box IoU", "NoC@85", "NoC@90", "NoC@85 after the box", "per click (p50)"];
+  byId("model-metrics").replaceChildren(
+    element("p", { class: "muted small" }, `${metrics.regions} defects of the ${metrics.split} split; clicks alone, or after the box (at most 20).`),
+    element(
+      "table",
+      { class: "numbers", id: "model-quality" },
+      element("thead", {}, element("tr", {}, ...header.map((name) => element("th", {}, name)))),
+      element(
+        "tbody",
+        {},
+        qualityRow(`this model (${model.id})`, metrics, metrics.click_p50_ms),
+        ...Object.entries(metrics.baselines ?? {}).map(([name, quality]) => qualityRow(name, quality)),
+      ),
+    ),
+    iouBars("Box-prompt IoU per class (test split)", metrics.per_class_iou ?? {}),
+  );
+  byId("model-segmentation-only").hidden = true;
 }
 
 function metricsShow(model: TrainedModel): void {
@@ -72,29 +109,53 @@ function worstShow(model: TrainedModel): void {
   byId("model-worst").replaceChildren(...(cases.length ? cases : [element("p", { class: "muted" }, "No test images.")]));
 }
 
-function filesShow(model: TrainedModel): void {
+function filesShow(model: TrainedModel | InteractiveModel): void {
   byId("model-files").replaceChildren(
-    ...FILES.map(([name, label]) => element("li", {}, element("a", { href: api.trainedModelFileUrl(model.id, name), download: "" }, label))),
+    ...FILES.filter(([name]) => model.files.includes(name)).map(([name, label]) =>
+      element("li", {}, element("a", { href: api.trainedModelFileUrl(model.id, name), download: "" }, label)),
+    ),
   );
 }
 
-function promotedShow(model: TrainedModel): void {
-  byId("model-promoted").textContent = model.is_promoted
-    ? "Promoted: pre-labels and the assist use this model."
-    : "Not promoted.";
+function promotedShow(model: TrainedModel | InteractiveModel): void {
+  const use = model.kind === "interactive" ? "the editor's assist click and box use" : "pre-labels and the assist use";
+  byId("model-promoted").textContent = model.is_promoted ? `Promoted: ${use} this model.` : "Not promoted.";
   const button = document.getElementById("model-promote") as HTMLButtonElement | null;
   if (button) button.hidden = model.is_promoted;
 }
 
-function show(model: TrainedModel): void {
-  metricsShow(model);
-  worstShow(model);
+function show(model: TrainedModel | InteractiveModel): void {
+  if (model.kind === "interactive") interactiveMetricsShow(model as InteractiveModel);
+  else {
+    metricsShow(model as TrainedModel);
+    worstShow(model as TrainedModel);
+  }
   filesShow(model);
   promotedShow(model);
 }
 
 api.trainedModelGet(modelId).then(show, (error: unknown) => (byId("model-promoted").textContent = errorMessage(error)));
 const promote = document.getElementById("model-promote") as HTMLButtonElement | null;
+const retrain = document.getElementById("model-retrain") as HTMLButtonElement | null;
+retrain?.addEventListener("click", () => {
+  retrain.disabled = true;
+  const note = byId("model-retrained");
+  note.hidden = false;
+  api.trainedModelRetrain(modelId).then(
+    (run) => {
+      const projectId = page.dataset["projectId"];
+      note.replaceChildren(
+        `Retraining on ${run.dataset_version_name}: `,
+        element("a", { href: `/projects/${projectId}/training-runs/${run.id}/` }, `run ${run.id}`),
+        ". Promote its model once you have read its evaluation.",
+      );
+    },
+    (error: unknown) => {
+      note.textContent = `Refused: ${errorMessage(error)}`;
+      retrain.disabled = false;
+    },
+  );
+});
 promote?.addEventListener("click", () => {
   promote.disabled = true;
   api.trainedModelPromote(modelId).then(promotedShow, (error: unknown) => {

@@ -3,7 +3,7 @@
  * admins the form that trains a model on a dataset version (POST, then the run's page). Everything comes from the
  * training API; the server checks every role.
  */
-import { type TrainedModel, type TrainingRun, type TrainingRunStartInput, api, errorMessage } from "../api/client";
+import { type InteractiveModel, type TrainedModel, type TrainingRun, type TrainingRunStartInput, api, errorMessage } from "../api/client";
 import { byId, element } from "../editor/dom";
 import { datasetId } from "./pageData";
 import { decimal, percent } from "./training/figures";
@@ -35,18 +35,26 @@ function runsShow(runs: readonly TrainingRun[]): void {
   byId("training-runs").replaceChildren(...(rows.length ? rows : [element("tr", {}, element("td", { colspan: "6", class: "muted" }, "No training runs yet."))]));
 }
 
-function modelsShow(models: readonly TrainedModel[]): void {
-  const rows = models.map((model) =>
-    element(
+function modelsShow(models: readonly (TrainedModel | InteractiveModel)[]): void {
+  const rows = models.map((model) => {
+    const isInteractive = model.kind === "interactive";
+    const segmentation = isInteractive ? null : (model as TrainedModel).metrics;
+    return element(
       "tr",
       {},
-      element("td", {}, element("a", { href: modelPageUrl(model.id) }, `Model ${model.id}`), model.is_promoted ? " (promoted)" : ""),
+      element(
+        "td",
+        {},
+        element("a", { href: modelPageUrl(model.id) }, `Model ${model.id}`),
+        isInteractive ? " (interactive)" : "",
+        model.is_promoted ? " (promoted)" : "",
+      ),
       element("td", {}, model.dataset_version_name),
-      element("td", {}, decimal(model.metrics.mean_defect_iou)),
-      element("td", {}, percent(model.metrics.detection_rate)),
-      element("td", {}, percent(model.metrics.false_alarm_rate)),
-    ),
-  );
+      element("td", {}, decimal(segmentation ? segmentation.mean_defect_iou : (model as InteractiveModel).metrics.box_mean_iou)),
+      element("td", {}, percent(segmentation?.detection_rate)),
+      element("td", {}, percent(segmentation?.false_alarm_rate)),
+    );
+  });
   byId("training-models").replaceChildren(...(rows.length ? rows : [element("tr", {}, element("td", { colspan: "5", class: "muted" }, "No models yet."))]));
 }
 
@@ -58,9 +66,11 @@ form?.addEventListener("submit", (event) => {
   event.preventDefault();
   const data = new FormData(form);
   const minutes = Number(data.get("minutes"));
+  const recipe = String(data.get("recipe") ?? "");
   const input: TrainingRunStartInput = {
     version_id: Number(data.get("version_id")),
     ...(minutes > 0 ? { minutes } : {}),
+    ...(recipe ? { recipe } : {}),
   };
   const button = form.querySelector<HTMLButtonElement>("button[type=submit]");
   if (button) button.disabled = true;

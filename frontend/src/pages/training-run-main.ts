@@ -22,8 +22,23 @@ function modelPageUrl(modelId: number): string {
   return `/projects/${projectId}/models/${modelId}/`;
 }
 
-function validationSeries(history: readonly ValidationRow[], key: "mean_defect_iou" | "detection_rate" | "false_alarm_rate"): Array<readonly [number, number]> {
-  return history.flatMap((row) => (row[key] === null ? [] : [[row.step, row[key] as number] as const]));
+function validationSeries(
+  history: readonly ValidationRow[],
+  key: "mean_defect_iou" | "detection_rate" | "false_alarm_rate" | "box_mean_iou",
+): Array<readonly [number, number]> {
+  return history.flatMap((row) => (row[key] === null || row[key] === undefined ? [] : [[row.step, row[key] as number] as const]));
+}
+
+/** An interactive run validates with the assist benchmark's scores: box IoU and clicks to 85 % IoU. */
+function interactiveValidationShow(run: TrainingRun): void {
+  const table = byId("run-validations").closest("table");
+  const head = table?.querySelector("thead");
+  head?.replaceChildren(element("tr", {}, ...["Step", "Loss", "Box IoU", "NoC@85 (at most 10)", "NoC@85 after the box"].map((name) => element("th", {}, name))));
+  byId("run-validations").replaceChildren(
+    ...run.history.map((row) =>
+      element("tr", {}, ...[String(row.step), decimal(row.loss, 4), decimal(row.box_mean_iou), decimal(row.noc85, 2), decimal(row.box_noc85, 2)].map((text) => element("td", {}, text))),
+    ),
+  );
 }
 
 function progressShow(run: TrainingRun): void {
@@ -31,7 +46,7 @@ function progressShow(run: TrainingRun): void {
   const eta = jobIsFinished(run.job) ? "" : ` · about ${duration(run.eta_seconds)} left`;
   const resumed = run.resumed_at_steps.length ? ` · resumed at step ${run.resumed_at_steps.join(", ")} after a lost worker` : "";
   byId("run-progress").textContent =
-    `Epoch ${run.epoch} · step ${run.step}${total} · trained ${duration(run.elapsed_seconds)}${eta}${resumed}` +
+    `${run.kind === "interactive" ? "Step" : `Epoch ${run.epoch} · step`} ${run.step}${total} · trained ${duration(run.elapsed_seconds)}${eta}${resumed}` +
     (run.device ? ` · on ${run.device}` : "");
 }
 
@@ -44,20 +59,23 @@ function plotsShow(run: TrainingRun): void {
     ]),
     linePlot(
       "Validation",
-      [
-        { name: "mean defect IoU", kind: "series-iou", points: validationSeries(run.history, "mean_defect_iou"), hasDots: true },
-        { name: "detection rate", kind: "series-detection", points: validationSeries(run.history, "detection_rate"), hasDots: true },
-        { name: "false alarm rate", kind: "series-false-alarm", points: validationSeries(run.history, "false_alarm_rate"), hasDots: true },
-      ],
+      run.kind === "interactive"
+        ? [{ name: "box IoU", kind: "series-iou", points: validationSeries(run.history, "box_mean_iou"), hasDots: true }]
+        : [
+            { name: "mean defect IoU", kind: "series-iou", points: validationSeries(run.history, "mean_defect_iou"), hasDots: true },
+            { name: "detection rate", kind: "series-detection", points: validationSeries(run.history, "detection_rate"), hasDots: true },
+            { name: "false alarm rate", kind: "series-false-alarm", points: validationSeries(run.history, "false_alarm_rate"), hasDots: true },
+          ],
       [0, 1],
     ),
   );
   const last = run.history[run.history.length - 1];
   byId("run-classes").replaceChildren(
     last
-      ? iouBars(`Per-class IoU at epoch ${last.epoch} (validation)`, last.per_class_iou)
+      ? iouBars(run.kind === "interactive" ? `Box-prompt IoU per class at step ${last.step} (validation)` : `Per-class IoU at epoch ${last.epoch} (validation)`, last.per_class_iou)
       : element("p", { class: "muted" }, "Per-class IoU appears after the first validation."),
   );
+  if (run.kind === "interactive") return interactiveValidationShow(run);
   byId("run-validations").replaceChildren(
     ...run.history.map((row) =>
       element(

@@ -3,7 +3,7 @@ import type { components } from "../api/schema";
 import type { Geometry, Point } from "../model/types";
 import type { Defect, Provenance, Store } from "../state/store";
 import type { Viewport } from "../editor/viewport";
-import type { AssistHost } from "./assist/assist";
+import type { AssistHost, RefinedPrelabel } from "./assist/assist";
 
 /** The sources the create API accepts (its `source` choices); "imported" is the server's own. */
 export type DrawnSource = components["schemas"]["AnnotationListInputSourceEnum"];
@@ -47,6 +47,10 @@ export interface ToolHost {
   readonly assist?: AssistHost;
   /** Selects the pre-label suggestion under an image-space point, if any; true when there was one. */
   suggestionSelectAt?(point: Point): boolean;
+  /** The pending model pre-label under an image-space point, which the click tool then refines; null: none. */
+  prelabelAt?(point: Point): RefinedPrelabel | null;
+  /** A refined pre-label was replaced by the kept answer: it leaves the list (deleted, as the statistics count it). */
+  prelabelReplaced?(suggestionId: number): void;
 }
 
 /**

@@ -12,6 +12,17 @@ export interface AssistPrompt {
   readonly box?: readonly [number, number, number, number];
   readonly positive_clicks?: readonly Point[];
   readonly negative_clicks?: readonly Point[];
+  /**
+   * The outline being corrected: the last answer of the same drawing, or a model pre-label the inspector refines.
+   * The interactive model reads it as its previous mask; other engines ignore it. Not part of the provenance.
+   */
+  readonly previous_geometry?: Geometry | null;
+}
+
+/** A model pre-label the click tool refines: its first click starts from the pre-label's outline. */
+export interface RefinedPrelabel {
+  readonly suggestionId: number;
+  readonly geometry: Geometry;
 }
 
 export interface AssistAnswer {
@@ -23,6 +34,8 @@ export interface AssistAnswer {
    */
   readonly recorded?: Promise<number | null>;
   readonly engine: string;
+  /** The trained model that answered (engines "model-<id>", "interactive-<id>"); absent or null: none. */
+  readonly modelId?: number | null;
   /** Where the engine ran: "browser" for SAM's decoder in the editor's Web Worker; absent for the server. */
   readonly where?: "browser";
   readonly score: number;
@@ -57,9 +70,15 @@ export interface AssistHost {
 export const NO_ENGINE_MESSAGE = "No assist engine is available on this server: draw the defect by hand.";
 
 /** How a kept answer was made, as Annotation.provenance stores it. */
-export function assistProvenance(answer: AssistAnswer, prompt: AssistPrompt, suggestionId: number | null = answer.suggestionId): Provenance {
+export function assistProvenance(
+  answer: AssistAnswer,
+  prompt: AssistPrompt,
+  suggestionId: number | null = answer.suggestionId,
+  refines: number | null = null,
+): Provenance {
   return {
     engine: answer.engine,
+    ...(answer.modelId != null ? { model_id: answer.modelId } : {}),
     prompt: {
       box: prompt.box ? [...prompt.box] : null,
       positive_clicks: (prompt.positive_clicks ?? []).map(([x, y]) => [x, y]),
@@ -67,6 +86,7 @@ export function assistProvenance(answer: AssistAnswer, prompt: AssistPrompt, sug
     },
     score: answer.score,
     suggestion_id: suggestionId,
+    ...(refines !== null ? { refines_suggestion_id: refines } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Geometry } from "../../model/types";
 import type { AssistAnswer } from "../assist/assist";
+import type { RefinedPrelabel } from "../assist/assist";
 import { RecordingHost, SQUARE, keyDown, pointerAt, settled } from "../assist/testHost";
 import { AssistClickTool } from "./assistClickTool";
 
@@ -29,7 +30,8 @@ describe("the assist click", () => {
     expect(host.created).toEqual([]);
     // when: an Alt+click where it is not defect, answered
     click(tool, [20, 20], { altKey: true });
-    expect(host.assist.requests[1]!.prompt).toEqual({ positive_clicks: [[15, 15]], negative_clicks: [[20, 20]] });
+    expect(host.assist.requests[0]!.prompt.previous_geometry).toBeNull(); // a new drawing: nothing to correct yet
+    expect(host.assist.requests[1]!.prompt).toEqual({ positive_clicks: [[15, 15]], negative_clicks: [[20, 20]], previous_geometry: LARGER });
     expect(host.assist.requests[1]!.replaces).toBe(10); // the answer it replaces stops counting on the server
     host.assist.requests[1]!.answer.resolve(answer(11));
     await settled();
@@ -113,7 +115,7 @@ describe("the assist click", () => {
     await settled();
     expect(tool.key(keyDown("Backspace"))).toBe(true);
     expect(tool.clicks).toEqual({ positive: [[15, 15]], negative: [] });
-    expect(host.assist.requests[2]!.prompt).toEqual({ positive_clicks: [[15, 15]], negative_clicks: [] });
+    expect(host.assist.requests[2]!.prompt).toEqual({ positive_clicks: [[15, 15]], negative_clicks: [], previous_geometry: SQUARE });
     host.assist.requests[2]!.answer.resolve(answer(52));
     await settled();
     expect(tool.key(keyDown("Backspace"))).toBe(true);
@@ -217,5 +219,62 @@ describe("the assist click", () => {
     await settled();
     expect(tool.pending?.geometry).toEqual(LARGER);
     expect(tool.pending?.choiceIndex).toBe(1);
+  });
+
+  it("names the trained model that answered in the kept defect's provenance", async () => {
+    const host = new RecordingHost();
+    const tool = new AssistClickTool(host);
+    click(tool, [15, 15]);
+    host.assist.requests[0]!.answer.resolve({ ...answer(60), engine: "interactive-4", modelId: 4 });
+    await settled();
+    tool.key(keyDown("Enter"));
+    expect(host.created[0]!.origin.provenance).toEqual({
+      engine: "interactive-4",
+      model_id: 4,
+      prompt: { box: null, positive_clicks: [[15, 15]], negative_clicks: [] },
+      score: 0.7,
+      suggestion_id: 60,
+    });
+  });
+
+  it("refines a model pre-label clicked inside: its outline is the previous mask, and keeping the answer deletes it", async () => {
+    // given: a pending pre-label under (15, 15)
+    class PrelabelHost extends RecordingHost {
+      readonly replaced: number[] = [];
+      prelabelAt(point: readonly [number, number]): RefinedPrelabel | null {
+        return point[0] >= 10 && point[0] <= 19 && point[1] >= 10 && point[1] <= 19 ? { suggestionId: 90, geometry: SQUARE } : null;
+      }
+      prelabelReplaced(suggestionId: number): void {
+        this.replaced.push(suggestionId);
+      }
+    }
+    const host = new PrelabelHost();
+    const tool = new AssistClickTool(host);
+    // when: a click inside it, answered, then a correction and Enter
+    click(tool, [15, 15]);
+    expect(host.assist.requests[0]!.prompt.previous_geometry).toEqual(SQUARE);
+    expect(host.assist.statuses).toEqual(["Assist: refining the model's pre-label…"]);
+    host.assist.requests[0]!.answer.resolve(answer(91, LARGER));
+    await settled();
+    click(tool, [21, 21], { altKey: true });
+    expect(host.assist.requests[1]!.prompt.previous_geometry).toEqual(LARGER); // the last answer from now on
+    host.assist.requests[1]!.answer.resolve(answer(92));
+    await settled();
+    tool.key(keyDown("Enter"));
+    // then: the answer is kept, naming the pre-label it refines, and the pre-label leaves the list
+    expect(host.created[0]!.origin.provenance).toMatchObject({ suggestion_id: 92, refines_suggestion_id: 90 });
+    expect(host.replaced).toEqual([90]);
+  });
+
+  it("starts a new defect when the first click is outside every pre-label", async () => {
+    const host: RecordingHost & { prelabelAt?: () => null } = new RecordingHost();
+    host.prelabelAt = () => null;
+    const tool = new AssistClickTool(host);
+    click(tool, [50, 50]);
+    expect(host.assist.requests[0]!.prompt.previous_geometry).toBeNull();
+    host.assist.requests[0]!.answer.resolve(answer(93));
+    await settled();
+    tool.key(keyDown("Enter"));
+    expect(host.created[0]!.origin.provenance).not.toHaveProperty("refines_suggestion_id");
   });
 });

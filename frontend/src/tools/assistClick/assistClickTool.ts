@@ -12,6 +12,7 @@ import {
   type AssistAnswer,
   type AssistPrompt,
   NO_ENGINE_MESSAGE,
+  type RefinedPrelabel,
   answerSuggestionId,
   answerText,
   assistProvenance,
@@ -48,6 +49,8 @@ export class AssistClickTool implements Tool {
   private downAt: Point | null = null;
   /** Bumped by cancel: an answer for an older ticket is dropped. */
   private ticket = 0;
+  /** The model pre-label this drawing refines (its first click fell inside it); null: a new defect. */
+  private refining: RefinedPrelabel | null = null;
 
   constructor(private readonly host: ToolHost) {}
 
@@ -83,6 +86,10 @@ export class AssistClickTool implements Tool {
     if (!isPositive && this.positives.length === 0) {
       return this.host.notify("Click on the defect first; Alt+ or Shift+click then marks what is not defect.");
     }
+    if (isPositive && !this.hasDrawing) {
+      this.refining = this.host.prelabelAt?.(pixel) ?? null;
+      if (this.refining) this.host.assist.status("Assist: refining the model's pre-label…");
+    }
     (isPositive ? this.positives : this.negatives).push(pixel);
     this.host.requestRender();
     void this.send();
@@ -98,7 +105,8 @@ export class AssistClickTool implements Tool {
       return;
     }
     const ticket = this.ticket;
-    const prompt: AssistPrompt = { positive_clicks: [...this.positives], negative_clicks: [...this.negatives] };
+    const previous_geometry = this.answer?.answer.geometry ?? this.refining?.geometry ?? null;
+    const prompt: AssistPrompt = { positive_clicks: [...this.positives], negative_clicks: [...this.negatives], previous_geometry };
     this.isAsking = true;
     this.isOutdated = false;
     try {
@@ -129,6 +137,7 @@ export class AssistClickTool implements Tool {
       return;
     }
     const kept = this.answer;
+    const refined = this.refining?.suggestionId ?? null;
     this.reset();
     if (!kept?.answer.geometry) {
       this.host.notify("Nothing to keep: the assist found no defect there. Click on the defect, or draw it by hand.");
@@ -136,8 +145,10 @@ export class AssistClickTool implements Tool {
     }
     const { answer, prompt } = kept;
     const geometry = kept.answer.geometry;
-    const create = (suggestionId: number | null): void =>
-      this.host.defectCreate(geometry, { source: this.descriptor.source, provenance: assistProvenance(answer, prompt, suggestionId) });
+    const create = (suggestionId: number | null): void => {
+      this.host.defectCreate(geometry, { source: this.descriptor.source, provenance: assistProvenance(answer, prompt, suggestionId, refined) });
+      if (refined !== null) this.host.prelabelReplaced?.(refined);
+    };
     if (answer.recorded) void answerSuggestionId(answer).then(create);
     else create(answer.suggestionId);
   }
@@ -191,6 +202,7 @@ export class AssistClickTool implements Tool {
     this.positives = [];
     this.negatives = [];
     this.answer = null;
+    this.refining = null;
     this.isAsking = this.isOutdated = this.isKeepWanted = false;
     this.host.requestRender();
   }
