@@ -5,15 +5,14 @@ their URLs, as it includes the assist API's."""
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from assist.permissions import AssistAction, assist_allows, project_get_for_assist
-from assist.selectors import (
+from assist.label_review_selectors import (
     annotator_usernames_for_project,
     label_error_context,
     label_error_list_for_project,
     label_next_list_for_project,
-    trained_model_get_for_user,
-    training_run_get_for_user,
 )
+from assist.permissions import AssistAction, assist_allows, project_get_for_assist
+from assist.selectors import trained_model_get_for_user, training_run_get_for_user
 from defectlab.authenticated import AuthenticatedHttpRequest
 from defectlab.errors import NotFound
 from defectlab.pages import domain_errors_as_pages

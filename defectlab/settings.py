@@ -157,7 +157,9 @@ DEFECTLAB_JOB_MAX_ATTEMPTS = env_int("DEFECTLAB_JOB_MAX_ATTEMPTS", 3)
 "A job whose worker was lost this many times is marked failed instead of being run again."
 DEFECTLAB_JOB_PROJECT_ACCESS = "annotation.selectors.project_job_access"
 "The function that says who sees and cancels a project's jobs (defectlab/jobs/access.py imports no app)."
-DEFECTLAB_LABEL_NEXT_RANKING = env_str("DEFECTLAB_LABEL_NEXT_RANKING", "assist.selectors.label_next_ranked_image_ids")
+DEFECTLAB_LABEL_NEXT_RANKING = env_str(
+    "DEFECTLAB_LABEL_NEXT_RANKING", "assist.label_review_selectors.label_next_ranked_image_ids"
+)
 "The function that puts new work in a model's label-next order, (*, images, limit) -> ids (annotation imports no"
 "app); empty: upload order."
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

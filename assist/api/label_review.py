@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assist.label_review_selectors import label_error_context, label_error_list_for_project, label_next_list_for_project
 from assist.models import LabelErrorScore, LabelErrorStatus, LabelNextScore
 from assist.permissions import AssistAction, project_get_for_assist
-from assist.selectors import label_error_context, label_error_list_for_project, label_next_list_for_project
 from assist.services.label_review import label_error_decide, label_errors_start, label_next_start
 from defectlab.authenticated import AuthenticatedRequest
 from defectlab.jobs.api import JobOutput, job_output

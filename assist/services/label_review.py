@@ -26,10 +26,10 @@ from annotation.services.reviews import final_answer_doubt
 from assist.errors import LabelErrorDecided
 from assist.job_kinds import LABEL_ERRORS_JOB_KIND, LABEL_NEXT_JOB_KIND
 from assist.label_review import label_quality_of, uncertainty_of
+from assist.label_review_selectors import images_to_label, label_error_get_for_review
 from assist.models import LabelErrorScore, LabelErrorStatus, LabelNextScore
 from assist.outlines import mask_outline
 from assist.permissions import AssistAction, project_get_for_assist
-from assist.selectors import images_to_label, label_error_get_for_review
 from assist.services.pixels import image_pixels
 from assist.services.promoted_model import promoted_model_id, promoted_model_load
 from assist.training.decision import decision_apply

@@ -13,8 +13,8 @@ from annotation.services.reviews import FinalDefect, annotations_finalize
 from assist.errors import LabelErrorDecided, NoPromotedModel
 from assist.job_kinds import LABEL_ERRORS_JOB_KIND, LABEL_NEXT_JOB_KIND
 from assist.label_review import uncertainty_of
+from assist.label_review_selectors import label_error_list_for_project, label_next_list_for_project
 from assist.models import LabelErrorScore, LabelErrorStatus, LabelNextScore
-from assist.selectors import label_error_list_for_project, label_next_list_for_project
 from assist.services.label_review import (
     label_error_decide,
     label_errors_score,
