@@ -216,7 +216,7 @@ class Assignment(models.Model):
         constraints = [models.UniqueConstraint(fields=["image", "annotator"], name="assignment_once_per_annotator")]
         indexes = [
             models.Index(fields=["annotator", "status", "id"], name="assignment_queue"),
-            # The open queue in its order (annotation/selectors.py _queue_first): the next item is the first entry
+            # The open queue in its order (annotation/queue_selectors.py _queue_first): the next item is the first entry
             # after a point, not a sort of the annotator's whole open queue (1,800 rows each at a million images).
             models.Index(
                 fields=["annotator", "id"],

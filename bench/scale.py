@@ -488,7 +488,7 @@ def _cursor_at(image_id: int) -> str:
 
 def requests_measure(project, people: dict[str, list[int]], *, images: int) -> dict:
     from annotation.models import Assignment, AssignmentStatus, Role
-    from annotation.selectors import QUEUE_OPEN_STATUSES
+    from annotation.queue_selectors import QUEUE_OPEN_STATUSES
 
     senior = _client_for(people[Role.SENIOR][0])
     admin = _client_for(people[Role.ADMIN][0])

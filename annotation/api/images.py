@@ -20,15 +20,14 @@ from annotation.api.serializers import (
 from annotation.errors import NoSuchAnnotator
 from annotation.models import AssignmentStatus, ImageStatus
 from annotation.permissions import Capability
+from annotation.queue_selectors import image_ids_next_to_assign, queue_next_for_user
 from annotation.selectors import (
     annotators_by_username,
     assignment_list_for_annotator,
     image_get_for_user,
-    image_ids_next_to_assign,
     image_list_for_project,
     image_tile_key,
     project_get_for_user,
-    queue_next_for_user,
 )
 from annotation.services.annotations import image_defect_free_set
 from annotation.services.images import assignment_submit, assignments_create

@@ -6,7 +6,7 @@ consensus review."""
 import pytest
 
 from annotation.models import Assignment, DefectClass, Image, ImageStatus
-from annotation.selectors import image_ids_next_to_assign, queue_next_for_user
+from annotation.queue_selectors import image_ids_next_to_assign, queue_next_for_user
 from annotation.services.annotations import image_defect_free_set
 from annotation.services.images import assignment_submit, assignments_create
 from annotation.services.reviews import FinalDefect, annotations_finalize
