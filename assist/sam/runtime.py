@@ -14,15 +14,14 @@ assist/engines/base.py EngineResult: suggestions are small, so whole-image masks
     mask, score = decoded.suggestion()
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import onnx
-import onnx.utils
-import onnxruntime  # type: ignore[import-untyped]  # no stubs published
 
 from assist.sam.masks import upscaling_for
 from assist.sam.transforms import (
@@ -34,6 +33,13 @@ from assist.sam.transforms import (
     image_preprocess,
     prompt_arrays,
 )
+
+if TYPE_CHECKING:
+    import onnx
+    import onnxruntime  # type: ignore[import-untyped]  # no stubs published
+
+# onnx and onnxruntime are imported when a session is first opened, not with this module: every web process
+# imports the engines (the URLconf reaches them), and the two took 1.4 s and 80 MB of each one's start-up.
 
 DEFAULT_THREADS = 2  # onnxruntime intra-op threads per session: the server shares its cores with the workers
 # Idle onnxruntime threads spin by default, waiting for work. On cores shared with other processes that spinning is
@@ -175,6 +181,8 @@ class SamDecoder:
     """The fp32 decoder, or the int8 one (smaller, for the browser; on the server the fp32 one is as fast)."""
 
     def __init__(self, decoder_path: str | Path, *, threads: int = DEFAULT_THREADS) -> None:
+        import onnx
+
         self.session = onnx_session(decoder_pruned(onnx.load(str(decoder_path))), threads=threads)
         self._inputs = {value.name for value in self.session.get_inputs()}
 
@@ -236,6 +244,8 @@ def decoder_pruned(model: onnx.ModelProto) -> onnx.ModelProto:
     """SAM's decoder graph cut after its low-resolution logits (DECODER_RUN_OUTPUTS): the same model when it ends
     there already (an install's int8 file), else the part of it those outputs need. Measured with MobileSAM, the
     cut-off upscaling was a fifth of the decoder's time natively."""
+    import onnx.utils
+
     if {output.name for output in model.graph.output} == set(DECODER_RUN_OUTPUTS):
         return model
     inputs = [value.name for value in model.graph.input if value.name != DECODER_UNUSED_INPUT]
@@ -258,6 +268,9 @@ def _into_region(point: Point, embedding: ImageEmbedding) -> Point:
 def onnx_session(
     model: str | Path | onnx.ModelProto, *, threads: int = DEFAULT_THREADS
 ) -> onnxruntime.InferenceSession:
+    import onnx
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if IS_SPINNING_ALLOWED else "0")

@@ -13,7 +13,9 @@ the scores.
 The `*_score` functions take a Predictor, so they run (and are tested) without the registry; the jobs load the
 promoted model they were started with (services/promoted_model.py)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.contrib.auth.models import User
@@ -33,11 +35,13 @@ from assist.permissions import AssistAction, project_get_for_assist
 from assist.services.pixels import image_pixels
 from assist.services.promoted_model import promoted_model_id, promoted_model_load
 from assist.training.decision import decision_apply
-from assist.training.export import Predictor
 from defectlab.errors import ValidationFailed
 from defectlab.jobs.context import JobContext
 from defectlab.jobs.models import Job
 from defectlab.jobs.services import job_start
+
+if TYPE_CHECKING:  # torch and onnxruntime load with a predictor, in the scoring job, not in web processes
+    from assist.training.export import Predictor
 
 IMAGE_CHUNK = 100  # images read from the database at a time while scoring
 # The probabilities of a whole image are held at once (float32 per class and pixel: 25 MP x 6 classes is 600 MB,

@@ -1,13 +1,18 @@
 """The project's promoted trained model, as label next and label-error review use it: its id and a Predictor.
 While a project has no promoted model, the answer is NoPromotedModel (409) with what to do."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from annotation.models import Project
 from assist.errors import NoPromotedModel
 from assist.selectors import model_promoted_for_project
 from assist.services.models import model_predictor
-from assist.training.export import Predictor
+
+if TYPE_CHECKING:  # torch and onnxruntime load with the predictor, in the job that scores, not in web processes
+    from assist.training.export import Predictor
 
 NO_PROMOTED_MODEL = "This project has no promoted model: train one and promote it on its model page."
 
