@@ -130,8 +130,20 @@ def _runs_of(mask: np.ndarray, *, x: int | np.ndarray = 0, y: int | np.ndarray =
     columns = cv2.copyMakeBorder(cv2.transpose(mask), 0, 0, 1, 1, cv2.BORDER_CONSTANT, value=0)
     flat = columns.reshape(-1)  # column after column, each with a background pixel at both ends
     changes = cv2.compare(flat[1:], flat[:-1], cv2.CMP_NE)  # as `!=` in numpy, in about half the time
-    column, row = np.divmod(np.flatnonzero(changes) + 1, height + 2)
+    column, row = np.divmod(_set_positions(changes.reshape(-1)) + 1, height + 2)
     return Runs(columns=column[0::2] + x, starts=row[0::2] - 1 + y, ends=row[1::2] - 1 + y)
+
+
+def _set_positions(flags: np.ndarray) -> np.ndarray:
+    """np.flatnonzero of a {0, 255} uint8 array whose set bytes are few: 8 bytes at a time, then only the words
+    that hold one. numpy's nonzero visits every byte (on 16 MP of canvases, the worst save's largest cost)."""
+    whole = flags.size // 8 * 8
+    words = flags[:whole].view(np.uint64)
+    set_words = np.flatnonzero(words != 0)
+    word, byte = np.nonzero(words[set_words].view(np.uint8).reshape(-1, 8))
+    positions = set_words[word] * 8 + byte
+    tail = np.flatnonzero(flags[whole:])
+    return np.concatenate([positions, tail + whole]) if tail.size else positions
 
 
 def _runs_union(parts: list[Runs]) -> Runs:

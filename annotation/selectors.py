@@ -249,10 +249,13 @@ _EDIT_TABLES: tuple[tuple[type[Model], str, frozenset[str], str], ...] = (
 
 
 @functools.cache
-def _edit_query(lock: bool, vendor: str) -> tuple[str, tuple[RowLayout, ...]]:
+def _edit_query(lock: bool, read_geometry: bool, vendor: str) -> tuple[str, tuple[RowLayout, ...]]:
     """(sql, the row layout of each table in _EDIT_TABLES) for `_annotation_with_access`."""
     quote = connection.ops.quote_name
-    layouts = tuple(row_layout(model, alias, skipped) for model, alias, skipped, _ in _EDIT_TABLES)
+    layouts = tuple(
+        row_layout(model, alias, skipped if read_geometry or model is not Annotation else skipped | {"geometry"})
+        for model, alias, skipped, _ in _EDIT_TABLES
+    )
     joins = [join.format(table=quote(model._meta.db_table)) for model, _, _, join in _EDIT_TABLES if join]
     columns = [layout.columns for layout in layouts]
     membership, assignment = quote(Membership._meta.db_table), quote(Assignment._meta.db_table)
@@ -271,11 +274,11 @@ def _edit_query(lock: bool, vendor: str) -> tuple[str, tuple[RowLayout, ...]]:
 
 
 def _annotation_with_access(
-    *, user: User, annotation_id: int, lock: bool
+    *, user: User, annotation_id: int, lock: bool, read_geometry: bool = True
 ) -> tuple[Annotation, str | None, str | None] | None:
     """The annotation (image, project, defect class and severity loaded), the user's membership role in its
     project and their assignment's status on its image (None: not assigned); None if there is no such annotation."""
-    sql, layouts = _edit_query(lock, connection.vendor)
+    sql, layouts = _edit_query(lock, read_geometry, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, user.pk, annotation_id])
         row = cursor.fetchone()
@@ -291,13 +294,16 @@ def _annotation_with_access(
     return annotation, role, assignment_status
 
 
-def annotation_get_for_edit(*, user: User, annotation_id: int, lock: bool = False) -> Annotation:
+def annotation_get_for_edit(
+    *, user: User, annotation_id: int, lock: bool = False, read_geometry: bool = True
+) -> Annotation:
     """An annotation the user may change. Inspectors may change only their own, on images assigned to them, and
     not after they submitted the image (AlreadySubmitted) unless a reviewer returned it; reviewers may change any.
 
     One query: the annotation with its image, project, class and severity, and the user's access to the image
-    (the image's metadata and pyramid and the annotation's RLE are left unread: an edit never needs them)."""
-    found = _annotation_with_access(user=user, annotation_id=annotation_id, lock=lock)
+    (the image's metadata and pyramid and the annotation's RLE are left unread: an edit never needs them; without
+    `read_geometry` the geometry too, deferred: it loads when read)."""
+    found = _annotation_with_access(user=user, annotation_id=annotation_id, lock=lock, read_geometry=read_geometry)
     if found is None:
         raise NotFound("No such annotation.")
     annotation, membership_role, assignment_status = found

@@ -10,6 +10,8 @@ but not text, so neither PostgreSQL nor a UTF-8 answer that echoes them can hold
 import json
 import re
 
+import orjson
+
 JSON_MAX_DEPTH = 32
 "Deepest nesting of arrays and objects accepted; a geometry (polygons, holes, rings, points) needs 6."
 
@@ -17,6 +19,8 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _INNERMOST = re.compile(r"\[\]|\{\}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# orjson reads integers past 64 bits as floats; json keeps them exact. 19 digits in a row may be one of them.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 
 
 def _constant_refused(name: str) -> object:
@@ -36,11 +40,32 @@ def json_depth_exceeds(text: str, max_depth: int) -> bool:
     return bool(brackets)
 
 
+_UNREAD = object()
+
+
+def _fast_load(text: str) -> object:
+    """orjson's value of `text` (5-10x faster than json on a large geometry), or _UNREAD where it and json may
+    differ: text orjson refuses (json then gives the error, or the value, as it always has) and long integers.
+    Whatever orjson accepts json reads the same, minus NaN, Infinity and lone surrogates, which orjson refuses
+    as this module does."""
+    if _LONG_DIGITS.search(text):
+        return _UNREAD
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _UNREAD
+
+
 def json_input_load(data: str | bytes, *, max_depth: int = JSON_MAX_DEPTH) -> object:
     """The value of JSON text from outside. Raises ValueError when it is not JSON, holds NaN or Infinity, or nests
     deeper than `max_depth`."""
     # As json.loads reads bytes: UTF-8 (with or without a BOM), 16 or 32. UnicodeDecodeError is a ValueError.
     text = data.decode(json.detect_encoding(data)) if isinstance(data, bytes) else data
+    value = _fast_load(text)
+    if value is not _UNREAD:
+        if json_depth_exceeds(text, max_depth):
+            raise ValueError(f"nested more than {max_depth} levels deep")
+        return value
     try:
         value = json.loads(text, parse_constant=_constant_refused)
     except RecursionError:

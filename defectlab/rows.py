@@ -36,13 +36,19 @@ def _update_statement(model: type[Model], names: tuple[str, ...], vendor: str) -
     return f"UPDATE {table} SET {assignments} WHERE {pk} = %s", fields  # noqa: S608 (identifiers from _meta)
 
 
-def row_update(instance: Model, names: Iterable[str]) -> int:
-    """Write these fields of `instance` to its row (auto_now fields get the current time, as save() would);
-    the number of rows written (0: the row is gone)."""
+def row_update_statement(instance: Model, names: Iterable[str]) -> tuple[str, list]:
+    """`UPDATE ... SET ... WHERE pk = %s` for these fields of `instance`, and its parameters (auto_now fields get
+    the current time, as save() would), to run or to embed in a larger statement."""
     sql, fields = _update_statement(type(instance), tuple(names), connection.vendor)
     params = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
+    return sql, [*params, instance.pk]
+
+
+def row_update(instance: Model, names: Iterable[str]) -> int:
+    """Write these fields of `instance` to its row; the number of rows written (0: the row is gone)."""
+    sql, params = row_update_statement(instance, names)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, instance.pk])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 

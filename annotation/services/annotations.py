@@ -33,7 +33,12 @@ from annotation.selectors import (
     assignment_get_for_image,
     image_get_for_user,
 )
-from annotation.services.audit import annotation_snapshot, audit_entries_created, audit_record
+from annotation.services.audit import (
+    annotation_snapshot,
+    annotation_update_audited,
+    audit_entries_created,
+    audit_record,
+)
 from annotation.services.geometry_budget import (
     geometry_budget,
     image_budget_check,
@@ -42,7 +47,6 @@ from annotation.services.geometry_budget import (
 )
 from defectlab.errors import NotFound, PermissionDenied, ValidationFailed
 from defectlab.events import event_emit
-from defectlab.rows import row_update
 
 
 def min_size_rule_of(defect_class: DefectClass) -> MinSizeRule:
@@ -155,11 +159,11 @@ def _check_work_open(*, image: Image, user: User, role: str) -> None:
         raise AlreadySubmitted()
 
 
-def _final_edit_report(entry: AuditEntry) -> None:
+def _final_edit_report(entry_id: int) -> None:
     """A reviewer changed an image's final answer in the editor: QA records it with the decision that made the
     answer (adjudication or spot check). Announced after commit with the audit entry, which says who
     changed what: annotation imports no other app (docs/architecture.md, "QA")."""
-    event_emit(FINAL_ANNOTATION_EDITED, audit_entry_id=entry.pk)
+    event_emit(FINAL_ANNOTATION_EDITED, audit_entry_id=entry_id)
 
 
 def _mark_in_progress(*, image: Image, user: User) -> None:
@@ -223,7 +227,7 @@ def annotation_create(
         after=annotation_snapshot(annotation),
     )
     if is_final:
-        _final_edit_report(entry)
+        _final_edit_report(entry.pk)
     else:
         _mark_in_progress(image=image, user=user)
     return annotation
@@ -232,11 +236,13 @@ def annotation_create(
 _UNSET = object()
 
 
-def _annotation_for_edit(*, user: User, annotation_id: int) -> Annotation:
+def _annotation_for_edit(*, user: User, annotation_id: int, read_geometry: bool = True) -> Annotation:
     """The annotation, locked until the transaction ends. One that someone deleted is a conflict (the editor
     shows it and lets the user keep their version as a new annotation), not a 404."""
     try:
-        return annotation_get_for_edit(user=user, annotation_id=annotation_id, lock=True)
+        return annotation_get_for_edit(
+            user=user, annotation_id=annotation_id, lock=True, read_geometry=read_geometry
+        )
     except NotFound:
         if annotation_deleted_for_edit(user=user, annotation_id=annotation_id):
             message = "Someone deleted this annotation while you were editing it."
@@ -256,14 +262,16 @@ def annotation_save(
 ) -> Annotation:
     """Save an edit. Raises AnnotationConflict (with the current version, or None if it was deleted) if someone
     saved or deleted it after `expected_revision`: nothing is silently overwritten."""
-    annotation = _annotation_for_edit(user=user, annotation_id=annotation_id)
+    # A new outline replaces the stored one unread (up to 440 KB of JSON); the geometry loads if something asks.
+    annotation = _annotation_for_edit(
+        user=user, annotation_id=annotation_id, read_geometry=geometry_data is _UNSET
+    )
     if annotation.revision != expected_revision:
         raise AnnotationConflict(
             f"Someone saved this annotation after revision {expected_revision}; it is now at "
             f"revision {annotation.revision}.",
             current=annotation,
         )
-    before = annotation_snapshot(annotation)
     image = annotation.image
     class_id = defect_class_id if defect_class_id is not None else annotation.defect_class_id
     if severity_id is _UNSET:
@@ -289,18 +297,11 @@ def annotation_save(
         setattr(annotation, field, value)
     annotation.revision += 1
     # The autosave path: SQL built once (defectlab/rows.py); the row is locked, so it is there to update.
-    row_update(annotation, [*fields, "defect_class", "severity", "revision", "updated_at"])
-    entry = audit_record(
-        project=image.project,
-        actor=user,
-        action=AuditAction.UPDATE,
-        object_type="annotation",
-        object_id=annotation.pk,
-        before=before,
-        after=annotation_snapshot(annotation),
+    entry_id = annotation_update_audited(
+        annotation, [*fields, "defect_class", "severity", "revision", "updated_at"], project=image.project, actor=user
     )
     if annotation.is_final:
-        _final_edit_report(entry)
+        _final_edit_report(entry_id)
     return annotation
 
 
@@ -322,7 +323,7 @@ def annotation_delete(*, user: User, annotation_id: int, expected_revision: int)
         after=None,
     )
     if annotation.is_final:
-        _final_edit_report(entry)
+        _final_edit_report(entry.pk)
     annotation.delete()
 
 

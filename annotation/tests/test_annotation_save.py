@@ -398,3 +398,43 @@ def test_create_save_and_delete_are_audited_with_before_and_after(team, api, ima
         (team.project.pk, team.inspector.pk, "delete", "annotation", created["id"], version_2, None),
     ]
     assert Annotation.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_conflict_shows_the_stored_outline_though_a_save_leaves_it_unread(team, api, annotation):
+    # given
+    path = f"/api/v1/annotations/{annotation.pk}/"
+    api(team.inspector).put(path, {"expected_revision": 1, "geometry": square(12, 12, 10)})
+    # when
+    late = api(team.senior).put(path, {"expected_revision": 1, "geometry": square(30, 30, 10)})
+    # then
+    assert (late.status_code, late.json()["current"]["geometry"]) == (409, stored(square(12, 12, 10)))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("vendor", ["postgresql", "elsewhere"])  # one statement, or the SQLite demo's three
+def test_a_save_is_audited_alike_on_either_path(team, annotation, vendor, monkeypatch):
+    # given
+    from django.db import connection
+
+    before = {
+        "image_id": annotation.image_id,
+        "defect_class_id": annotation.defect_class_id,
+        "severity_id": annotation.severity_id,
+        "geometry": annotation.geometry,
+        "source": annotation.source,
+        "author_id": annotation.author_id,
+        "is_final": False,
+        "revision": 1,
+    }
+    monkeypatch.setattr(connection, "vendor", vendor)
+    # when
+    annotation_save(user=team.senior, annotation_id=annotation.pk, expected_revision=1, geometry_data=square(4, 4, 7))
+    # then
+    entry = AuditEntry.objects.get(action="update")
+    assert (entry.actor_id, entry.object_id, entry.before, entry.after) == (
+        team.senior.pk,
+        annotation.pk,
+        before,
+        {**before, "geometry": stored(square(4, 4, 7)), "revision": 2},
+    )

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from annotation import geometry
+from annotation import geometry, raster
 
 
 def full_mask(crop: np.ndarray, *, x: int, y: int, width: int, height: int) -> np.ndarray:
@@ -42,3 +42,15 @@ def test_random_crops_match_the_full_image_encoding():
         rle = geometry.rle_from_crop(crop, x=x, y=y, width=width, height=height)
         # then
         assert rle == geometry.rle_encode(full_mask(crop, x=x, y=y, width=width, height=height))
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 17, 4099])
+@pytest.mark.parametrize("density", [0.0, 0.002, 0.5, 1.0])
+@pytest.mark.parametrize("offset", [0, 3])  # a view that starts between two 8-byte words
+def test_set_positions_are_numpys_nonzero(size, density, offset):
+    # given
+    flags = ((np.random.default_rng(size).random(size + offset) < density).astype(np.uint8) * 255)[offset:]
+    # when
+    positions = raster._set_positions(flags)
+    # then
+    assert positions.tolist() == np.flatnonzero(flags).tolist()
