@@ -40,6 +40,7 @@ from annotation.models import (
 )
 from annotation.permissions import ROLE_CAPABILITIES, Capability, is_work_closed, role_allows
 from annotation.queue_selectors import queue_neighbours_for_image, work_of_member
+from defectlab.db.iso_timestamps import iso_text_in_sql
 from defectlab.errors import NotFound, PermissionDenied
 from defectlab.jobs.access import JobAccess
 from defectlab.keyset import scope_filter, scope_ordering
@@ -408,8 +409,17 @@ def annotation_rows_for_image(*, user: User, role: str, image: Image) -> list[di
     again was most of the editor's load time."""
     unsent = ("geometry", "rle", "outline")  # the geometry comes as text, below
     columns = [field.attname for field in Annotation._meta.concrete_fields if field.attname not in unsent]
+    # The two timestamps as the text DRF would write, where the database can write it (a str passes through
+    # DateTimeField.to_representation as it is).
+    as_text = {name: iso_text_in_sql(name, connection.vendor) for name in ("created_at", "updated_at")}
+    texts = {f"{name}_text": expression for name, expression in as_text.items() if expression is not None}
+    read = [name for name in columns if f"{name}_text" not in texts]
     rows = annotation_list_for_image(user=user, role=role, image=image)
-    return list(rows.values(*columns, geometry_json=Cast("geometry", TextField())))
+    found = list(rows.values(*read, **texts, geometry_json=Cast("geometry", TextField())))
+    for row in found:
+        for key in texts:
+            row[key.removesuffix("_text")] = row.pop(key)
+    return found
 
 
 @dataclass(frozen=True)

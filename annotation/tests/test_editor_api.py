@@ -340,3 +340,34 @@ def test_the_editors_annotations_are_what_the_serializer_renders_to_the_microsec
     assert response.json()["annotations"] == [expected]
     assert expected["created_at"].endswith("Z")
     assert "." in expected["created_at"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])  # Berlin: the datetimes are read and DRF formats them
+def test_the_editors_timestamps_are_drfs_text_with_and_without_a_fraction(team, api, zone, settings):
+    import datetime
+    import json
+
+    from rest_framework.renderers import JSONRenderer
+
+    from annotation.api.serializers import AnnotationOutput
+
+    # given
+    settings.TIME_ZONE = zone
+    image = image_create(project=team.project, seed=1)
+    assign(team, [image])
+    annotation = create_square(team.inspector, image, team.defect_class, team.severity)
+    utc = datetime.UTC
+    Annotation.objects.filter(pk=annotation.pk).update(
+        created_at=datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=utc),
+        updated_at=datetime.datetime(2026, 7, 8, 9, 10, 11, 7, tzinfo=utc),
+    )
+    annotation.refresh_from_db()
+    # when
+    response = api(team.inspector).get(f"/api/v1/images/{image.pk}/editor/")
+    # then
+    expected = json.loads(JSONRenderer().render(AnnotationOutput(annotation).data))
+    body = response.json()["annotations"][0]
+    assert (body["created_at"], body["updated_at"]) == (expected["created_at"], expected["updated_at"])
+    if zone == "UTC":
+        assert (body["created_at"], body["updated_at"]) == ("2026-01-02T03:04:05Z", "2026-07-08T09:10:11.000007Z")
