@@ -209,8 +209,9 @@ def manifest_annotation_json(row: dict, *, rle_json: str, outline: str) -> str:
     )
 
 
-def manifest_image_json(row: dict, *, name: str, split: str, annotations: list[str]) -> bytes:
-    """An image line (without its newline), its annotations (manifest_annotation_json) spliced in."""
+def manifest_image_json(row: dict, *, name: str, split: str, annotations: str) -> bytes:
+    """An image line (without its newline), its annotations (manifest_annotation_json of each, comma-separated)
+    spliced in."""
     when = _json_string(row["acquired_at"].isoformat()) if row["acquired_at"] else "null"
     acquired_at = b'{"acquired_at":' + when.encode() + b"}"
     rest = canonical_json(
@@ -232,7 +233,7 @@ def manifest_image_json(row: dict, *, name: str, split: str, annotations: list[s
             "width": row["width"],
         }
     )
-    return acquired_at[:-1] + b',"annotations":[' + ",".join(annotations).encode() + b"]," + rest[1:]
+    return acquired_at[:-1] + b',"annotations":[' + annotations.encode() + b"]," + rest[1:]
 
 
 # PostgreSQL's text of a compressed RLE (jsonb orders keys by length, then bytes): {"size": [h, w], "counts": "..."},

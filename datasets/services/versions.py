@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -25,6 +25,7 @@ from datasets.manifest import (
     ManifestDiff,
     canonical_json,
     export_name,
+    line_decoded,
     manifest_annotation_json,
     manifest_image_json,
     manifest_read,
@@ -35,6 +36,7 @@ from datasets.models import DatasetVersion, LineKind
 from datasets.selectors import (
     FreezeFilter,
     dataset_version_latest,
+    freeze_annotation_json,
     freeze_annotation_rows,
     freeze_image_labels,
     freeze_images,
@@ -141,28 +143,47 @@ class _Frozen:
     diff: dict[str, Any] | None
 
 
+@dataclass
+class _ImageAnnotations:
+    """An image's selected annotations: their manifest JSON and classes as PostgreSQL built them
+    (freeze_annotation_json), or, where it could not, their rows for Python to write."""
+
+    json: str | None = None  # comma-separated manifest_annotation_json, in id order
+    defect_classes: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.json is None and not self.rows
+
+
 def _with_annotations(
     images: Iterator[dict[str, Any]], selection: FreezeFilter, *, is_own_snapshot: bool
-) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+) -> Iterator[tuple[dict[str, Any], _ImageAnnotations]]:
     """Each image (in the stream's order) with its selected annotations, read IMAGE_BATCH images at a time; in
     the freeze's own snapshot, the next batch is read while this one is written (defectlab/readahead.py)."""
     batches = iter(lambda: list(itertools.islice(images, IMAGE_BATCH)), [])
 
-    def read(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return freeze_annotation_rows(image_ids=[image["id"] for image in batch], selection=selection)
+    def read(batch: list[dict[str, Any]]) -> dict[int, _ImageAnnotations]:
+        built, unbuilt = freeze_annotation_json(image_ids=[image["id"] for image in batch], selection=selection)
+        found = {
+            image_id: _ImageAnnotations(json=text, defect_classes=classes)
+            for image_id, (text, classes) in built.items()
+        }
+        for row in freeze_annotation_rows(image_ids=unbuilt, selection=selection) if unbuilt else ():
+            found.setdefault(row["image_id"], _ImageAnnotations()).rows.append(row)
+        return found
 
-    for batch, rows in read_ahead(batches, read, is_shareable=is_own_snapshot):
-        rows_of: dict[int, list[dict[str, Any]]] = {}
-        for row in rows:
-            rows_of.setdefault(row["image_id"], []).append(row)
+    nothing = _ImageAnnotations()
+    for batch, found in read_ahead(batches, read, is_shareable=is_own_snapshot):
         for image in batch:
-            yield image, rows_of.get(image["id"], [])
+            yield image, found.get(image["id"], nothing)
 
 
 def _write_manifest(
     *,
     header: dict[str, Any],
-    images: Iterator[tuple[dict[str, Any], list[dict[str, Any]]]],
+    images: Iterator[tuple[dict[str, Any], _ImageAnnotations]],
     splits: dict[str, str],
     counts: CountsBuilder,
     diff: ManifestDiff | None,
@@ -181,15 +202,15 @@ def _write_manifest(
         digest.update(data)  # hashlib lets other threads run while it hashes a large buffer
         size += len(data)
 
-    def flush(pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    def flush(pending: list[tuple[dict[str, Any], _ImageAnnotations]]) -> None:
         nonlocal written
         # Outlines are stored with final annotations (annotation/outlines.py); the rest are traced here, together.
-        untraced = [row for _, image_rows in pending for row in image_rows if row["outline"] is None]
+        untraced = [row for _, found in pending for row in found.rows if row["outline"] is None]
         traced = outline_texts_for_rles([json.loads(row["rle_text"]) for row in untraced])
         for row, text in zip(untraced, traced, strict=True):
             row["outline"] = text
         lines = []  # written at once: a batch's megabytes in one write and one hash update
-        for image, image_rows in pending:
+        for image, found in pending:
             name = export_name(
                 image["original_filename"],
                 extension=image["file"].rsplit(".", 1)[-1],
@@ -197,15 +218,18 @@ def _write_manifest(
                 taken=taken,
             )
             split = splits[image["sha256"]]
-            annotations = [
-                manifest_annotation_json(row, rle_json=rle_json(row["rle_text"]), outline=row["outline"])
-                for row in image_rows
-            ]
+            if found.json is not None:
+                annotations, classes = found.json, found.defect_classes
+            else:
+                annotations = ",".join(
+                    manifest_annotation_json(row, rle_json=rle_json(row["rle_text"]), outline=row["outline"])
+                    for row in found.rows
+                )
+                classes = [row["defect_class__name"] for row in found.rows]
             lines.append(manifest_image_json(image, name=name, split=split, annotations=annotations) + b"\n")
-            classes = [row["defect_class__name"] for row in image_rows]
             counts.add(split=split, is_defect_free=image["is_defect_free"], defect_classes=classes)
             if diff is not None:
-                diff.add(_diff_entry(image, image_rows, name=name, split=split))
+                diff.add(_diff_entry(image, annotations, name=name, split=split))
         emit(b"".join(lines))
         written += len(pending)
         on_progress(written)
@@ -214,15 +238,15 @@ def _write_manifest(
     try:
         with out:
             emit(canonical_json(header) + b"\n")
-            pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+            pending: list[tuple[dict[str, Any], _ImageAnnotations]] = []
             untraced = 0
-            for image, image_rows in images:
+            for image, found in images:
                 # An image with no selected annotation and no defect-free judgement is unlabelled for this version
                 # (e.g. all its defects are of other classes): it would teach "no defect", so it stays out.
-                if not image_rows and not image["is_defect_free"]:
+                if found.is_empty and not image["is_defect_free"]:
                     continue
-                pending.append((image, image_rows))
-                untraced += sum(row["outline"] is None for row in image_rows)
+                pending.append((image, found))
+                untraced += sum(row["outline"] is None for row in found.rows)
                 if untraced >= OUTLINE_BATCH or len(pending) >= IMAGE_BATCH:
                     flush(pending)
                     untraced = 0
@@ -240,23 +264,18 @@ def _write_manifest(
     )
 
 
-def _diff_entry(image: dict[str, Any], image_rows: list[dict[str, Any]], *, name: str, split: str) -> ImageEntry:
-    """What ManifestDiff compares of an image line, from the rows the line was written from."""
-    return ImageEntry(
-        sha256=image["sha256"],
-        name=name,
-        image_state=(name, split, image["status"], image["is_defect_free"]),
-        annotations={
-            row["id"]: (
-                image["sha256"],
-                row["revision"],
-                row["defect_class__name"],
-                None if row["severity__name"] is None else (row["severity__name"], row["severity__rank"]),
-                row["is_final"],
-                row["source"],
-            )
-            for row in image_rows
-        },
+def _diff_entry(image: dict[str, Any], annotations: str, *, name: str, split: str) -> ImageEntry:
+    """What ManifestDiff compares of an image line, from the line's parts: its annotations' JSON is read back (in
+    C, as the previous manifest's lines are), not rebuilt from rows that PostgreSQL did not send."""
+    return ImageEntry.from_line(
+        {
+            "sha256": image["sha256"],
+            "name": name,
+            "split": split,
+            "status": image["status"],
+            "is_defect_free": image["is_defect_free"],
+            "annotations": line_decoded(b"[" + annotations.encode() + b"]"),
+        }
     )
 
 
