@@ -16,11 +16,16 @@ JSON_MAX_DEPTH = 32
 "Deepest nesting of arrays and objects accepted; a geometry (polygons, holes, rings, points) needs 6."
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# Every byte but the four brackets, to delete with bytes.translate (a C loop; a regex substitution over a 440 KB
+# geometry took twenty times as long). UTF-8 continuation bytes are >= 0x80, so no character loses a bracket.
+_NOT_BRACKET_BYTES = bytes(byte for byte in range(256) if chr(byte) not in "[]{}")
 _INNERMOST = re.compile(r"\[\]|\{\}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 # orjson reads integers past 64 bits as floats; json keeps them exact. 19 digits in a row may be one of them.
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
+# Digits as 0 and everything else as ".", so that 19 digits in a row are a substring search (a regex took 5-25 ms
+# on a 440 KB geometry, this well under 1 ms).
+_DIGITS_AS_ZERO = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(".") for byte in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def _constant_refused(name: str) -> object:
@@ -30,9 +35,11 @@ def _constant_refused(name: str) -> object:
 def json_depth_exceeds(text: str, max_depth: int) -> bool:
     """Whether well-formed JSON `text` nests arrays and objects deeper than `max_depth`.
 
-    Done on the text with regular expressions (strings removed, then the innermost pairs of brackets, one level a
-    pass), about a tenth of the time of parsing it; walking the parsed value in Python takes as long as parsing."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    Done on the text (strings removed, everything but brackets deleted, then the innermost pairs of brackets, one
+    level a pass), a fraction of the time of parsing it; walking the parsed value in Python takes as long as
+    parsing."""
+    unquoted = _STRING.sub("", text).encode("utf-8", "surrogatepass")
+    brackets = unquoted.translate(None, _NOT_BRACKET_BYTES).decode("ascii")
     for _ in range(max_depth):
         if not brackets:
             return False
@@ -48,7 +55,7 @@ def _fast_load(text: str) -> object:
     differ: text orjson refuses (json then gives the error, or the value, as it always has) and long integers.
     Whatever orjson accepts json reads the same, minus NaN, Infinity and lone surrogates, which orjson refuses
     as this module does."""
-    if _LONG_DIGITS.search(text):
+    if _LONG_DIGITS in text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO):
         return _UNREAD
     try:
         return orjson.loads(text)
