@@ -124,14 +124,24 @@ class Runs:
         return int((self.ends - self.starts).sum())
 
 
-def _runs_of(mask: np.ndarray, *, x: int | np.ndarray = 0, y: int | np.ndarray = 0) -> Runs:
-    """The runs of a {0,1} mask whose top-left pixel is (x, y) of the image."""
-    height = mask.shape[0]
-    columns = cv2.copyMakeBorder(cv2.transpose(mask), 0, 0, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    flat = columns.reshape(-1)  # column after column, each with a background pixel at both ends
-    changes = cv2.compare(flat[1:], flat[:-1], cv2.CMP_NE)  # as `!=` in numpy, in about half the time
-    column, row = np.divmod(_set_positions(changes.reshape(-1)) + 1, height + 2)
-    return Runs(columns=column[0::2] + x, starts=row[0::2] - 1 + y, ends=row[1::2] - 1 + y)
+def _blank(height: int, width: int) -> np.ndarray:
+    """A canvas for `_runs_of`: `height` x `width` pixels to draw on (its [1:-1] rows) and a blank row above and
+    below, so no copy is needed to find the runs that touch the first or last row."""
+    return np.zeros((height + 2, width), dtype=np.uint8)
+
+
+def _runs_of(canvas: np.ndarray, *, x: int | np.ndarray = 0, y: int | np.ndarray = 0) -> Runs:
+    """The runs of a `_blank` canvas's {0,1} pixels, whose top-left pixel (row 1) is (x, y) of the image.
+
+    Each pixel is compared with the one above it, row after row (no transposed copy of the canvas); the changes
+    found, few against the canvas's pixels, are then put in column order."""
+    width = canvas.shape[1]
+    changes = cv2.compare(canvas[1:], canvas[:-1], cv2.CMP_NE)  # row r: does pixel row r differ from row r - 1
+    row, column = np.divmod(_set_positions(changes.reshape(-1)), width)
+    # Stable: within a column the rows stay ascending, as the row-major scan found them (radix sort when narrow).
+    order = np.argsort(column.astype(np.uint16) if width <= 1 << 16 else column, kind="stable")
+    row, column = row[order], column[order]
+    return Runs(columns=column[0::2] + x, starts=row[0::2] + y, ends=row[1::2] + y)
 
 
 def _set_positions(flags: np.ndarray) -> np.ndarray:
@@ -197,13 +207,13 @@ def rasterize_runs(polygons: "list[Polygon]", box: "Box") -> Runs:
         (x0, y0), (x1, y1) = low[polygon].tolist(), high[polygon].tolist()
         if x1 < x0 or y1 < y0:
             continue  # wholly outside the box: nothing of it was ever drawn
-        canvas = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
-        _draw(canvas, layout.rings(polygon, points))
+        canvas = _blank(y1 - y0 + 1, x1 - x0 + 1)
+        _draw(canvas[1:-1], layout.rings(polygon, points))
         parts.append(_runs_of(canvas, x=int(origin[0]) + x0, y=int(origin[1]) + y0))
     for members, width, height, slot_x in atlases:
-        atlas = np.zeros((height, width), dtype=np.uint8)
+        atlas = _blank(height, width)
         for polygon in members.tolist():
-            _draw(atlas, layout.rings(polygon, points))
+            _draw(atlas[1:-1], layout.rings(polygon, points))
         runs = _runs_of(atlas)
         owner = members[np.searchsorted(slot_x, runs.columns, side="right") - 1]
         image_offset = origin + corners[owner]  # atlas pixel + offset = image pixel, per run's owner
@@ -251,4 +261,6 @@ def rle_from_runs(runs: Runs, *, width: int, height: int) -> dict:
 def rle_from_crop(crop: np.ndarray, *, x: int, y: int, width: int, height: int) -> dict:
     """COCO compressed RLE of a full image that is empty except for `crop` placed at (x, y); the crop may reach
     past the image's last row or column."""
-    return rle_from_runs(_runs_of((crop != 0).astype(np.uint8), x=x, y=y), width=width, height=height)
+    canvas = _blank(*crop.shape)
+    np.not_equal(crop, 0, out=canvas[1:-1].view(bool))
+    return rle_from_runs(_runs_of(canvas, x=x, y=y), width=width, height=height)
