@@ -60,14 +60,26 @@ async function open(imageId: number, pushHistory: boolean, mode: EditorMode = "w
   window.defectlab.editor = editor;
   commentsRender(byId("comment-list"), bundle.comments);
   displayControlsRender(bundle);
-  precedentsLoad(editor);
-  // The first opening of one's own work starts its "time per image" (assist statistics); a failure costs nothing.
-  if (mode === "work" && bundle.capabilities.can_label) api.imageVisit(imageId).catch(() => undefined);
   root.dataset.state = "ready";
-  const next = bundle.queue.next_image_id;
-  prefetchedId = next ?? null;
-  prefetched = next ? api.editorGet(next) : null;
-  prefetched?.catch(() => (prefetchedId = null));
+  // The image's tiles first: the rest of the page's requests wait for its first paint (or a moment, if the image
+  // cannot be drawn), so they do not queue in front of the tiles on the server and the network.
+  const current = editor;
+  void Promise.race([current.image.painted, pause(SECONDARY_REQUESTS_WAIT_MS)]).then(() => {
+    if (editor !== current) return; // another image opened meanwhile
+    precedentsLoad(current);
+    // The first opening of one's own work starts its "time per image" (assist statistics); a failure costs nothing.
+    if (mode === "work" && bundle.capabilities.can_label) api.imageVisit(imageId).catch(() => undefined);
+    const next = bundle.queue.next_image_id;
+    prefetchedId = next ?? null;
+    prefetched = next ? api.editorGet(next) : null;
+    prefetched?.catch(() => (prefetchedId = null));
+  });
+}
+
+const SECONDARY_REQUESTS_WAIT_MS = 1500;
+
+function pause(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
 
 /** Shows the project's precedents under each class once they arrive; the editor works without them meanwhile. */

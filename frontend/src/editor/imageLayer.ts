@@ -24,6 +24,9 @@ export class ImageLayer {
   private destroyed = false;
   /** Set once the first pixels of the image are on screen (performance mark "defectlab:first-paint"). */
   firstPaintAt: number | null = null;
+  private paintedResolve: () => void = () => undefined;
+  /** Settles at the first paint: what the page can do without (precedents, the next image) waits for it. */
+  readonly painted = new Promise<void>((resolve) => (this.paintedResolve = resolve));
 
   constructor(
     readonly widthPx: number,
@@ -60,6 +63,7 @@ export class ImageLayer {
     if (painted && this.firstPaintAt === null) {
       this.firstPaintAt = performance.now();
       performance.mark("defectlab:first-paint");
+      this.paintedResolve();
     }
   }
 
