@@ -13,8 +13,11 @@ what the original computes, up to float rounding (onnx_export.parity_check compa
   multiply-adds (ten 4,096-cell projections and the upscaling), this takes ~0.75 G away. The key projection's
   bias drops out of the token-to-image attention: it adds one constant to a query's every score, which the
   softmax ignores.
-- **LayerNorm2d channels last.** SAM normalises the upscaled mask features (64 x 128 x 128) over channels with
-  six elementwise ops in NCHW order; a transpose to NHWC and onnxruntime's fused LayerNormalization is cheaper.
+- **Upscaling channels last.** SAM turns the transformer's cells (channels last) back into an NCHW map and upscales
+  it with two 2 x 2 stride-2 transposed convolutions, a LayerNorm2d between (six elementwise ops over channels).
+  Kept channels last, each transposed convolution is one plain matrix product per cell (a constant weight, so the
+  int8 file quantizes it too; onnxruntime-web ran the ConvTranspose in float32, its slowest op), the norm is
+  LayerNormalization over the last axis, and the sub-pixels are put in place once, on the four tokens' logits.
 
 Measured with onnxruntime in docs/assist.md ("The decoder graph").
 """
@@ -85,10 +88,9 @@ class ImageToTokenAttention(nn.Module):
         internal_dim, embedding_dim = query_weight.shape
         self.head_dim = internal_dim // self.num_heads
         heads = self.num_heads
-        # (heads, E, head dim), (heads, head dim, 1), (heads, head dim, E)
-        self.register_buffer(
-            "query_weight", query_weight.reshape(heads, self.head_dim, embedding_dim).transpose(1, 2).contiguous()
-        )
+        # (heads, head dim, E), (heads, head dim, 1), (heads, head dim, E): each head's rows of the query projection
+        # and its bias, each head's columns of the output projection
+        self.register_buffer("query_weight", query_weight.reshape(heads, self.head_dim, embedding_dim).clone())
         self.register_buffer("query_bias", attention.q_proj.bias.detach().reshape(heads, self.head_dim, 1).clone())
         self.register_buffer(
             "out_weight", out_weight.reshape(embedding_dim, heads, self.head_dim).permute(1, 2, 0).contiguous()
@@ -99,32 +101,77 @@ class ImageToTokenAttention(nn.Module):
         batch, tokens, embedding_dim = k.shape
         cells, heads = q.shape[1], self.num_heads
         keys = self.k_proj(k).reshape(batch, tokens, heads, self.head_dim).transpose(1, 2)
-        keys_in_cells = (self.query_weight @ keys.transpose(2, 3)).permute(0, 2, 1, 3)
-        keys_in_cells = keys_in_cells.reshape(batch, embedding_dim, heads * tokens)
+        # (b, heads x tokens, E), transposed only in the product below: a plain transposed-B GEMM, where a batched
+        # transpose made onnxruntime-web's product ~1.7x slower
+        keys_in_cells = (keys @ self.query_weight).reshape(batch, heads * tokens, embedding_dim)
         key_bias = (keys @ self.query_bias).reshape(batch, 1, heads * tokens)
-        scores = ((q @ keys_in_cells + key_bias) / math.sqrt(self.head_dim)).reshape(batch, cells, heads, tokens)
+        scores = (q @ keys_in_cells.transpose(1, 2) + key_bias) / math.sqrt(self.head_dim)
+        scores = scores.reshape(batch, cells, heads, tokens)
         weights = torch.softmax(scores, dim=-1).reshape(batch, cells, heads * tokens)
         values = self.v_proj(v).reshape(batch, tokens, heads, self.head_dim).transpose(1, 2)
         values_out = (values @ self.out_weight).reshape(batch, heads * tokens, embedding_dim)
         return cast(torch.Tensor, weights @ values_out + self.out_bias)
 
 
-class ChannelsLastLayerNorm2d(nn.Module):
-    """SAM's LayerNorm2d (over the channels of an NCHW map) as NHWC LayerNormalization."""
+class ChannelsLastMaskDecoder(nn.Module):
+    """SAM's MaskDecoder whose upscaling stays channels last: each of its 2 x 2 stride-2 transposed convolutions is
+    one matrix product per cell (in channels -> 2 x 2 x out channels), LayerNorm2d a LayerNormalization over the
+    last axis, and the sub-pixels are put in place once, on the four tokens' logits (not on 32 feature channels)."""
 
-    weight: nn.Parameter
-    bias: nn.Parameter
+    first_weight: torch.Tensor
+    first_bias: torch.Tensor
+    second_weight: torch.Tensor
+    second_bias: torch.Tensor
 
-    def __init__(self, layer_norm: Any) -> None:  # SAM's LayerNorm2d
+    def __init__(self, decoder: Any) -> None:  # SAM's MaskDecoder
         super().__init__()
-        self.weight, self.bias = layer_norm.weight, layer_norm.bias
-        self.eps: float = layer_norm.eps
-        self.normalized_shape = (int(layer_norm.weight.shape[0]),)
+        self.num_mask_tokens: int = decoder.num_mask_tokens
+        self.iou_token, self.mask_tokens = decoder.iou_token, decoder.mask_tokens
+        self.transformer = decoder.transformer
+        self.output_hypernetworks_mlps = decoder.output_hypernetworks_mlps
+        self.iou_prediction_head = decoder.iou_prediction_head
+        first, layer_norm, self.first_activation, second, self.second_activation = decoder.output_upscaling
+        self.layer_norm_weight, self.layer_norm_bias = layer_norm.weight, layer_norm.bias
+        self.layer_norm_eps: float = layer_norm.eps
+        # ConvTranspose2d weight (in, out, 2, 2) -> (in, 2 x 2 x out): a cell's four sub-pixels, row-major
+        for name, convolution in (("first", first), ("second", second)):
+            weight = convolution.weight.detach()
+            self.register_buffer(f"{name}_weight", weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1).clone())
+            self.register_buffer(f"{name}_bias", convolution.bias.detach().repeat(4).clone())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        channels_last = x.permute(0, 2, 3, 1)
-        normalised = functional.layer_norm(channels_last, self.normalized_shape, self.weight, self.bias, self.eps)
-        return normalised.permute(0, 3, 1, 2)
+    def predict_masks(
+        self,
+        image_embeddings: torch.Tensor,
+        image_pe: torch.Tensor,
+        sparse_prompt_embeddings: torch.Tensor,
+        dense_prompt_embeddings: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """As MaskDecoder.predict_masks: (masks (b, tokens, 4h, 4w) logits, IoU predictions (b, tokens))."""
+        output_tokens = torch.cat([self.iou_token.weight, self.mask_tokens.weight], dim=0)
+        output_tokens = output_tokens.unsqueeze(0).expand(sparse_prompt_embeddings.size(0), -1, -1)
+        tokens = torch.cat((output_tokens, sparse_prompt_embeddings), dim=1)
+        src = torch.repeat_interleave(image_embeddings, tokens.shape[0], dim=0) + dense_prompt_embeddings
+        pos_src = torch.repeat_interleave(image_pe, tokens.shape[0], dim=0)
+        batch, _, height, width = src.shape
+        hs, cells = self.transformer(src, pos_src, tokens)  # cells: (b, h x w, c), channels last
+        first = self.first_activation(
+            functional.layer_norm(
+                (cells @ self.first_weight + self.first_bias).reshape(batch, height * width * 4, -1),
+                (int(self.layer_norm_weight.shape[0]),),
+                self.layer_norm_weight,
+                self.layer_norm_bias,
+                self.layer_norm_eps,
+            )
+        )
+        second = self.second_activation(first @ self.second_weight + self.second_bias)
+        features = second.reshape(batch, height * width * 16, -1)  # (b, sub-pixels, c / 8)
+        hyper_in = torch.stack(
+            [mlp(hs[:, 1 + index, :]) for index, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1
+        )
+        logits = (features @ hyper_in.transpose(1, 2)).reshape(batch, height, width, 2, 2, 2, 2, -1)
+        # (y, x, i, j, k, l, token) -> pixel (4y + 2i + k, 4x + 2j + l) of each token's map
+        masks = logits.permute(0, 7, 1, 3, 5, 2, 4, 6).reshape(batch, -1, height * 4, width * 4)
+        return masks, self.iou_prediction_head(hs[:, 0, :])
 
 
 def decoder_for_export(model: nn.Module) -> nn.Module:
@@ -137,8 +184,5 @@ def decoder_for_export(model: nn.Module) -> nn.Module:
         layer.cross_attn_token_to_image = TokenToImageAttention(layer.cross_attn_token_to_image)
         layer.cross_attn_image_to_token = ImageToTokenAttention(layer.cross_attn_image_to_token)
     transformer.final_attn_token_to_image = TokenToImageAttention(transformer.final_attn_token_to_image)
-    upscaling = cast(nn.Sequential, rewritten.get_submodule("mask_decoder.output_upscaling"))
-    for index, module in enumerate(upscaling):
-        if type(module).__name__ == "LayerNorm2d":
-            upscaling[index] = ChannelsLastLayerNorm2d(module)
+    rewritten.mask_decoder = ChannelsLastMaskDecoder(rewritten.mask_decoder)
     return rewritten

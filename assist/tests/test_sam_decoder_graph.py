@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from assist.sam.decoder_graph import (
-    ChannelsLastLayerNorm2d,
+    ChannelsLastMaskDecoder,
     ImageToTokenAttention,
     TokenToImageAttention,
     decoder_for_export,
@@ -56,6 +56,7 @@ def test_rewrite_replaces_every_cross_attention_and_leaves_the_model_alone(model
     assert [type(layer.cross_attn_token_to_image) for layer in transformer.layers] == [TokenToImageAttention] * 2
     assert [type(layer.cross_attn_image_to_token) for layer in transformer.layers] == [ImageToTokenAttention] * 2
     assert type(transformer.final_attn_token_to_image) is TokenToImageAttention
-    assert type(rewritten.mask_decoder.output_upscaling[1]) is ChannelsLastLayerNorm2d
+    assert type(rewritten.mask_decoder) is ChannelsLastMaskDecoder
     assert rewritten.image_encoder is model.image_encoder  # shared, not copied
     assert type(model.mask_decoder.transformer.final_attn_token_to_image).__name__ == "Attention"
+    assert type(model.mask_decoder).__name__ == "MaskDecoder"
