@@ -10,6 +10,9 @@ the low-resolution path (issue 11's latency work) and as it is now.
   (outlines.mask_outline);
 - both: the outline as JSON (the answer's body) and its rasterised runs and RLE (what the suggestion's row stores).
 
+Both decoders come from today's export, so both have the rewritten decoder graph (assist/sam/decoder_graph.py);
+to compare with the decoder as SAM's wrapper exports it, run this script from a commit before it (c4b96f2).
+
     python bench/assist_profile.py [--data DIR] [--clicks 30] [--threads 2]
 
 Wall and CPU milliseconds (this process, all threads: load-proof) per stage, median over the clicks after warm-up;
