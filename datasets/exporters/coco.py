@@ -14,13 +14,17 @@
 import functools
 import math
 import tempfile
-from typing import Any, BinaryIO
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO
 
-from datasets.exporters.archive import DeterministicZip, image_entry
+from datasets.exporters.archive import DeterministicZip, TextDeflater, image_entry
 from datasets.exporters.registry import ExportSource, exporter
 from datasets.manifest import canonical_json, json_float, json_value
 
-SPOOL_CHUNK_CHARACTERS = 1 << 20  # text gathered in memory before it goes to a split's spool files
+SPOOL_CHUNK_CHARACTERS = 1 << 20  # text gathered in memory before it goes to a split's spool file or deflater
+DEFLATE_QUEUED_CHUNKS = 4  # chunks waiting for a split's deflating thread, at most
 PROGRESS_EVERY_IMAGES = 100  # on_progress (a job's progress and cancel check) every so many images, and at the end
 _float_repr = float.__repr__  # what canonical_json writes for a float
 
@@ -120,56 +124,74 @@ def coco_info(source: ExportSource) -> dict:
 
 
 class _SplitFile:
-    """The images and annotations arrays of one split's JSON, spooled to disk until the whole pass is done; text
-    is gathered and written SPOOL_CHUNK_CHARACTERS at a time (a write an image was a tenth of the export)."""
+    """One split's JSON file: `{"annotations": [...], "categories": ..., "images": [...], "info": ...,
+    "licenses": []}` (keys in sorted order, like canonical JSON). The annotations come first, so they are deflated
+    as the pass writes them, by a thread of the split's own (in order; zlib lets go of the GIL); the images are
+    spooled to disk until the pass is done, then deflated after the categories. Text is gathered and handed on
+    SPOOL_CHUNK_CHARACTERS at a time (a write an image was a tenth of the export)."""
 
     def __init__(self) -> None:
         self.images = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        self.annotations = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self.text = TextDeflater()
+        self._deflating = ThreadPoolExecutor(max_workers=1)  # one thread: the split's chunks stay in order
+        self._queued: deque[Future[None]] = deque()
         self.image_count = self.annotation_count = 0
-        self._pending: dict[BinaryIO, list[str]] = {self.images: [], self.annotations: []}
+        self._images_pending: list[str] = []
+        self._annotations_pending: list[str] = []
         self._pending_characters = 0
+        self._deflate(self.text.write, b'{"annotations":[')
 
-    def _add(self, spool: BinaryIO, text: str) -> None:
-        self._pending[spool].append(text)
+    def _deflate(self, function: Callable[..., None], *arguments: object) -> None:
+        """Run function(*arguments) on the split's thread, after what was queued before; at most
+        DEFLATE_QUEUED_CHUNKS wait (memory stays bounded when the thread falls behind)."""
+        while len(self._queued) >= DEFLATE_QUEUED_CHUNKS:
+            self._queued.popleft().result()  # raises what the thread raised
+        self._queued.append(self._deflating.submit(function, *arguments))
+
+    def _added(self, text: str) -> None:
         self._pending_characters += len(text)
         if self._pending_characters >= SPOOL_CHUNK_CHARACTERS:
-            self.flush()
+            self._flush()
 
-    def flush(self) -> None:
-        for spool, texts in self._pending.items():
-            if texts:
-                spool.write("".join(texts).encode())
-                texts.clear()
+    def _flush(self) -> None:
+        if self._images_pending:
+            self.images.write("".join(self._images_pending).encode())
+            self._images_pending.clear()
+        if self._annotations_pending:
+            self._deflate(self.text.write, "".join(self._annotations_pending).encode())
+            self._annotations_pending.clear()
         self._pending_characters = 0
 
     def add_image(self, value: str) -> None:
-        self._add(self.images, ("," if self.image_count else "") + value)
+        self._images_pending.append(("," if self.image_count else "") + value)
         self.image_count += 1
+        self._added(value)
 
     def add_annotations(self, values: list[str]) -> None:
         """An image's annotations, written at once."""
         if values:
-            self._add(self.annotations, ("," if self.annotation_count else "") + ",".join(values))
+            text = ("," if self.annotation_count else "") + ",".join(values)
+            self._annotations_pending.append(text)
             self.annotation_count += len(values)
+            self._added(text)
 
-    def parts(self, *, categories: bytes, info: bytes) -> tuple[list[Any], int]:
-        """The pieces of `{"annotations": [...], "categories": ..., "images": [...], "info": ..., "licenses": []}`
-        (keys in sorted order, like canonical JSON) and their total size."""
-        self.flush()
-        parts: list[Any] = [
-            b'{"annotations":[',
-            self.annotations,
-            b'],"categories":' + categories + b',"images":[',
-            self.images,
-            b'],"info":' + info + b',"licenses":[]}',
-        ]
-        size = sum(len(part) if isinstance(part, bytes) else int(part.tell()) for part in parts)
-        return parts, size
+    def finish(self, *, categories: bytes, info: bytes) -> None:
+        """Queue the rest of the file after the annotations; finished() waits for it."""
+        self._flush()
+        self._deflate(self.text.write, b'],"categories":' + categories + b',"images":[')
+        self._deflate(self.text.write_file, self.images)
+        self._deflate(self.text.write, b'],"info":' + info + b',"licenses":[]}')
+        self._deflate(self.text.finish)
+
+    def finished(self) -> TextDeflater:
+        while self._queued:
+            self._queued.popleft().result()
+        return self.text
 
     def close(self) -> None:
+        self._deflating.shutdown(wait=True, cancel_futures=True)
         self.images.close()
-        self.annotations.close()
+        self.text.close()
 
 
 @exporter("coco", version="1.2")  # 1.2: JSON deflated at TEXT_COMPRESS_LEVEL 1 (same content, other bytes)
@@ -203,9 +225,10 @@ def export_coco(source: ExportSource, out: BinaryIO) -> None:
                 for split in split_files:
                     archive.write_directory(f"images/{split}/")
             categories, info = canonical_json(coco_categories(source)), canonical_json(coco_info(source))
+            for split_file in split_files.values():  # the splits' rests are deflated side by side
+                split_file.finish(categories=categories, info=info)
             for split, split_file in split_files.items():
-                parts, size = split_file.parts(categories=categories, info=info)
-                archive.write_parts(f"annotations/instances_{split}.json", parts, size=size)
+                archive.write_deflated(f"annotations/instances_{split}.json", split_file.finished())
     finally:
         for split_file in split_files.values():
             split_file.close()

@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from datasets.exporters.archive import DeterministicZip, TextDeflater
 from datasets.exporters.coco import coco_annotation, coco_image, export_coco
 from datasets.exporters.registry import ExportSource
 from datasets.manifest import canonical_json, json_value
@@ -247,3 +248,42 @@ def test_finite_floats_whose_sum_overflows_are_written():
     annotation = {**odd_annotation(0), "area_px": 1.7e308, "bbox": [1.7e308, 0.0, 1.0, 1.0]}
     written = coco_annotation(annotation, annotation_id=1, image_id=1, category_id=1)
     assert json.loads(written)["area"] == 1.7e308
+
+
+class _Unseekable(io.RawIOBase):
+    """An output zipfile cannot seek in (a pipe, a socket): it writes data descriptors instead."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.written += data
+        return len(data)
+
+
+@pytest.mark.parametrize("is_seekable", [True, False])
+def test_text_deflated_beforehand_gives_the_zip_that_write_parts_gives(is_seekable):
+    # given: text over several chunks, from bytes and from a file
+    text = b"".join(b'{"n":%d,"s":"\xc3\xa9\\"x"},' % number for number in range(300_000))
+    spool = io.BytesIO(text[1000:])
+    outputs = [io.BytesIO(), io.BytesIO()] if is_seekable else [_Unseekable(), _Unseekable()]
+    # when
+    with DeterministicZip(outputs[0]) as archive:
+        archive.write_parts("a.json", [text[:1000], spool], size=len(text))
+        archive.write_bytes("b.txt", b"after")
+    deflater = TextDeflater()
+    deflater.write(text[:1000])
+    deflater.write_file(io.BytesIO(text[1000:]))
+    deflater.finish()
+    with DeterministicZip(outputs[1]) as archive:
+        archive.write_deflated("a.json", deflater)
+        archive.write_bytes("b.txt", b"after")
+    deflater.close()
+    # then
+    written = [bytes(output.getvalue() if is_seekable else output.written) for output in outputs]
+    assert written[0] == written[1]
+    with zipfile.ZipFile(io.BytesIO(written[1])) as archive:
+        assert archive.read("a.json") == text
