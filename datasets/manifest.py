@@ -52,8 +52,37 @@ class ManifestError(ValueError):
     """The file is not a manifest this code can read."""
 
 
+# json.dumps with these arguments builds an encoder each call; one built once writes the same text.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_json_string_text = json.encoder.encode_basestring  # a string as the encoder above writes it (ensure_ascii off)
+
+
 def canonical_json(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _CANONICAL_ENCODER.encode(value).encode()
+
+
+def json_value(value: object) -> str:
+    """canonical_json(value).decode(), built without the encoder's set-up for each call where `value` is a string,
+    a number, a bool, None, or a list or dict (string keys) of them: an export writes a few small values for
+    each of a million images, and the encoder's set-up and key sorting cost more than the writing."""
+    if isinstance(value, str):
+        return _json_string_text(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return json_float(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join([json_value(item) for item in value]) + "]"
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        items = sorted(value.items())  # the keys differ, so no two values are compared
+        return "{" + ",".join([_json_string_text(key) + ":" + json_value(item) for key, item in items]) + "}"
+    return _CANONICAL_ENCODER.encode(value)
 
 
 def manifest_read(handle: BinaryIO) -> tuple[dict, Iterator[dict]]:

@@ -3,7 +3,9 @@ entries written in the order the exporter gives them (the manifest's order). Ent
 whole image or JSON file in memory."""
 
 import shutil
+import tempfile
 import zipfile
+import zlib
 from typing import BinaryIO
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say; the version's own date is inside its files
@@ -67,6 +69,58 @@ class DeterministicZip:
                 else:
                     part.seek(0)
                     shutil.copyfileobj(part, entry, COPY_CHUNK_BYTES)
+
+    def write_deflated(self, name: str, text: "TextDeflater") -> None:
+        """A compressed entry from text deflated beforehand (TextDeflater): the same bytes as write_parts gives for
+        that text. zipfile still writes the headers (and rewrites the local one with the CRC and sizes); only its
+        compressor is replaced, and the CRC and size it counted over the deflated bytes are set to the text's."""
+        if not text.is_finished:
+            raise ValueError("finish() the deflater before its entry is written")
+        with self._zip.open(self._info(name, compress=True), "w", force_zip64=text.size > ZIP64_FROM_BYTES) as entry:
+            entry._compressor = _AlreadyDeflated()  # type: ignore[attr-defined]  # zipfile's _ZipWriteFile
+            text.deflated.seek(0)
+            shutil.copyfileobj(text.deflated, entry, COPY_CHUNK_BYTES)
+            entry._crc, entry._file_size = text.crc, text.size  # type: ignore[attr-defined]
+
+
+class TextDeflater:
+    """The deflated bytes of one text entry, made while the rest of an export is written (zlib lets go of the GIL
+    while it deflates, so another thread does it), exactly as write_parts would deflate the same text: raw deflate
+    at TEXT_COMPRESS_LEVEL, as zipfile deflates; write_deflated puts them in the zip."""
+
+    def __init__(self) -> None:
+        self.deflated = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._deflate = zlib.compressobj(TEXT_COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self.crc = self.size = 0
+        self.is_finished = False
+
+    def write(self, data: bytes) -> None:
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        self.deflated.write(self._deflate.compress(data))
+
+    def write_file(self, source: BinaryIO) -> None:
+        """All of `source`, from its start."""
+        source.seek(0)
+        for chunk in iter(lambda: source.read(COPY_CHUNK_BYTES), b""):
+            self.write(chunk)
+
+    def finish(self) -> None:
+        self.deflated.write(self._deflate.flush())
+        self.is_finished = True
+
+    def close(self) -> None:
+        self.deflated.close()
+
+
+class _AlreadyDeflated:
+    """Stands in for a zip entry's compressor when the data written to it is deflated already."""
+
+    def compress(self, data: bytes) -> bytes:
+        return data
+
+    def flush(self) -> bytes:
+        return b""
 
 
 def image_entry(archive: DeterministicZip, name: str, image: dict, open_image) -> None:

@@ -12,31 +12,46 @@
 """
 
 import functools
+import math
 import tempfile
-from typing import Any, BinaryIO
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO
 
-from datasets.exporters.archive import DeterministicZip, image_entry
+from datasets.exporters.archive import DeterministicZip, TextDeflater, image_entry
 from datasets.exporters.registry import ExportSource, exporter
-from datasets.manifest import canonical_json, json_float
+from datasets.manifest import canonical_json, json_float, json_value
+
+SPOOL_CHUNK_CHARACTERS = 1 << 20  # text gathered in memory before it goes to a split's spool file or deflater
+DEFLATE_QUEUED_CHUNKS = 4  # chunks waiting for a split's deflating thread, at most
+PROGRESS_EVERY_IMAGES = 100  # on_progress (a job's progress and cancel check) every so many images, and at the end
+_float_repr = float.__repr__  # what canonical_json writes for a float
 
 
 def coco_segmentation(annotation: dict) -> str:
     """The segmentation as JSON: the outline's rings (already number-list text in the manifest), or the RLE."""
     outline = annotation["outline"]
+    if len(outline) == 1 and not outline[0]["holes"]:  # most defects: one ring
+        return "[[" + outline[0]["exterior"] + "]]"
     if any(polygon["holes"] for polygon in outline):
         return canonical_json(annotation["rle"]).decode()
     return "[" + ",".join("[" + polygon["exterior"] + "]" for polygon in outline) + "]"
 
 
 @functools.cache
-def _attributes_json(source: str, is_final: bool, severity_name: str | None, severity_rank: int | None) -> str:
-    """The attributes that repeat across annotations, as canonical JSON without its braces and without the
-    per-annotation keys (defectlab_id, revision), which sort around them."""
+def _attributes_parts(
+    source: str, is_final: bool, severity_name: str | None, severity_rank: int | None
+) -> tuple[str, str]:
+    """The template around an annotation's defectlab_id and revision for attributes that repeat across
+    annotations: (what goes between the id and the revision, what follows the revision up to the bbox's
+    numbers). Attribute keys in order: defectlab_id, is_final, revision, severity, severity_rank, source."""
     attributes = {"source": source, "is_final": is_final}
     if severity_name is not None:
         attributes["severity"] = severity_name
         attributes["severity_rank"] = severity_rank
-    return canonical_json(attributes).decode()[1:-1]
+    is_final_json, rest = canonical_json(attributes).decode()[1:-1].split(",", 1)
+    return f',{is_final_json},"revision":', f',{rest}}},"bbox":['
 
 
 def coco_annotation(annotation: dict, *, annotation_id: int, image_id: int, category_id: int) -> str:
@@ -46,38 +61,37 @@ def coco_annotation(annotation: dict, *, annotation_id: int, image_id: int, cate
     where building and encoding a dict each was most of the export's time. datasets/tests/test_export_formats.py
     checks it against canonical_json of the dict."""
     severity = annotation["severity"]
-    shared = _attributes_json(
+    between, after = _attributes_parts(
         annotation["source"],
         annotation["is_final"],
         severity["name"] if severity is not None else None,
         severity["rank"] if severity is not None else None,
     )
-    # Attribute keys in order: defectlab_id, is_final, revision, severity, severity_rank, source; `shared` holds
-    # is_final, then severity and severity_rank when there is one, then source.
-    is_final, rest = shared.split(",", 1)
-    bbox = ",".join(json_float(value) for value in annotation["bbox"])
+    area = annotation["area_px"]
+    x, y, width, height = annotation["bbox"]
+    if not math.isfinite(area + x + y + width + height):  # a NaN or an infinity makes the sum one: find it
+        for value in (area, x, y, width, height):
+            json_float(value)  # refuses it, as canonical_json does
+    # Floats as canonical_json writes them (float.__repr__; an int is refused, as json_float refuses it).
     return (
-        f'{{"area":{json_float(annotation["area_px"])},"attributes":{{"defectlab_id":{int(annotation["id"])},'
-        f'{is_final},"revision":{int(annotation["revision"])},{rest}}},"bbox":[{bbox}],'
-        f'"category_id":{category_id},"id":{annotation_id},"image_id":{image_id},"iscrowd":0,'
-        f'"segmentation":{coco_segmentation(annotation)}}}'
+        f'{{"area":{_float_repr(area)},"attributes":{{"defectlab_id":{int(annotation["id"])}{between}'
+        f"{int(annotation['revision'])}{after}{_float_repr(x)},{_float_repr(y)},{_float_repr(width)},"
+        f'{_float_repr(height)}],"category_id":{category_id},"id":{annotation_id},"image_id":{image_id},'
+        f'"iscrowd":0,"segmentation":{coco_segmentation(annotation)}}}'
     )
 
 
-def coco_image(image: dict, *, image_id: int) -> dict:
-    return {
-        "id": image_id,
-        "file_name": image["name"],
-        "width": image["width"],
-        "height": image["height"],
-        "date_captured": image["acquired_at"] or "",
-        "license": 0,
-        "sha256": image["sha256"],
-        "original_filename": image["filename"],
-        "status": image["status"],
-        "is_defect_free": image["is_defect_free"],
-        "metadata": image["metadata"],
-    }
+def coco_image(image: dict, *, image_id: int) -> str:
+    """The image entry as canonical JSON (keys sorted), from a template: {"date_captured", "file_name",
+    "height", "id", "is_defect_free", "license", "metadata", "original_filename", "sha256", "status", "width"}."""
+    return (
+        f'{{"date_captured":{json_value(image["acquired_at"] or "")},"file_name":{json_value(image["name"])},'
+        f'"height":{json_value(image["height"])},"id":{image_id},'
+        f'"is_defect_free":{json_value(image["is_defect_free"])},"license":0,'
+        f'"metadata":{json_value(image["metadata"])},"original_filename":{json_value(image["filename"])},'
+        f'"sha256":{json_value(image["sha256"])},"status":{json_value(image["status"])},'
+        f'"width":{json_value(image["width"])}}}'
+    )
 
 
 def coco_categories(source: ExportSource) -> list[dict]:
@@ -110,39 +124,74 @@ def coco_info(source: ExportSource) -> dict:
 
 
 class _SplitFile:
-    """The images and annotations arrays of one split's JSON, spooled to disk until the whole pass is done."""
+    """One split's JSON file: `{"annotations": [...], "categories": ..., "images": [...], "info": ...,
+    "licenses": []}` (keys in sorted order, like canonical JSON). The annotations come first, so they are deflated
+    as the pass writes them, by a thread of the split's own (in order; zlib lets go of the GIL); the images are
+    spooled to disk until the pass is done, then deflated after the categories. Text is gathered and handed on
+    SPOOL_CHUNK_CHARACTERS at a time (a write an image was a tenth of the export)."""
 
     def __init__(self) -> None:
         self.images = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        self.annotations = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self.text = TextDeflater()
+        self._deflating = ThreadPoolExecutor(max_workers=1)  # one thread: the split's chunks stay in order
+        self._queued: deque[Future[None]] = deque()
         self.image_count = self.annotation_count = 0
+        self._images_pending: list[str] = []
+        self._annotations_pending: list[str] = []
+        self._pending_characters = 0
+        self._deflate(self.text.write, b'{"annotations":[')
 
-    def add_image(self, value: dict) -> None:
-        self.images.write((b"," if self.image_count else b"") + canonical_json(value))
+    def _deflate(self, function: Callable[..., None], *arguments: object) -> None:
+        """Run function(*arguments) on the split's thread, after what was queued before; at most
+        DEFLATE_QUEUED_CHUNKS wait (memory stays bounded when the thread falls behind)."""
+        while len(self._queued) >= DEFLATE_QUEUED_CHUNKS:
+            self._queued.popleft().result()  # raises what the thread raised
+        self._queued.append(self._deflating.submit(function, *arguments))
+
+    def _added(self, text: str) -> None:
+        self._pending_characters += len(text)
+        if self._pending_characters >= SPOOL_CHUNK_CHARACTERS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._images_pending:
+            self.images.write("".join(self._images_pending).encode())
+            self._images_pending.clear()
+        if self._annotations_pending:
+            self._deflate(self.text.write, "".join(self._annotations_pending).encode())
+            self._annotations_pending.clear()
+        self._pending_characters = 0
+
+    def add_image(self, value: str) -> None:
+        self._images_pending.append(("," if self.image_count else "") + value)
         self.image_count += 1
+        self._added(value)
 
     def add_annotations(self, values: list[str]) -> None:
         """An image's annotations, written at once."""
         if values:
-            self.annotations.write(("," if self.annotation_count else "").encode() + ",".join(values).encode())
+            text = ("," if self.annotation_count else "") + ",".join(values)
+            self._annotations_pending.append(text)
             self.annotation_count += len(values)
+            self._added(text)
 
-    def parts(self, *, categories: bytes, info: bytes) -> tuple[list[Any], int]:
-        """The pieces of `{"annotations": [...], "categories": ..., "images": [...], "info": ..., "licenses": []}`
-        (keys in sorted order, like canonical JSON) and their total size."""
-        parts: list[Any] = [
-            b'{"annotations":[',
-            self.annotations,
-            b'],"categories":' + categories + b',"images":[',
-            self.images,
-            b'],"info":' + info + b',"licenses":[]}',
-        ]
-        size = sum(len(part) if isinstance(part, bytes) else int(part.tell()) for part in parts)
-        return parts, size
+    def finish(self, *, categories: bytes, info: bytes) -> None:
+        """Queue the rest of the file after the annotations; finished() waits for it."""
+        self._flush()
+        self._deflate(self.text.write, b'],"categories":' + categories + b',"images":[')
+        self._deflate(self.text.write_file, self.images)
+        self._deflate(self.text.write, b'],"info":' + info + b',"licenses":[]}')
+        self._deflate(self.text.finish)
+
+    def finished(self) -> TextDeflater:
+        while self._queued:
+            self._queued.popleft().result()
+        return self.text
 
     def close(self) -> None:
+        self._deflating.shutdown(wait=True, cancel_futures=True)
         self.images.close()
-        self.annotations.close()
+        self.text.close()
 
 
 @exporter("coco", version="1.2")  # 1.2: JSON deflated at TEXT_COMPRESS_LEVEL 1 (same content, other bytes)
@@ -168,15 +217,18 @@ def export_coco(source: ExportSource, out: BinaryIO) -> None:
                 split_file.add_annotations(values)
                 if source.with_images:
                     image_entry(archive, f"images/{image['split']}/{image['name']}", image, source.open_image)
-                source.on_progress(image_id)
+                if image_id % PROGRESS_EVERY_IMAGES == 0:
+                    source.on_progress(image_id)
+            source.on_progress(image_id)
             if not source.with_images:
                 # Where the images go: COCO readers (Datumaro's among them) look for the folder.
                 for split in split_files:
                     archive.write_directory(f"images/{split}/")
             categories, info = canonical_json(coco_categories(source)), canonical_json(coco_info(source))
+            for split_file in split_files.values():  # the splits' rests are deflated side by side
+                split_file.finish(categories=categories, info=info)
             for split, split_file in split_files.items():
-                parts, size = split_file.parts(categories=categories, info=info)
-                archive.write_parts(f"annotations/instances_{split}.json", parts, size=size)
+                archive.write_deflated(f"annotations/instances_{split}.json", split_file.finished())
     finally:
         for split_file in split_files.values():
             split_file.close()
