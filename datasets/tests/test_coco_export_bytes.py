@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from datasets.exporters.archive import DeterministicZip, TextDeflater
-from datasets.exporters.coco import coco_annotation, coco_image, export_coco
+from datasets.exporters.coco import coco_annotation, coco_categories, coco_image, export_coco
 from datasets.exporters.registry import ExportSource
 from datasets.manifest import canonical_json, json_value
 
@@ -169,19 +169,7 @@ def reference_document(source: ExportSource, images: list[dict], split: str) -> 
                     "metadata": image["metadata"],
                 }
             )
-    document["categories"] = [
-        {
-            "id": category["id"],
-            "name": category["name"],
-            "supercategory": "defect",
-            "color": category["color"],
-            "geometry_kind": category["geometry_kind"],
-            "severity_levels": [
-                {"name": level["name"], "rank": level["rank"]} for level in category["severity_levels"]
-            ],
-        }
-        for category in source.categories
-    ]
+    document["categories"] = coco_categories(source)
     document["info"] = {
         "description": f"{source.project_name}: dataset version {source.version_name}",
         "version": source.version_name,
