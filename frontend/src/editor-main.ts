@@ -61,10 +61,9 @@ async function open(imageId: number, pushHistory: boolean, mode: EditorMode = "w
   commentsRender(byId("comment-list"), bundle.comments);
   displayControlsRender(bundle);
   root.dataset.state = "ready";
-  // The image's tiles first: the rest of the page's requests wait for its first paint (or a moment, if the image
-  // cannot be drawn), so they do not queue in front of the tiles on the server and the network.
+  // The image's tiles first: the rest of the page's requests wait for its first paint.
   const current = editor;
-  void Promise.race([current.image.painted, pause(SECONDARY_REQUESTS_WAIT_MS)]).then(() => {
+  void current.image.paintedOrTimeout.then(() => {
     if (editor !== current) return; // another image opened meanwhile
     precedentsLoad(current);
     // The first opening of one's own work starts its "time per image" (assist statistics); a failure costs nothing.
@@ -74,12 +73,6 @@ async function open(imageId: number, pushHistory: boolean, mode: EditorMode = "w
     prefetched = next ? api.editorGet(next) : null;
     prefetched?.catch(() => (prefetchedId = null));
   });
-}
-
-const SECONDARY_REQUESTS_WAIT_MS = 1500;
-
-function pause(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
 
 /** Shows the project's precedents under each class once they arrive; the editor works without them meanwhile. */

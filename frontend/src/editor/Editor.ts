@@ -115,8 +115,11 @@ export class Editor implements ToolHost {
         nextImageIds: bundle.queue.next_image_id ? [bundle.queue.next_image_id] : [],
         geometryKindOf: (defectClassId: number) => (this.taxonomy.get(defectClassId)?.geometry_kind === "linear" ? "linear" : "area") as "linear" | "area",
       };
-      this.assist = new AssistConnection(bundle.project.id, bundle.image.id, (message) => (byId("assist-status", root).textContent = message), undefined, assistImage);
-      if (mode === "work") this.suggestions = SuggestionLayer.open(bundle.image.id, this);
+      const status = (message: string) => (byId("assist-status", root).textContent = message);
+      // Engines and suggestions are asked for after the image's first paint, not in front of its tiles.
+      const painted = this.image.paintedOrTimeout;
+      this.assist = new AssistConnection(bundle.project.id, bundle.image.id, status, undefined, assistImage, undefined, painted);
+      if (mode === "work") this.suggestions = SuggestionLayer.open(bundle.image.id, this, painted);
     }
     this.tools = toolsCreate(this, this.toolRegistry);
     this.tool = this.tools.get(this.toolRegistry[0]!.name)!;

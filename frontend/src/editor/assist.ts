@@ -113,11 +113,13 @@ export class AssistConnection implements AssistHost {
     private readonly server: AssistServer = apiAssistServer,
     private readonly image: AssistImage | null = null,
     private readonly samFor: (modelId: string) => BrowserSam | null = browserSamFor,
+    private readonly after: Promise<void> = Promise.resolve(), // the editor's first paint: the tiles go first
   ) {
     this.ready = this.load();
   }
 
   private async load(): Promise<void> {
+    await this.after;
     let engines = enginesByProject.get(this.projectId);
     if (!engines) {
       engines = this.server.engines(this.projectId);

@@ -27,6 +27,9 @@ export class ImageLayer {
   private paintedResolve: () => void = () => undefined;
   /** Settles at the first paint: what the page can do without (precedents, the next image) waits for it. */
   readonly painted = new Promise<void>((resolve) => (this.paintedResolve = resolve));
+  /** The first paint, or a moment if the image cannot be drawn: the page's secondary requests (engines,
+   * suggestions, precedents, the next image) wait for it, so they do not queue in front of the tiles. */
+  readonly paintedOrTimeout = Promise.race([this.painted, pause(SECONDARY_REQUESTS_WAIT_MS)]);
 
   constructor(
     readonly widthPx: number,
@@ -199,3 +202,8 @@ export class ImageLayer {
   }
 }
 
+const SECONDARY_REQUESTS_WAIT_MS = 1500;
+
+function pause(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}

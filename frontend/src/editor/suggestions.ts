@@ -46,10 +46,10 @@ export class SuggestionLayer {
     private readonly server: SuggestionServer = apiSuggestionServer,
   ) {}
 
-  /** A layer for the image, its suggestions loading. */
-  static open(imageId: number, host: SuggestionHost): SuggestionLayer {
+  /** A layer for the image, its suggestions loading once `after` settles (the image's first paint). */
+  static open(imageId: number, host: SuggestionHost, after: Promise<void> = Promise.resolve()): SuggestionLayer {
     const layer = new SuggestionLayer(imageId, host);
-    void layer.load();
+    void after.then(() => layer.load());
     return layer;
   }
 
