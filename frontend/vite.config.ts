@@ -40,6 +40,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     sourcemap: true,
+    manifest: "manifest.json", // read by {% page_script %}: the chunks each page preloads
+
     rollupOptions: {
       input: {
         editor: resolve(__dirname, "src/editor-main.ts"),

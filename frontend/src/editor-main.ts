@@ -17,6 +17,7 @@ import { commentsRender } from "./editor/panels";
 import { draftRecover } from "./editor/recovery";
 import { saveNetworkTimings, saveTimings } from "./editor/sync";
 
+performance.mark("defectlab:script-start"); // the page's timeline (bench/editor.py prints it): modules evaluated
 const root = byId("editor-root");
 const userId = Number(root.dataset.userId);
 let editor: Editor | null = null;
@@ -47,10 +48,12 @@ function bundleFetch(imageId: number): Promise<EditorBundle> {
 async function open(imageId: number, pushHistory: boolean, mode: EditorMode = "work"): Promise<void> {
   root.dataset.state = "loading";
   const bundle = await bundleFetch(imageId);
+  performance.mark("defectlab:bundle");
   // Final mode edits the final answer only: the annotators' own work stays out of the document.
   const annotations = mode === "final" ? bundle.annotations.filter((annotation) => annotation.is_final) : bundle.annotations;
   const draft = await draftLoad(userId, imageId, draftScopeOf(mode)).catch(() => null);
   const recovered = draftRecover(annotations, draft);
+  performance.mark("defectlab:draft");
   editor?.destroy();
   if (pushHistory) history.pushState({ imageId, mode }, "", `/images/${imageId}/edit/${mode === "final" ? "?final=1" : ""}`);
   root.dataset.imageId = String(imageId);
@@ -58,6 +61,7 @@ async function open(imageId: number, pushHistory: boolean, mode: EditorMode = "w
   headerRender(bundle, mode);
   editor = new Editor(root, bundle, userId, recovered, { defectFreeToggle, edgeCaseFlag, submit, navigate }, mode);
   window.defectlab.editor = editor;
+  performance.mark("defectlab:editor");
   commentsRender(byId("comment-list"), bundle.comments);
   displayControlsRender(bundle);
   root.dataset.state = "ready";
