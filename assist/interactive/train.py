@@ -36,6 +36,7 @@ from assist.interactive.inference import CropGeometry, interactive_predict, torc
 from assist.interactive.network import InteractiveNet, encoder_parameters, network_build, non_encoder_parameters
 from assist.interactive.recipe import InteractiveRecipe, recipe_check_resumable
 from assist.interactive.window import prompt_channels
+from assist.training.batchnorm import batch_norm_recompute, batch_norms
 from assist.training.checkpoints import BEST_NAME, LAST_NAME, checkpoint_load, checkpoint_save
 from assist.training.samples import Sample
 from assist.training.train import learning_rate_factor
@@ -197,33 +198,14 @@ def _train(
 def bn_recalibrate(
     net: InteractiveNet, sampler: ExampleSampler, recipe: InteractiveRecipe, device: torch.device
 ) -> None:
-    """BatchNorm statistics recomputed as a plain average over `bn_recalibration_batches` fixed training batches
-    ("precise BN"): the running averages trail weights that moved during the last steps, and on these
-    batches of 8 mixed crops the eval-mode masks were markedly worse than with recomputed statistics
-    (docs/interactive-model.md)."""
-    if not recipe.bn_recalibration_batches:
-        return
-    norms = _batch_norms(net)
-    momenta = [norm.momentum for norm in norms]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative average
-    was_training = net.training
-    net.train()
-    with torch.no_grad():
-        for batch in range(recipe.bn_recalibration_batches):
-            examples = sampler.batch(BN_STEP_OFFSET + batch)
-            prompts = batch_prompts(
-                examples, recipe, [e.positive for e in examples], [e.negative for e in examples], None
-            )
-            net(_grey_tensor(examples, device), prompts.to(device))
-    for norm, momentum in zip(norms, momenta, strict=True):
-        norm.momentum = momentum
-    net.train(was_training)
+    """Precise BatchNorm (assist.training.batchnorm) over `bn_recalibration_batches` fixed training batches."""
 
+    def forward(batch: int) -> None:
+        examples = sampler.batch(BN_STEP_OFFSET + batch)
+        prompts = batch_prompts(examples, recipe, [e.positive for e in examples], [e.negative for e in examples], None)
+        net(_grey_tensor(examples, device), prompts.to(device))
 
-def _batch_norms(net: InteractiveNet) -> list[torch.nn.modules.batchnorm._BatchNorm]:
-    return [module for module in net.modules() if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)]
+    batch_norm_recompute(net, forward, recipe.bn_recalibration_batches)
 
 
 def batch_prompts(
@@ -271,7 +253,7 @@ def simulate_clicks(
     if iterations == 0:
         return positive, negative, previous
     grey = _grey_tensor(examples, device)
-    norms = _batch_norms(net)
+    norms = batch_norms(net)
     momenta = [norm.momentum for norm in norms]
     for norm in norms:
         norm.momentum = 0.0  # batch statistics for the pass, running statistics left as they are

@@ -72,6 +72,7 @@ class Recipe:
     warmup_fraction: float = 0.05  # of the budget: linear warm-up, then the schedule
     schedule: Schedule = "cosine"
     ema_decay: float | None = 0.99  # exponential moving average of weights, evaluated and exported instead
+    bn_recalibration_batches: int = 0  # before each validation: BatchNorm statistics from scratch (0: off)
 
     dice_weight: float = 1.0  # loss = weighted CE (or focal) + dice_weight x soft Dice over defect classes
     dice_classes: DiceClasses = "all"  # "present" raised the defect-free tiles' scores (round 2 of the notebook)

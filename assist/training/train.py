@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from assist.training.batchnorm import batch_norm_recompute
 from assist.training.checkpoints import (
     BEST_NAME,
     LAST_NAME,
@@ -43,6 +44,7 @@ from assist.training.recipe import Recipe
 from assist.training.samples import Sample
 
 EMA_WARMUP_STEPS = 10  # EMA decay = min(ema_decay, (1 + step) / (this + step)): 0.1 at first, 0.92 at step 100
+BN_EPOCH = 1_000_000_000  # precise-BatchNorm batches are drawn as this (fixed) epoch
 DETECTION_WEIGHT = 1.0  # validation score = mean defect IoU + this x detection rate (false alarms fixed by calibration)
 
 
@@ -182,6 +184,7 @@ def _train(
         is_finished = _budget_spent(recipe, state)
         if is_finished or state.epoch % recipe.validate_every_epochs == 0:
             validation_started = clock()
+            _batch_norm_recompute(ema or net, sampler, recipe, device)
             metrics, decision = validate(
                 ema or net, samples_val, defect_classes, min_area_px,
                 false_alarm_target=recipe.false_alarm_target, flip=recipe.flip_test_time, device=device,
@@ -256,6 +259,14 @@ def _bf16_enabled(recipe: Recipe, device: torch.device) -> bool:
     if not recipe.bf16_autocast:
         return False
     return device.type != "cpu" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def _batch_norm_recompute(net: SegmentationNet, sampler: CropSampler, recipe: Recipe, device: torch.device) -> None:
+    def forward(batch: int) -> None:
+        images, _ = sampler.batch(BN_EPOCH, batch)
+        net(images_to_input(torch.from_numpy(images)).to(device).contiguous(memory_format=torch.channels_last))
+
+    batch_norm_recompute(net, forward, recipe.bn_recalibration_batches)
 
 
 @torch.no_grad()
