@@ -306,12 +306,13 @@ def _model_record(
     import torch
 
     from assist.training.checkpoints import network_from_checkpoint
+    from assist.training.train import training_threads_now
 
     net, recipe, _, decision, validation_metrics = network_from_checkpoint(best)
     # PyTorch runs here on the CPU (tracing, parity): as many threads as the recipe trains with, since on a shared
     # machine OpenMP threads spin against each other (assist/training/recipe.py `torch_threads`).
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(recipe.torch_threads)
+    torch.set_num_threads(training_threads_now(recipe))
     try:
         return _model_export_evaluate(
             run=run, job=job, splits=splits, classes=classes, net=net, recipe=recipe, decision=decision,

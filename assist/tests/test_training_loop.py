@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from assist.training.checkpoints import BEST_NAME, LAST_NAME, checkpoint_load, network_from_checkpoint
-from assist.training.recipe import Recipe
+from assist.training.recipe import Recipe, training_threads
 from assist.training.samples import Sample, samples_read_folder
 from assist.training.train import Progress, TrainingResult, train
 
@@ -115,3 +115,20 @@ def test_resuming_with_another_recipe_is_refused(handful, tmp_path):
 
     with pytest.raises(ValueError, match="crop_size_px"):
         _run(handful, tmp_path, TINY.with_changes(crop_size_px=96))
+
+
+@pytest.mark.parametrize(
+    ("changes", "busy_cores", "threads"),
+    [
+        ({"torch_threads": 3}, 0.0, 3),  # the recipe's own number
+        ({"budget_seconds": 900.0}, 0.2, 2),  # a time budget on an idle machine: every core
+        ({"budget_seconds": 900.0}, 1.4, 1),  # one core busy elsewhere: the other
+        ({"budget_seconds": 900.0}, 5.0, 1),  # at least one
+        ({"budget_seconds": None, "epochs": 3}, 0.0, 1),  # an epoch budget must be bit-for-bit reproducible
+        ({"budget_seconds": 900.0, "budget_clock": "cpu"}, 0.0, 1),  # a CPU-time budget: a shared machine
+    ],
+)
+def test_training_threads_take_the_idle_cores_only_where_a_run_may(changes, busy_cores, threads):
+    recipe = Recipe(torch_threads=0).with_changes(**changes)
+
+    assert training_threads(recipe, cores=2, busy_cores=busy_cores) == threads

@@ -96,7 +96,8 @@ class Recipe:
     flip_test_time: bool = False  # average the prediction of the image and its horizontal flip
     false_alarm_target: float = 0.05  # image-level rule: defect-free val images flagged at most this often
     seed: int = 0
-    torch_threads: int = 1  # on a shared 2-core machine two OpenMP threads spin against each other (7x slower)
+    torch_threads: int = 0  # 0: training_threads() picks; on a busy 2-core machine two OpenMP threads spin against
+    # each other (7x slower), on an idle one two threads took 1.03 s per step against 1.71 s for one
     bf16_autocast: bool = False
 
     def __post_init__(self) -> None:
@@ -135,6 +136,17 @@ RECIPES: dict[str, Recipe] = {
     "unet-scratch": Recipe(name="unet-scratch", architecture="unet-scratch", encoder_learning_rate_factor=1.0),
 }
 "The named recipes; the first is the default."
+
+
+def training_threads(recipe: Recipe, *, cores: int, busy_cores: float) -> int:
+    """PyTorch threads for a run: the recipe's own number, or with 0: one where the run must be reproducible (an
+    epoch budget) or counts CPU time (a shared machine), else the cores this process may use that are idle now
+    (`busy_cores`: the 1-minute load average), at least one."""
+    if recipe.torch_threads > 0:
+        return recipe.torch_threads
+    if recipe.budget_seconds is None or recipe.budget_clock == "cpu":
+        return 1
+    return max(1, cores - round(busy_cores))
 
 
 def recipe_get(name: str) -> Recipe:

@@ -12,6 +12,7 @@ the torch RNG is checkpointed). A wall-clock budget makes the schedule follow el
 
 import copy
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from assist.training.model import (
     model_build,
     non_encoder_parameters,
 )
-from assist.training.recipe import Recipe
+from assist.training.recipe import Recipe, training_threads
 from assist.training.samples import Sample
 
 EMA_WARMUP_STEPS = 10  # EMA decay = min(ema_decay, (1 + step) / (this + step)): 0.1 at first, 0.92 at step 100
@@ -108,7 +109,7 @@ def train(
         tuple(min_area_px) if min_area_px is not None else min_area_px_from_samples(samples_train, len(defect_classes))
     )
     previous_threads, previous_deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(recipe.torch_threads)
+    torch.set_num_threads(training_threads_now(recipe))
     # CUDA upsampling has no deterministic backward: there, warn instead of failing.
     torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
     try:
@@ -119,6 +120,12 @@ def train(
     finally:
         torch.set_num_threads(previous_threads)
         torch.use_deterministic_algorithms(previous_deterministic)
+
+
+def training_threads_now(recipe: Recipe) -> int:
+    """training_threads on this machine, now."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return training_threads(recipe, cores=cores, busy_cores=os.getloadavg()[0])
 
 
 def _train(
