@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from assist.training.checkpoints import BEST_NAME, LAST_NAME, checkpoint_load, network_from_checkpoint
+from assist.training.model import model_build
 from assist.training.recipe import Recipe, training_threads
 from assist.training.samples import Sample, samples_read_folder
 from assist.training.train import Progress, TrainingResult, train
@@ -70,6 +71,21 @@ def test_two_steps_write_checkpoints_and_a_validated_best(handful, tmp_path):
     assert (recipe, defect_classes) == (TINY, handful[2])
     assert len(decision.min_area_px if decision else ()) == len(defect_classes)
     assert metrics["detection_rate"] == result.best_metrics["detection_rate"]
+
+
+def test_frozen_encoder_blocks_keep_their_imagenet_weights_and_statistics_through_training(handful, tmp_path):
+    # given: the stem and the first two blocks frozen, precise BatchNorm before validation
+    recipe = TINY.with_changes(encoder_frozen_blocks=2, bn_recalibration_batches=2, ema_decay=None)
+    imagenet = model_build(recipe, len(handful[2])).state_dict()
+    # when
+    _run(handful, tmp_path, recipe)
+    # then: the frozen part is ImageNet's, running statistics included; the rest moved
+    trained = _weights(tmp_path / LAST_NAME)
+    front = ("unet.encoder.model.conv_stem.", "unet.encoder.model.bn1.", "unet.encoder.model.blocks.0.",
+             "unet.encoder.model.blocks.1.")  # fmt: skip
+    assert all(torch.equal(trained[name], imagenet[name]) for name in imagenet if name.startswith(front))
+    assert not torch.equal(trained["unet.encoder.model.blocks.2.0.bn1.running_mean"],
+                           imagenet["unet.encoder.model.blocks.2.0.bn1.running_mean"])  # fmt: skip
 
 
 def test_a_cancelled_run_resumes_from_the_saved_step_and_ends_as_an_uninterrupted_one(handful, tmp_path):

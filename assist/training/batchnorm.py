@@ -12,15 +12,16 @@ from torch import nn
 def batch_norm_recompute(net: nn.Module, forward_batch: Callable[[int], object], batches: int) -> None:
     """Resets every BatchNorm's statistics and recomputes them over `forward_batch(0..batches - 1)`, each of which
     runs the network forward on one fixed training batch. No gradients; the network's mode is kept."""
-    norms = batch_norms(net)
+    was_training = net.training
+    net.train()
+    norms = [norm for norm in batch_norms(net) if norm.training]  # a frozen part stays in eval mode: keep its own
     if not batches or not norms:
+        net.train(was_training)
         return
     momenta = [norm.momentum for norm in norms]
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None  # a cumulative average over the batches
-    was_training = net.training
-    net.train()
     try:
         with torch.no_grad():
             for batch in range(batches):

@@ -22,10 +22,26 @@ IMAGE_HEAD_DROPOUT = 0.2
 class SegmentationNet(nn.Module):
     """smp's U-Net with the image-level head's output made optional, so the ONNX graph has fixed outputs."""
 
-    def __init__(self, unet: smp.Unet, *, has_image_head: bool) -> None:
+    def __init__(self, unet: smp.Unet, *, has_image_head: bool, frozen_blocks: int = 0) -> None:
         super().__init__()
         self.unet = unet
         self.has_image_head = has_image_head
+        self.frozen_blocks = frozen_blocks  # not a submodule list: the state dict keeps one name per tensor
+        for module in self._frozen():
+            module.requires_grad_(False).eval()
+
+    def train(self, mode: bool = True) -> "SegmentationNet":
+        super().train(mode)
+        for module in self._frozen():
+            module.eval()  # frozen BatchNorm statistics too: they stay ImageNet's
+        return self
+
+    def _frozen(self) -> list[nn.Module]:
+        """The stem and the first `frozen_blocks` blocks of timm's Lite0 (none with 0)."""
+        if self.frozen_blocks <= 0:
+            return []
+        encoder = self.unet.encoder.model
+        return [encoder.conv_stem, encoder.bn1, *list(encoder.blocks)[: self.frozen_blocks]]
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images: float (N, 3, H, W), already normalised. Returns (mask logits, image logit); without a head the
@@ -54,7 +70,7 @@ def model_build(recipe: Recipe, defect_class_count: int) -> SegmentationNet:
         unet.encoder.model.load_state_dict(lite0_encoder_state_dict(unet.encoder.model.state_dict()), strict=True)
     elif recipe.architecture != "unet-scratch":
         raise ValueError(f"unknown architecture {recipe.architecture!r}")
-    return SegmentationNet(unet, has_image_head=recipe.image_head)
+    return SegmentationNet(unet, has_image_head=recipe.image_head, frozen_blocks=recipe.encoder_frozen_blocks)
 
 
 def lite0_encoder_state_dict(target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
