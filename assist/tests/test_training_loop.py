@@ -147,4 +147,4 @@ def test_resuming_with_another_recipe_is_refused(handful, tmp_path):
 def test_training_threads_take_the_idle_cores_only_where_a_run_may(changes, busy_cores, threads):
     recipe = Recipe(torch_threads=0).with_changes(**changes)
 
-    assert training_threads(recipe, cores=2, busy_cores=busy_cores) == threads
+    assert training_threads(recipe, cores=2, busy_cores=lambda: busy_cores) == threads

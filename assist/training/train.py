@@ -46,6 +46,7 @@ from assist.training.samples import Sample
 
 EMA_WARMUP_STEPS = 10  # EMA decay = min(ema_decay, (1 + step) / (this + step)): 0.1 at first, 0.92 at step 100
 BN_EPOCH = 1_000_000_000  # precise-BatchNorm batches are drawn as this (fixed) epoch
+BUSY_WINDOW_SECONDS = 1.0  # how long a run looks at the machine before it picks its threads
 DETECTION_WEIGHT = 1.0  # validation score = mean defect IoU + this x detection rate (false alarms fixed by calibration)
 
 
@@ -125,7 +126,24 @@ def train(
 def training_threads_now(recipe: Recipe) -> int:
     """training_threads on this machine, now."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return training_threads(recipe, cores=cores, busy_cores=os.getloadavg()[0])
+    return training_threads(recipe, cores=cores, busy_cores=_busy_cores)
+
+
+def _busy_cores(window_seconds: float = BUSY_WINDOW_SECONDS) -> float:
+    """Cores busy over the last moment (/proc/stat; this process sleeps meanwhile, so it is the others' work). Not
+    the load average: that still counts this process's own work of the minute before (a version's ingest, say)."""
+    try:
+        before = _cpu_busy_seconds()
+        time.sleep(window_seconds)
+        return max(0.0, _cpu_busy_seconds() - before) / window_seconds
+    except (OSError, ValueError, IndexError):  # no /proc: another system
+        return os.getloadavg()[0]
+
+
+def _cpu_busy_seconds() -> float:
+    """Seconds all cores spent busy since boot: /proc/stat's first line less idle and iowait."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _train(
