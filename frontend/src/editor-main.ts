@@ -47,11 +47,12 @@ function bundleFetch(imageId: number): Promise<EditorBundle> {
 
 async function open(imageId: number, pushHistory: boolean, mode: EditorMode = "work"): Promise<void> {
   root.dataset.state = "loading";
+  const drafted = draftLoad(userId, imageId, draftScopeOf(mode)).catch(() => null); // beside the bundle, not after it
   const bundle = await bundleFetch(imageId);
   performance.mark("defectlab:bundle");
   // Final mode edits the final answer only: the annotators' own work stays out of the document.
   const annotations = mode === "final" ? bundle.annotations.filter((annotation) => annotation.is_final) : bundle.annotations;
-  const draft = await draftLoad(userId, imageId, draftScopeOf(mode)).catch(() => null);
+  const draft = await drafted;
   const recovered = draftRecover(annotations, draft);
   performance.mark("defectlab:draft");
   editor?.destroy();
