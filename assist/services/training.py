@@ -311,12 +311,12 @@ def _model_record(
     net, recipe, _, decision, validation_metrics = network_from_checkpoint(best)
     # PyTorch runs here on the CPU (tracing, parity): as many threads as the recipe trains with, since on a shared
     # machine OpenMP threads spin against each other (assist/training/recipe.py `torch_threads`).
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(training_threads_now(recipe))
+    previous_threads, threads = torch.get_num_threads(), training_threads_now(recipe)
+    torch.set_num_threads(threads)
     try:
         return _model_export_evaluate(
             run=run, job=job, splits=splits, classes=classes, net=net, recipe=recipe, decision=decision,
-            validation_metrics=validation_metrics,
+            validation_metrics=validation_metrics, threads=threads,
         )  # fmt: skip
     finally:
         torch.set_num_threads(previous_threads)
@@ -332,7 +332,9 @@ def _model_export_evaluate(
     recipe: "Recipe",
     decision: "DefectDecision | None",
     validation_metrics: dict[str, Any],
+    threads: int,
 ) -> TrainedModel:
+    """`threads`: the run's own (training_threads): its inference_ms is timed as the run would infer."""
     from assist.training.export import Predictor, onnx_export, onnx_quantize_int8, parity_check
 
     folder = run_folder(run)
@@ -353,7 +355,9 @@ def _model_export_evaluate(
         job.progress(done, len(evaluated), "Evaluating on the test split")
         job.check_cancelled()  # a cancel during the evaluation records no model
 
-    metrics, masks = predictor_evaluate(Predictor(fp32), evaluated, flip=recipe.flip_test_time, on_image=progress)
+    predictor = Predictor(fp32, threads=threads)
+    metrics, masks = predictor_evaluate(predictor, evaluated, flip=recipe.flip_test_time, on_image=progress)
+    metrics["inference_threads"] = threads
     metrics["split"] = "test" if splits["test"] else "val"
     worst_cases_draw(metrics, evaluated, masks, folder / WORST_FOLDER)
     model, _ = TrainedModel.objects.update_or_create(
