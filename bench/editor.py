@@ -39,8 +39,10 @@ FIRST_PAINT_BREAKDOWN = """(() => {
   const paint = performance.getEntriesByName('defectlab:first-paint')[0].startTime;
   const navigation = performance.getEntriesByType('navigation')[0];
   const requests = performance.getEntriesByType('resource').filter((entry) => entry.startTime < paint).map(
-    (entry) => `${new URL(entry.name).pathname.slice(-40)} ${Math.round(entry.startTime)}-${Math.round(entry.responseEnd)}`);
-  const marks = Object.fromEntries(performance.getEntriesByType('mark').filter((mark) => mark.name.startsWith('defectlab:'))
+    (entry) => `${new URL(entry.name).pathname.slice(-40)} ` +
+      `${Math.round(entry.startTime)}-${Math.round(entry.responseEnd)}`);
+  const marks = Object.fromEntries(performance.getEntriesByType('mark')
+    .filter((mark) => mark.name.startsWith('defectlab:'))
     .map((mark) => [mark.name.slice(10), Math.round(mark.startTime)]));
   return {html: Math.round(navigation.responseEnd), domContentLoaded: Math.round(navigation.domContentLoadedEventEnd),
           paint: Math.round(paint), marks, requests};
