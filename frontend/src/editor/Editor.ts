@@ -11,7 +11,7 @@ import { brushRadiusStep } from "../tools/brush/brushTool";
 import { TOOL_REGISTRY, toolsCreate } from "../tools/registry";
 import type { DefectOrigin, Tool, ToolDescriptor, ToolHost } from "../tools/tool";
 import type { RefinedPrelabel } from "../tools/assist/assist";
-import { AssistConnection } from "./assist";
+import { AssistConnection, assistImageOf } from "./assist";
 import { EDITOR_COMMANDS } from "./commands";
 import { conflictShow } from "./conflict";
 import { byId } from "./dom";
@@ -109,16 +109,10 @@ export class Editor implements ToolHost {
       },
     }, mode);
     if (bundle.capabilities.can_label) {
-      const assistImage = {
-        width: this.imageWidth,
-        height: this.imageHeight,
-        nextImageIds: bundle.queue.next_image_id ? [bundle.queue.next_image_id] : [],
-        geometryKindOf: (defectClassId: number) => (this.taxonomy.get(defectClassId)?.geometry_kind === "linear" ? "linear" : "area") as "linear" | "area",
-      };
       const status = (message: string) => (byId("assist-status", root).textContent = message);
       // Engines and suggestions are asked for after the image's first paint, not in front of its tiles.
       const painted = this.image.paintedOrTimeout;
-      this.assist = new AssistConnection(bundle.project.id, bundle.image.id, status, undefined, assistImage, undefined, painted);
+      this.assist = new AssistConnection(bundle.project.id, bundle.image.id, status, undefined, assistImageOf(bundle, this.taxonomy), undefined, painted);
       if (mode === "work") this.suggestions = SuggestionLayer.open(bundle.image.id, this, painted);
     }
     this.tools = toolsCreate(this, this.toolRegistry);

@@ -9,12 +9,13 @@
  * it as they count the server's answers. When the worker or its wasm fails, or the image's embedding cannot be
  * served (an image larger than one SAM tile), the server's endpoint answers instead, and the status line says so.
  */
-import { type AssistEngines, api, errorMessage } from "../api/client";
+import { type AssistEngines, type EditorBundle, api, errorMessage } from "../api/client";
 import type { Geometry } from "../model/types";
 import type { GeometryKind } from "../sam/prompt";
 import { type SamDecoded, samDecoderFor } from "../sam/samClient";
 import type { SamCandidate } from "../sam/samProtocol";
 import { type AssistAnswer, type AssistHost, type AssistPrompt, NO_ENGINE_MESSAGE } from "../tools/assist/assist";
+import type { Taxonomy } from "./taxonomy";
 
 const SAM = "sam";
 
@@ -81,6 +82,16 @@ export interface AssistImage {
   /** The images the inspector will probably open next: their embeddings are fetched ahead. */
   readonly nextImageIds: readonly number[];
   geometryKindOf(defectClassId: number): GeometryKind;
+}
+
+/** The editor's image as the assist sees it. */
+export function assistImageOf(bundle: EditorBundle, taxonomy: Taxonomy): AssistImage {
+  return {
+    width: bundle.image.width,
+    height: bundle.image.height,
+    nextImageIds: bundle.queue.next_image_id ? [bundle.queue.next_image_id] : [],
+    geometryKindOf: (defectClassId) => (taxonomy.get(defectClassId)?.geometry_kind === "linear" ? "linear" : "area"),
+  };
 }
 
 /**
